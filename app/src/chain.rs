@@ -1,0 +1,365 @@
+//! An embedded in-process chain: a solana-program-test bank running the Lever program natively
+//! beside the real SPL Token and Token-2022 programs (SBF builds, metered). The simulator, the
+//! test suites and the keeper's end-to-end tests all run on it.
+
+use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
+use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::solana_program::program_pack::Pack;
+use anchor_spl::token_2022::spl_token_2022;
+use anyhow::{anyhow, Context as _, Result};
+use lever::state::{Config, Market};
+use solana_account::{Account, AccountSharedData};
+use solana_compute_budget_interface::ComputeBudgetInstruction;
+use solana_instruction::error::InstructionError;
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_program_test::{processor, ProgramTest, ProgramTestContext};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+use spl_token_2022::extension::{BaseStateWithExtensions, ExtensionType, StateWithExtensions};
+
+use crate::pyth::{price_update_data, PriceInput};
+
+/// Take a fresh blockhash after this many transactions (one expires after ~780 here).
+const BLOCKHASH_REFRESH_EVERY: u32 = 300;
+
+/// The program's entrypoint, adapted to `processor!`'s signature.
+fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    // SAFETY: program-test keeps the account slice alive for the whole call; Anchor's entry only
+    // asks for a longer lifetime than `processor!` names.
+    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
+    lever::entry(program_id, accounts, data)
+}
+
+/// A `ProgramTest` with Lever loaded natively.
+pub fn program_test() -> ProgramTest {
+    let mut pt = ProgramTest::new("lever", lever::ID, processor!(process));
+    pt.prefer_bpf(false);
+    pt
+}
+
+/// What a landed transaction reported.
+#[derive(Clone, Debug)]
+pub struct TxOk {
+    /// Compute units metered (the SBF token programs' CPIs; native code counts ~1 per call).
+    pub compute_units: u64,
+    pub return_data: Option<Vec<u8>>,
+    pub logs: Vec<String>,
+}
+
+/// A transaction that failed, and why.
+#[derive(Clone, Debug)]
+pub struct TxFail {
+    pub error: TransactionError,
+    pub logs: Vec<String>,
+}
+
+impl TxFail {
+    /// The custom program error code (Anchor errors are 6000 + index).
+    pub fn custom_code(&self) -> Option<u32> {
+        match &self.error {
+            TransactionError::InstructionError(_, InstructionError::Custom(code)) => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for TxFail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.error)?;
+        if let Some(line) = self.logs.iter().rev().find(|l| l.contains("Error")) {
+            write!(f, " ({line})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TxFail {}
+
+pub struct Chain {
+    pub ctx: ProgramTestContext,
+    now: i64,
+    slot: u64,
+    since_refresh: u32,
+    nonce: u32,
+    /// Transactions sent (landed or failed).
+    pub transactions: u64,
+}
+
+impl Chain {
+    pub async fn start() -> Result<Self> {
+        Self::start_with(program_test()).await
+    }
+
+    /// Start from a `ProgramTest` the caller has added accounts or programs to.
+    pub async fn start_with(pt: ProgramTest) -> Result<Self> {
+        let mut ctx = pt.start_with_context().await;
+        let clock: Clock = ctx.banks_client.get_sysvar().await.context("clock")?;
+        let slot = clock.slot;
+        let now = clock.unix_timestamp;
+        ctx.last_blockhash = ctx.banks_client.get_latest_blockhash().await.context("blockhash")?;
+        Ok(Self {
+            ctx,
+            now,
+            slot,
+            since_refresh: 0,
+            nonce: 0,
+            transactions: 0,
+        })
+    }
+
+    pub fn payer(&self) -> &Keypair {
+        &self.ctx.payer
+    }
+
+    pub fn payer_pubkey(&self) -> Pubkey {
+        self.ctx.payer.pubkey()
+    }
+
+    /// The chain's unix time (what `Clock::get` returns to programs).
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// Move the clock to `unix` seconds (cheap: rewrites the Clock sysvar).
+    pub fn set_time(&mut self, unix: i64) {
+        self.now = unix;
+        self.write_clock();
+    }
+
+    fn write_clock(&mut self) {
+        let clock = Clock {
+            slot: self.slot,
+            epoch_start_timestamp: self.now,
+            epoch: 0,
+            leader_schedule_epoch: 0,
+            unix_timestamp: self.now,
+        };
+        self.ctx.set_sysvar(&clock);
+    }
+
+    /// Write an account as is.
+    pub fn set_account(&mut self, address: &Pubkey, account: Account) {
+        self.ctx.set_account(address, &AccountSharedData::from(account));
+    }
+
+    /// Write a real-layout `PriceUpdateV2` owned by the Pyth receiver at `address`.
+    pub fn write_price(&mut self, address: &Pubkey, input: &PriceInput) {
+        self.set_account(
+            address,
+            Account {
+                lamports: 10_000_000,
+                data: price_update_data(input),
+                owner: pyth_solana_receiver_sdk::ID,
+                executable: false,
+                rent_epoch: 0,
+            },
+        );
+    }
+
+    async fn refresh_blockhash(&mut self) -> Result<()> {
+        self.slot += 1;
+        self.ctx
+            .warp_to_slot(self.slot)
+            .map_err(|e| anyhow!("warp to slot {}: {e:?}", self.slot))?;
+        self.ctx.last_blockhash = self.ctx.get_new_latest_blockhash().await.context("new blockhash")?;
+        // A warp rebuilds the bank and its clock: put ours back.
+        self.write_clock();
+        self.since_refresh = 0;
+        Ok(())
+    }
+
+    /// Sign (payer first) and process. A compute-budget instruction with a changing limit keeps
+    /// identical transactions from colliding on one blockhash.
+    pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TxOk, TxFail> {
+        if self.since_refresh >= BLOCKHASH_REFRESH_EVERY {
+            self.refresh_blockhash().await.map_err(|e| TxFail {
+                error: TransactionError::BlockhashNotFound,
+                logs: vec![e.to_string()],
+            })?;
+        }
+        self.since_refresh += 1;
+        self.nonce = self.nonce.wrapping_add(1);
+        self.transactions += 1;
+        let mut all = Vec::with_capacity(ixs.len() + 1);
+        all.push(ComputeBudgetInstruction::set_compute_unit_limit(1_400_000 - (self.nonce % 200_000)));
+        all.extend_from_slice(ixs);
+        let payer = &self.ctx.payer;
+        let mut keys: Vec<&Keypair> = vec![payer];
+        for s in signers {
+            if !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
+                keys.push(s);
+            }
+        }
+        let tx = Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, self.ctx.last_blockhash);
+        let outcome = self.ctx.banks_client.process_transaction_with_metadata(tx).await;
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                return Err(TxFail {
+                    error: TransactionError::AccountNotFound,
+                    logs: vec![format!("banks client: {e}")],
+                })
+            }
+        };
+        let (compute_units, return_data, logs) = match outcome.metadata {
+            Some(m) => (m.compute_units_consumed, m.return_data.map(|r| r.data), m.log_messages),
+            None => (0, None, Vec::new()),
+        };
+        match outcome.result {
+            Ok(()) => Ok(TxOk {
+                compute_units,
+                return_data,
+                logs,
+            }),
+            Err(error) => Err(TxFail { error, logs }),
+        }
+    }
+
+    pub async fn account(&mut self, address: &Pubkey) -> Result<Option<Account>> {
+        self.ctx.banks_client.get_account(*address).await.context("get_account")
+    }
+
+    async fn data(&mut self, address: &Pubkey) -> Result<Vec<u8>> {
+        Ok(self
+            .account(address)
+            .await?
+            .ok_or_else(|| anyhow!("account {address} not found"))?
+            .data)
+    }
+
+    pub async fn lamports(&mut self, address: &Pubkey) -> Result<u64> {
+        Ok(self.account(address).await?.map(|a| a.lamports).unwrap_or(0))
+    }
+
+    pub async fn market(&mut self, address: &Pubkey) -> Result<Market> {
+        decode_zero_copy::<Market>(&self.data(address).await?)
+    }
+
+    pub async fn config(&mut self) -> Result<Config> {
+        decode_zero_copy::<Config>(&self.data(&crate::pda::config()).await?)
+    }
+
+    pub async fn token_amount(&mut self, address: &Pubkey) -> Result<u64> {
+        let data = self.data(address).await?;
+        Ok(StateWithExtensions::<spl_token_2022::state::Account>::unpack(&data)
+            .map_err(|e| anyhow!("token account {address}: {e}"))?
+            .base
+            .amount)
+    }
+
+    pub async fn mint_supply(&mut self, address: &Pubkey) -> Result<u64> {
+        let data = self.data(address).await?;
+        Ok(StateWithExtensions::<spl_token_2022::state::Mint>::unpack(&data)
+            .map_err(|e| anyhow!("mint {address}: {e}"))?
+            .base
+            .supply)
+    }
+
+    /// Create a mint of `token_program` (SPL Token or Token-2022) with no extensions.
+    pub async fn create_mint(&mut self, token_program: &Pubkey, decimals: u8, authority: &Pubkey) -> Result<Pubkey> {
+        self.create_mint_with(token_program, decimals, authority, &[], |_| Vec::new())
+            .await
+    }
+
+    /// Create a Token-2022 mint with `extensions`, initialised by the instructions `init(mint)`
+    /// returns (run between the account's creation and `InitializeMint2`).
+    pub async fn create_mint_with(
+        &mut self,
+        token_program: &Pubkey,
+        decimals: u8,
+        authority: &Pubkey,
+        extensions: &[ExtensionType],
+        init: impl FnOnce(&Pubkey) -> Vec<Instruction>,
+    ) -> Result<Pubkey> {
+        let mint = Keypair::new();
+        let space = if extensions.is_empty() {
+            spl_token_2022::state::Mint::LEN
+        } else {
+            ExtensionType::try_calculate_account_len::<spl_token_2022::state::Mint>(extensions)?
+        };
+        let lamports = self.rent(space).await?;
+        let mut ixs = vec![solana_system_interface::instruction::create_account(
+            &self.payer_pubkey(),
+            &mint.pubkey(),
+            lamports,
+            space as u64,
+            token_program,
+        )];
+        ixs.extend(init(&mint.pubkey()));
+        ixs.push(spl_token_2022::instruction::initialize_mint2(
+            token_program,
+            &mint.pubkey(),
+            authority,
+            None,
+            decimals,
+        )?);
+        self.send(&ixs, &[&mint]).await.map_err(|e| anyhow!("create mint: {e}"))?;
+        Ok(mint.pubkey())
+    }
+
+    /// Create a token account for `owner` (a fresh keypair address, not an ATA).
+    pub async fn create_token_account(&mut self, mint: &Pubkey, owner: &Pubkey, token_program: &Pubkey) -> Result<Pubkey> {
+        let account = Keypair::new();
+        let mint_data = self.data(mint).await?;
+        let space = if *token_program == spl_token_2022::ID {
+            let state = StateWithExtensions::<spl_token_2022::state::Mint>::unpack(&mint_data)?;
+            let required = ExtensionType::get_required_init_account_extensions(&state.get_extension_types()?);
+            ExtensionType::try_calculate_account_len::<spl_token_2022::state::Account>(&required)?
+        } else {
+            spl_token_2022::state::Account::LEN
+        };
+        let lamports = self.rent(space).await?;
+        let ixs = vec![
+            solana_system_interface::instruction::create_account(
+                &self.payer_pubkey(),
+                &account.pubkey(),
+                lamports,
+                space as u64,
+                token_program,
+            ),
+            spl_token_2022::instruction::initialize_account3(token_program, &account.pubkey(), mint, owner)?,
+        ];
+        self.send(&ixs, &[&account])
+            .await
+            .map_err(|e| anyhow!("create token account: {e}"))?;
+        Ok(account.pubkey())
+    }
+
+    /// Mint `amount` raw units of `mint` (authority must sign) to `to`.
+    pub async fn mint_tokens(
+        &mut self,
+        token_program: &Pubkey,
+        mint: &Pubkey,
+        to: &Pubkey,
+        authority: &Keypair,
+        amount: u64,
+    ) -> Result<()> {
+        let ix = spl_token_2022::instruction::mint_to(token_program, mint, to, &authority.pubkey(), &[], amount)?;
+        self.send(&[ix], &[authority]).await.map_err(|e| anyhow!("mint_to: {e}"))?;
+        Ok(())
+    }
+
+    /// Move lamports from the payer.
+    pub async fn airdrop(&mut self, to: &Pubkey, lamports: u64) -> Result<()> {
+        let ix = solana_system_interface::instruction::transfer(&self.payer_pubkey(), to, lamports);
+        self.send(&[ix], &[]).await.map_err(|e| anyhow!("airdrop: {e}"))?;
+        Ok(())
+    }
+
+    pub async fn rent(&mut self, space: usize) -> Result<u64> {
+        let rent = self.ctx.banks_client.get_rent().await.context("rent")?;
+        Ok(rent.minimum_balance(space))
+    }
+}
+
+/// Decode a zero-copy account (8-byte discriminator, then the struct), whatever the alignment.
+pub fn decode_zero_copy<T: bytemuck::Pod + anchor_lang::Discriminator>(data: &[u8]) -> Result<T> {
+    let size = std::mem::size_of::<T>();
+    let disc = T::DISCRIMINATOR;
+    if data.len() < 8 + size || &data[..disc.len()] != disc {
+        return Err(anyhow!("not a {} account", std::any::type_name::<T>()));
+    }
+    Ok(bytemuck::pod_read_unaligned::<T>(&data[8..8 + size]))
+}

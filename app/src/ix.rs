@@ -1,0 +1,249 @@
+//! One builder per instruction, with every account in place.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::{InstructionData, ToAccountMetas};
+use anchor_spl::token_2022::ID as TOKEN_2022;
+use lever::instructions::{CreateMarketArgs, InitializeConfigArgs, UpdateConfigArgs};
+use lever::state::UpdateMarketParams;
+use solana_instruction::Instruction;
+
+use crate::pda::{self, MarketKeys};
+
+fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    Instruction {
+        program_id: lever::ID,
+        accounts: accounts.to_account_metas(None),
+        data: data.data(),
+    }
+}
+
+pub fn initialize_config(admin: Pubkey, args: InitializeConfigArgs) -> Instruction {
+    build(
+        lever::accounts::InitializeConfig {
+            admin,
+            config: pda::config(),
+            system_program: anchor_lang::system_program::ID,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::InitializeConfig { args },
+    )
+}
+
+pub fn update_config(admin: Pubkey, args: UpdateConfigArgs) -> Instruction {
+    build(
+        lever::accounts::UpdateConfig {
+            admin,
+            config: pda::config(),
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::UpdateConfig { args },
+    )
+}
+
+pub fn transfer_admin(admin: Pubkey, new_admin: Pubkey) -> Instruction {
+    build(
+        lever::accounts::TransferAdmin {
+            admin,
+            config: pda::config(),
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::TransferAdmin { new_admin },
+    )
+}
+
+pub fn accept_admin(new_admin: Pubkey) -> Instruction {
+    build(
+        lever::accounts::AcceptAdmin {
+            new_admin,
+            config: pda::config(),
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::AcceptAdmin {},
+    )
+}
+
+pub fn create_market(admin: Pubkey, keys: &MarketKeys, admin_underlying: Pubkey, args: CreateMarketArgs) -> Instruction {
+    build(
+        lever::accounts::CreateMarket {
+            admin,
+            config: pda::config(),
+            underlying_mint: keys.underlying_mint,
+            market: keys.market,
+            vault: keys.vault,
+            lt_mint: keys.lt_mint,
+            ft_mint: keys.ft_mint,
+            locked_ft: keys.locked_ft,
+            admin_underlying,
+            underlying_token_program: keys.underlying_token_program,
+            share_token_program: TOKEN_2022,
+            system_program: anchor_lang::system_program::ID,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::CreateMarket { args },
+    )
+}
+
+pub fn update_market(admin: Pubkey, market: Pubkey, update: UpdateMarketParams) -> Instruction {
+    build(
+        lever::accounts::UpdateMarket {
+            admin,
+            config: pda::config(),
+            market,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::UpdateMarket { update },
+    )
+}
+
+pub fn set_pause(authority: Pubkey, market: Pubkey, paused: u8) -> Instruction {
+    build(
+        lever::accounts::SetPause {
+            authority,
+            config: pda::config(),
+            market,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::SetPause { paused },
+    )
+}
+
+pub fn reopen_market(admin: Pubkey, market: Pubkey) -> Instruction {
+    build(
+        lever::accounts::ReopenMarket {
+            admin,
+            config: pda::config(),
+            market,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::ReopenMarket {},
+    )
+}
+
+pub fn withdraw_fees(admin: Pubkey, keys: &MarketKeys, fee_destination: Pubkey, amount: u64) -> Instruction {
+    build(
+        lever::accounts::WithdrawFees {
+            admin,
+            config: pda::config(),
+            market: keys.market,
+            underlying_mint: keys.underlying_mint,
+            vault: keys.vault,
+            fee_destination,
+            underlying_token_program: keys.underlying_token_program,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::WithdrawFees { amount },
+    )
+}
+
+/// Accounts of the four user instructions, which share one shape.
+#[derive(Clone, Copy, Debug)]
+pub struct UserAccounts {
+    pub user: Pubkey,
+    /// The user's underlying token account.
+    pub user_underlying: Pubkey,
+    /// The user's LT (for mint/redeem) or FT (for deposit/withdraw) token account.
+    pub user_shares: Pubkey,
+    pub price_update: Pubkey,
+}
+
+pub fn mint_lt(keys: &MarketKeys, u: &UserAccounts, amount: u64, min_shares_out: u64) -> Instruction {
+    build(
+        lever::accounts::MintLt {
+            user: u.user,
+            market: keys.market,
+            underlying_mint: keys.underlying_mint,
+            vault: keys.vault,
+            lt_mint: keys.lt_mint,
+            user_underlying: u.user_underlying,
+            user_lt: u.user_shares,
+            price_update: u.price_update,
+            underlying_token_program: keys.underlying_token_program,
+            share_token_program: TOKEN_2022,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::MintLt { amount, min_shares_out },
+    )
+}
+
+pub fn redeem_lt(keys: &MarketKeys, u: &UserAccounts, shares: u64, min_units_out: u64) -> Instruction {
+    build(
+        lever::accounts::RedeemLt {
+            user: u.user,
+            market: keys.market,
+            underlying_mint: keys.underlying_mint,
+            vault: keys.vault,
+            lt_mint: keys.lt_mint,
+            user_underlying: u.user_underlying,
+            user_lt: u.user_shares,
+            price_update: u.price_update,
+            underlying_token_program: keys.underlying_token_program,
+            share_token_program: TOKEN_2022,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::RedeemLt { shares, min_units_out },
+    )
+}
+
+pub fn deposit_funding(keys: &MarketKeys, u: &UserAccounts, amount: u64, min_shares_out: u64) -> Instruction {
+    build(
+        lever::accounts::DepositFunding {
+            user: u.user,
+            market: keys.market,
+            underlying_mint: keys.underlying_mint,
+            vault: keys.vault,
+            ft_mint: keys.ft_mint,
+            user_underlying: u.user_underlying,
+            user_ft: u.user_shares,
+            price_update: u.price_update,
+            underlying_token_program: keys.underlying_token_program,
+            share_token_program: TOKEN_2022,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::DepositFunding { amount, min_shares_out },
+    )
+}
+
+pub fn withdraw_funding(keys: &MarketKeys, u: &UserAccounts, shares: u64, min_units_out: u64) -> Instruction {
+    build(
+        lever::accounts::WithdrawFunding {
+            user: u.user,
+            market: keys.market,
+            underlying_mint: keys.underlying_mint,
+            vault: keys.vault,
+            ft_mint: keys.ft_mint,
+            user_underlying: u.user_underlying,
+            user_ft: u.user_shares,
+            price_update: u.price_update,
+            underlying_token_program: keys.underlying_token_program,
+            share_token_program: TOKEN_2022,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::WithdrawFunding { shares, min_units_out },
+    )
+}
+
+pub fn rebalance(caller: Pubkey, market: Pubkey, price_update: Pubkey) -> Instruction {
+    build(
+        lever::accounts::Rebalance {
+            caller,
+            market,
+            price_update,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::Rebalance {},
+    )
+}

@@ -1,0 +1,62 @@
+//! Program-derived addresses, from the program's own seed constants.
+
+use anchor_lang::prelude::Pubkey;
+use lever::constants::*;
+
+pub fn config() -> Pubkey {
+    Pubkey::find_program_address(&[CONFIG_SEED], &lever::ID).0
+}
+
+pub fn market(underlying_mint: &Pubkey, id: u32) -> Pubkey {
+    Pubkey::find_program_address(&[MARKET_SEED, underlying_mint.as_ref(), &id.to_le_bytes()], &lever::ID).0
+}
+
+pub fn vault(market: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[VAULT_SEED, market.as_ref()], &lever::ID).0
+}
+
+pub fn lt_mint(market: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[LT_MINT_SEED, market.as_ref()], &lever::ID).0
+}
+
+pub fn ft_mint(market: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[FT_MINT_SEED, market.as_ref()], &lever::ID).0
+}
+
+pub fn locked_ft(market: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[LOCKED_FT_SEED, market.as_ref()], &lever::ID).0
+}
+
+pub fn event_authority() -> Pubkey {
+    Pubkey::find_program_address(&[b"__event_authority"], &lever::ID).0
+}
+
+/// Every address of one market.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarketKeys {
+    pub id: u32,
+    pub market: Pubkey,
+    pub underlying_mint: Pubkey,
+    /// SPL Token or Token-2022, whichever owns the underlying mint.
+    pub underlying_token_program: Pubkey,
+    pub vault: Pubkey,
+    pub lt_mint: Pubkey,
+    pub ft_mint: Pubkey,
+    pub locked_ft: Pubkey,
+}
+
+impl MarketKeys {
+    pub fn derive(underlying_mint: Pubkey, id: u32, underlying_token_program: Pubkey) -> Self {
+        let m = market(&underlying_mint, id);
+        Self {
+            id,
+            market: m,
+            underlying_mint,
+            underlying_token_program,
+            vault: vault(&m),
+            lt_mint: lt_mint(&m),
+            ft_mint: ft_mint(&m),
+            locked_ft: locked_ft(&m),
+        }
+    }
+}

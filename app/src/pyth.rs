@@ -1,0 +1,83 @@
+//! Real-layout Pyth `PriceUpdateV2` accounts: build the bytes the receiver program writes, and
+//! decode them.
+
+use anchor_lang::{AccountDeserialize, AccountSerialize};
+use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
+
+/// Fields of a price update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PriceInput {
+    pub feed_id: [u8; 32],
+    pub price: i64,
+    pub conf: u64,
+    pub exponent: i32,
+    pub publish_time: i64,
+    /// Full verification (the only level the program accepts) or partial with N signatures.
+    pub verification: Verification,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verification {
+    Full,
+    Partial(u8),
+}
+
+impl PriceInput {
+    /// A fully verified price with exponent -8 (the usual one for USD feeds).
+    pub fn usd(feed_id: [u8; 32], price: f64, conf_ratio: f64, publish_time: i64) -> Self {
+        let mantissa = (price * 1e8).round() as i64;
+        Self {
+            feed_id,
+            price: mantissa,
+            conf: ((mantissa as f64) * conf_ratio).round() as u64,
+            exponent: -8,
+            publish_time,
+            verification: Verification::Full,
+        }
+    }
+}
+
+/// The account data the Pyth receiver writes for this update (134 bytes, discriminator first).
+pub fn price_update_data(input: &PriceInput) -> Vec<u8> {
+    let update = PriceUpdateV2 {
+        write_authority: anchor_lang::prelude::Pubkey::new_from_array([7; 32]),
+        verification_level: match input.verification {
+            Verification::Full => VerificationLevel::Full,
+            Verification::Partial(n) => VerificationLevel::Partial { num_signatures: n },
+        },
+        price_message: PriceFeedMessage {
+            feed_id: input.feed_id,
+            price: input.price,
+            conf: input.conf,
+            exponent: input.exponent,
+            publish_time: input.publish_time,
+            prev_publish_time: input.publish_time.saturating_sub(1),
+            ema_price: input.price,
+            ema_conf: input.conf,
+        },
+        posted_slot: 0,
+    };
+    let mut data = Vec::with_capacity(PriceUpdateV2::LEN);
+    // Serializing a plain struct into a Vec cannot fail.
+    let _ = update.try_serialize(&mut data);
+    data.resize(PriceUpdateV2::LEN, 0);
+    data
+}
+
+/// Decode account data as a `PriceUpdateV2` (discriminator checked).
+pub fn decode_price_update(data: &[u8]) -> anchor_lang::Result<PriceUpdateV2> {
+    PriceUpdateV2::try_deserialize(&mut &data[..])
+}
+
+/// Parse a 64-hex-digit feed id (with or without 0x).
+pub fn feed_id_from_hex(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.strip_prefix("0x").unwrap_or(hex);
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}

@@ -1,0 +1,134 @@
+use anchor_lang::prelude::*;
+
+/// Every error the program returns. Append-only: codes are part of the interface.
+#[error_code]
+#[derive(PartialEq, Eq)]
+pub enum LeverError {
+    // --- access (6000..)
+    #[msg("Signer is not allowed to perform this action")]
+    Unauthorized,
+    #[msg("Signer is not the pending admin")]
+    NotPendingAdmin,
+    #[msg("Operation is paused for this market")]
+    OperationPaused,
+    #[msg("Pause authority may only add pause bits")]
+    PauseAuthorityCannotUnpause,
+    // --- parameters
+    #[msg("Target leverage is outside the allowed bounds")]
+    LeverageOutOfBounds,
+    #[msg("Rebalance band is outside the allowed bounds")]
+    BandOutOfBounds,
+    #[msg("Fee is above the allowed maximum")]
+    FeeOutOfBounds,
+    #[msg("Maximum price age is outside the allowed bounds")]
+    PriceAgeOutOfBounds,
+    #[msg("Confidence limit is outside the allowed bounds")]
+    ConfidenceLimitOutOfBounds,
+    #[msg("Confidence multiplier is outside the allowed bounds")]
+    ConfMultiplierOutOfBounds,
+    #[msg("Funding curve parameter is outside the allowed bounds")]
+    FundingCurveOutOfBounds,
+    #[msg("Utilization cap is outside the allowed bounds")]
+    UtilizationCapOutOfBounds,
+    #[msg("Seed deposit is below the configured minimum")]
+    SeedTooSmall,
+    #[msg("Config bounds are inconsistent or outside the program's hard bounds")]
+    ConfigBoundsInvalid,
+    #[msg("Name, symbol or uri is empty or too long")]
+    InvalidMetadata,
+    // --- underlying mint
+    #[msg("Underlying mint has a transfer fee")]
+    MintHasTransferFee,
+    #[msg("Underlying mint has a transfer hook")]
+    MintHasTransferHook,
+    #[msg("Underlying mint has a permanent delegate")]
+    MintHasPermanentDelegate,
+    #[msg("Underlying mint is non-transferable")]
+    MintIsNonTransferable,
+    #[msg("Underlying mint has confidential transfers")]
+    MintHasConfidentialTransfer,
+    #[msg("Underlying mint freezes new accounts by default")]
+    MintDefaultFrozen,
+    #[msg("Underlying mint has a close authority")]
+    MintHasCloseAuthority,
+    #[msg("Underlying mint is pausable")]
+    MintIsPausable,
+    #[msg("Underlying mint has an extension this program does not support")]
+    UnsupportedMintExtension,
+    // --- accounts
+    #[msg("Vault does not belong to this market")]
+    VaultMismatch,
+    #[msg("LT mint does not belong to this market")]
+    LtMintMismatch,
+    #[msg("FT mint does not belong to this market")]
+    FtMintMismatch,
+    #[msg("Underlying mint does not belong to this market")]
+    UnderlyingMintMismatch,
+    #[msg("Token program does not match the market's underlying token program")]
+    TokenProgramMismatch,
+    #[msg("Config does not belong to this market")]
+    ConfigMismatch,
+    #[msg("Fee destination is not owned by the config's fee receiver")]
+    FeeDestinationMismatch,
+    // --- oracle
+    #[msg("Price update is for another feed")]
+    PriceFeedMismatch,
+    #[msg("Price update is older than the market's maximum age")]
+    PriceTooOld,
+    #[msg("Price update is not fully verified")]
+    PriceNotFullyVerified,
+    #[msg("Price confidence is wider than the market allows")]
+    PriceConfidenceTooWide,
+    #[msg("Price is zero or negative")]
+    PriceNotPositive,
+    #[msg("Price update is older than the last one this market used")]
+    PriceOlderThanLast,
+    #[msg("Price cannot be represented (exponent out of range)")]
+    PriceOutOfRange,
+    // --- pools
+    #[msg("Leverage is within the band: nothing to rebalance")]
+    WithinBand,
+    #[msg("The leveraged pool is empty: nothing to rebalance")]
+    NothingToRebalance,
+    #[msg("Not enough idle funding units to lever this mint")]
+    IdleInsufficientForMint,
+    #[msg("Not enough idle funding units for this withdrawal")]
+    IdleInsufficientForWithdrawal,
+    #[msg("Mint would pass the market's exposure cap")]
+    ExposureCapExceeded,
+    #[msg("Mint would pass the market's utilization cap")]
+    UtilizationCapExceeded,
+    #[msg("The leveraged pool was wiped out; LT mints are closed until the admin re-opens the market")]
+    MarketWiped,
+    #[msg("Market is not wiped out")]
+    MarketNotWiped,
+    #[msg("Wiped LT is still outstanding; holders must redeem (burn) it before the market re-opens")]
+    LtSupplyOutstanding,
+    #[msg("Output is below the caller's minimum")]
+    SlippageExceeded,
+    #[msg("Amount must be greater than zero")]
+    ZeroAmount,
+    #[msg("Amount is too small to receive any shares")]
+    ZeroSharesOut,
+    #[msg("Amount is too small to pay out any units")]
+    ZeroPayout,
+    #[msg("Amount exceeds the protocol fees held")]
+    InsufficientFees,
+    #[msg("Amount exceeds the recorded share supply")]
+    InsufficientShares,
+    // --- arithmetic and invariants
+    #[msg("Arithmetic overflow")]
+    MathOverflow,
+    #[msg("Division by zero")]
+    DivisionByZero,
+    #[msg("Vault balance does not match the books after a transfer")]
+    VaultReconcileFailed,
+    #[msg("Recorded share supply does not match the mint's supply")]
+    ShareSupplyMismatch,
+    #[msg("Vault holds fewer units than the pools and fees are owed")]
+    VaultShortfall,
+    #[msg("Pool state is inconsistent")]
+    InvalidPoolState,
+    #[msg("Unknown pause bits")]
+    InvalidPauseBits,
+}

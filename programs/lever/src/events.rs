@@ -1,0 +1,196 @@
+//! One event per state change, emitted through `emit_cpi!` (a self-CPI that indexers and native
+//! tests can read). Units: raw token units unless named; `value` fields are 1e-18 USD; prices are
+//! value units per raw unit scaled by 1e18; ratios are PPM.
+
+use anchor_lang::prelude::*;
+
+use crate::math::PoolState;
+use crate::state::{ConfigBounds, MarketParams};
+
+/// The books after a change.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolSnapshot {
+    /// N (raw units).
+    pub exposure: u64,
+    /// D (value units).
+    pub debt: u128,
+    /// I (raw units).
+    pub idle: u64,
+    /// Protocol fee units in the vault.
+    pub fee_units: u64,
+    pub lt_supply: u64,
+    pub ft_supply: u64,
+}
+
+impl From<PoolState> for PoolSnapshot {
+    fn from(p: PoolState) -> Self {
+        Self {
+            exposure: p.exposure,
+            debt: p.debt,
+            idle: p.idle,
+            fee_units: p.fee_units,
+            lt_supply: p.lt_supply,
+            ft_supply: p.ft_supply,
+        }
+    }
+}
+
+#[event]
+pub struct ConfigInitialized {
+    pub admin: Pubkey,
+    pub pause_authority: Pubkey,
+    pub fee_receiver: Pubkey,
+    pub bounds: ConfigBounds,
+}
+
+#[event]
+pub struct ConfigUpdated {
+    pub pause_authority: Pubkey,
+    pub fee_receiver: Pubkey,
+    pub bounds: ConfigBounds,
+}
+
+#[event]
+pub struct AdminTransferStarted {
+    pub admin: Pubkey,
+    pub pending_admin: Pubkey,
+}
+
+#[event]
+pub struct AdminTransferAccepted {
+    pub previous_admin: Pubkey,
+    pub admin: Pubkey,
+}
+
+#[event]
+pub struct MarketCreated {
+    pub market: Pubkey,
+    pub underlying_mint: Pubkey,
+    pub id: u32,
+    pub feed_id: [u8; 32],
+    pub lt_mint: Pubkey,
+    pub ft_mint: Pubkey,
+    pub params: MarketParams,
+    /// Units of the seed deposit (their FT is locked in `locked_ft`).
+    pub seed_units: u64,
+    pub pool: PoolSnapshot,
+}
+
+#[event]
+pub struct MarketParamsUpdated {
+    pub market: Pubkey,
+    pub before: MarketParams,
+    pub after: MarketParams,
+    pub pool: PoolSnapshot,
+}
+
+#[event]
+pub struct MarketPauseChanged {
+    pub market: Pubkey,
+    pub by: Pubkey,
+    pub paused_before: u8,
+    pub paused_after: u8,
+}
+
+#[event]
+pub struct MarketReopened {
+    pub market: Pubkey,
+    pub pool: PoolSnapshot,
+}
+
+#[event]
+pub struct FeesWithdrawn {
+    pub market: Pubkey,
+    pub destination: Pubkey,
+    pub units: u64,
+    pub pool: PoolSnapshot,
+}
+
+/// Funding interest moved from LT equity to the funding pool.
+#[event]
+pub struct FundingAccrued {
+    pub market: Pubkey,
+    /// Interest added to D (value units).
+    pub interest: u128,
+    /// Annual rate applied (PPM).
+    pub rate_ppm: u64,
+    pub utilization_ppm: u64,
+    /// Seconds accrued.
+    pub elapsed: u64,
+    pub price: u128,
+    pub pool: PoolSnapshot,
+}
+
+#[event]
+pub struct Rebalanced {
+    pub market: Pubkey,
+    /// Who called: a keeper, or a user whose instruction brought the market back into band.
+    pub caller: Pubkey,
+    /// True when done inside mint/redeem/deposit/withdraw rather than by `rebalance`.
+    pub automatic: bool,
+    /// Mid price used.
+    pub price: u128,
+    pub leverage_before_ppm: u128,
+    pub leverage_after_ppm: u128,
+    pub units_to_pool: u64,
+    pub units_to_idle: u64,
+    /// The move up was cut short by idle units; leverage is below target.
+    pub bounded: bool,
+    /// E <= 0: the leveraged pool was wiped out.
+    pub wiped: bool,
+    /// Debt written off in a wipe-out (value units).
+    pub bad_debt: u128,
+    pub pool: PoolSnapshot,
+}
+
+#[event]
+pub struct LtMinted {
+    pub market: Pubkey,
+    pub user: Pubkey,
+    pub units_in: u64,
+    pub fee_units: u64,
+    pub shares_out: u64,
+    pub from_idle: u64,
+    pub debt_added: u128,
+    /// Upper end of the interval, used for the conversion.
+    pub price: u128,
+    pub pool: PoolSnapshot,
+}
+
+#[event]
+pub struct LtRedeemed {
+    pub market: Pubkey,
+    pub user: Pubkey,
+    pub shares_in: u64,
+    pub units_out: u64,
+    pub fee_units: u64,
+    pub to_idle: u64,
+    pub debt_removed: u128,
+    /// Lower end of the interval, used for the conversion.
+    pub price: u128,
+    pub pool: PoolSnapshot,
+}
+
+#[event]
+pub struct FundingDeposited {
+    pub market: Pubkey,
+    pub user: Pubkey,
+    pub units_in: u64,
+    pub fee_units: u64,
+    pub shares_out: u64,
+    /// Lower end of the interval.
+    pub price: u128,
+    pub pool: PoolSnapshot,
+}
+
+#[event]
+pub struct FundingWithdrawn {
+    pub market: Pubkey,
+    pub user: Pubkey,
+    pub shares_in: u64,
+    pub units_out: u64,
+    pub fee_units: u64,
+    /// Upper end of the interval.
+    pub price: u128,
+    pub pool: PoolSnapshot,
+}

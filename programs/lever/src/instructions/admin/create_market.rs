@@ -1,0 +1,338 @@
+use anchor_lang::prelude::*;
+use anchor_lang::system_program;
+use anchor_spl::token_interface::{
+    self, spl_token_2022, token_metadata_initialize, Mint, Token2022, TokenAccount, TokenInterface,
+    TokenMetadataInitialize,
+};
+use spl_token_2022::extension::{
+    default_account_state::DefaultAccountState, BaseStateWithExtensions, ExtensionType, StateWithExtensions,
+};
+
+use crate::constants::*;
+use crate::error::LeverError;
+use crate::events::MarketCreated;
+use crate::instructions::*;
+use crate::math::PoolState;
+use crate::state::{Config, Market, MarketParams};
+
+#[event_cpi]
+#[derive(Accounts)]
+#[instruction(args: CreateMarketArgs)]
+pub struct CreateMarket<'info> {
+    #[account(mut)]
+    pub admin: Signer<'info>,
+    #[account(mut, seeds = [CONFIG_SEED], bump = config.load()?.bump, has_one = admin @ LeverError::Unauthorized)]
+    pub config: AccountLoader<'info, Config>,
+    #[account(mint::token_program = underlying_token_program)]
+    pub underlying_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(
+        init,
+        payer = admin,
+        space = Market::SPACE,
+        seeds = [MARKET_SEED, underlying_mint.key().as_ref(), &args.id.to_le_bytes()],
+        bump,
+    )]
+    pub market: AccountLoader<'info, Market>,
+    /// CHECK: created in the handler once the underlying mint has passed validation (so a refused
+    /// extension gets its own error); the address is fixed by the seeds.
+    #[account(mut, seeds = [VAULT_SEED, market.key().as_ref()], bump)]
+    pub vault: UncheckedAccount<'info>,
+    #[account(
+        init,
+        payer = admin,
+        seeds = [LT_MINT_SEED, market.key().as_ref()],
+        bump,
+        mint::decimals = underlying_mint.decimals,
+        mint::authority = market,
+        mint::token_program = share_token_program,
+        extensions::metadata_pointer::authority = market,
+        extensions::metadata_pointer::metadata_address = lt_mint,
+    )]
+    pub lt_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(
+        init,
+        payer = admin,
+        seeds = [FT_MINT_SEED, market.key().as_ref()],
+        bump,
+        mint::decimals = underlying_mint.decimals,
+        mint::authority = market,
+        mint::token_program = share_token_program,
+        extensions::metadata_pointer::authority = market,
+        extensions::metadata_pointer::metadata_address = ft_mint,
+    )]
+    pub ft_mint: Box<InterfaceAccount<'info, Mint>>,
+    /// Holds the seed deposit's FT forever (owner: the market; no instruction moves them).
+    #[account(
+        init,
+        payer = admin,
+        seeds = [LOCKED_FT_SEED, market.key().as_ref()],
+        bump,
+        token::mint = ft_mint,
+        token::authority = market,
+        token::token_program = share_token_program,
+    )]
+    pub locked_ft: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The admin's underlying tokens, source of the seed deposit.
+    #[account(mut, token::mint = underlying_mint, token::authority = admin)]
+    pub admin_underlying: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub underlying_token_program: Interface<'info, TokenInterface>,
+    pub share_token_program: Program<'info, Token2022>,
+    pub system_program: Program<'info, System>,
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct CreateMarketArgs {
+    /// Distinguishes markets on the same underlying (part of the market's address).
+    pub id: u32,
+    /// Pyth feed id the market will accept prices from.
+    pub feed_id: [u8; 32],
+    pub params: MarketParams,
+    /// Units deposited into the funding pool at creation; their FT are locked forever, so the FT
+    /// supply never returns to zero (first-depositor protection).
+    pub seed_units: u64,
+    /// Token metadata of the LT ("SOL 3x Long" / "SOL3X") and FT ("SOL 3x Funding" / "fSOL3X").
+    pub lt_name: String,
+    pub lt_symbol: String,
+    pub ft_name: String,
+    pub ft_symbol: String,
+    pub uri: String,
+}
+
+/// Refuse underlying mints whose extensions could move, freeze, tax or claw back vault units.
+pub fn validate_underlying_mint(mint: &AccountInfo) -> Result<Vec<ExtensionType>> {
+    if *mint.owner != spl_token_2022::ID {
+        return Ok(Vec::new());
+    }
+    let data = mint.try_borrow_data()?;
+    let state = StateWithExtensions::<spl_token_2022::state::Mint>::unpack(&data)?;
+    let extensions = state.get_extension_types()?;
+    for extension in &extensions {
+        match extension {
+            ExtensionType::TransferFeeConfig | ExtensionType::ConfidentialTransferFeeConfig => {
+                return err!(LeverError::MintHasTransferFee)
+            }
+            ExtensionType::TransferHook => return err!(LeverError::MintHasTransferHook),
+            ExtensionType::PermanentDelegate => return err!(LeverError::MintHasPermanentDelegate),
+            ExtensionType::NonTransferable => return err!(LeverError::MintIsNonTransferable),
+            ExtensionType::ConfidentialTransferMint | ExtensionType::ConfidentialMintBurn => {
+                return err!(LeverError::MintHasConfidentialTransfer)
+            }
+            ExtensionType::MintCloseAuthority => return err!(LeverError::MintHasCloseAuthority),
+            ExtensionType::Pausable => return err!(LeverError::MintIsPausable),
+            ExtensionType::DefaultAccountState => {
+                let ext = state.get_extension::<DefaultAccountState>()?;
+                let frozen = spl_token_2022::state::AccountState::Frozen as u8;
+                require!(ext.state != frozen, LeverError::MintDefaultFrozen);
+            }
+            // Display-only or raw-amount-neutral: accounting uses raw amounts.
+            ExtensionType::MetadataPointer
+            | ExtensionType::TokenMetadata
+            | ExtensionType::InterestBearingConfig
+            | ExtensionType::ScaledUiAmount
+            | ExtensionType::GroupPointer
+            | ExtensionType::TokenGroup
+            | ExtensionType::GroupMemberPointer
+            | ExtensionType::TokenGroupMember => {}
+            _ => return err!(LeverError::UnsupportedMintExtension),
+        }
+    }
+    Ok(extensions)
+}
+
+fn validate_metadata(args: &CreateMarketArgs) -> Result<()> {
+    for (text, max) in [
+        (&args.lt_name, MAX_NAME_LEN),
+        (&args.ft_name, MAX_NAME_LEN),
+        (&args.lt_symbol, MAX_SYMBOL_LEN),
+        (&args.ft_symbol, MAX_SYMBOL_LEN),
+    ] {
+        require!(!text.is_empty() && text.len() <= max, LeverError::InvalidMetadata);
+    }
+    require!(args.uri.len() <= MAX_URI_LEN, LeverError::InvalidMetadata);
+    Ok(())
+}
+
+/// Bytes the TokenMetadata TLV entry takes: type + length headers, two keys, three strings and an
+/// empty additional-metadata vector (each with a u32 length prefix).
+fn metadata_len(name: &str, symbol: &str, uri: &str) -> usize {
+    4 + 32 + 32 + (4 + name.len()) + (4 + symbol.len()) + (4 + uri.len()) + 4
+}
+
+#[allow(clippy::too_many_arguments)]
+fn init_share_metadata<'info>(
+    admin: &AccountInfo<'info>,
+    mint: &AccountInfo<'info>,
+    market: &AccountInfo<'info>,
+    share_program: &AccountInfo<'info>,
+    system: &AccountInfo<'info>,
+    signer: &MarketSigner,
+    name: &str,
+    symbol: &str,
+    uri: &str,
+) -> Result<()> {
+    // Token-2022 reallocates the mint for the metadata but does not fund it: top up the rent first.
+    let new_len = mint
+        .data_len()
+        .checked_add(metadata_len(name, symbol, uri))
+        .ok_or(LeverError::MathOverflow)?;
+    let needed = Rent::get()?.minimum_balance(new_len).saturating_sub(mint.lamports());
+    if needed > 0 {
+        system_program::transfer(
+            CpiContext::new(
+                system.key(),
+                system_program::Transfer {
+                    from: admin.clone(),
+                    to: mint.clone(),
+                },
+            ),
+            needed,
+        )?;
+    }
+    let seeds = signer.seeds();
+    token_metadata_initialize(
+        CpiContext::new_with_signer(
+            share_program.key(),
+            TokenMetadataInitialize {
+                program_id: share_program.clone(),
+                metadata: mint.clone(),
+                update_authority: market.clone(),
+                mint_authority: market.clone(),
+                mint: mint.clone(),
+            },
+            &[&seeds],
+        ),
+        name.to_string(),
+        symbol.to_string(),
+        uri.to_string(),
+    )
+}
+
+pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let config_key = ctx.accounts.config.key();
+    {
+        let config = ctx.accounts.config.load()?;
+        args.params.validate(&config)?;
+        require!(args.seed_units >= config.min_seed_units, LeverError::SeedTooSmall);
+    }
+    validate_metadata(&args)?;
+    let mint_extensions = validate_underlying_mint(&ctx.accounts.underlying_mint.to_account_info())?;
+
+    let a = &ctx.accounts;
+    let market_key = a.market.key();
+    let underlying_key = a.underlying_mint.key();
+    let signer = MarketSigner::from_parts(underlying_key, args.id, ctx.bumps.market);
+
+    // The vault: a token account of the underlying owned by the market, at its PDA.
+    let required = ExtensionType::get_required_init_account_extensions(&mint_extensions);
+    let space = ExtensionType::try_calculate_account_len::<spl_token_2022::state::Account>(&required)?;
+    let vault_bump = [ctx.bumps.vault];
+    let vault_seeds: [&[u8]; 3] = [VAULT_SEED, market_key.as_ref(), &vault_bump];
+    system_program::create_account(
+        CpiContext::new_with_signer(
+            a.system_program.key(),
+            system_program::CreateAccount {
+                from: a.admin.to_account_info(),
+                to: a.vault.to_account_info(),
+            },
+            &[&vault_seeds],
+        ),
+        Rent::get()?.minimum_balance(space),
+        u64::try_from(space).map_err(|_| LeverError::MathOverflow)?,
+        &a.underlying_token_program.key(),
+    )?;
+    token_interface::initialize_account3(CpiContext::new(
+        a.underlying_token_program.key(),
+        token_interface::InitializeAccount3 {
+            account: a.vault.to_account_info(),
+            mint: a.underlying_mint.to_account_info(),
+            authority: a.market.to_account_info(),
+        },
+    ))?;
+
+    for (mint, name, symbol) in [
+        (a.lt_mint.to_account_info(), &args.lt_name, &args.lt_symbol),
+        (a.ft_mint.to_account_info(), &args.ft_name, &args.ft_symbol),
+    ] {
+        init_share_metadata(
+            &a.admin.to_account_info(),
+            &mint,
+            &a.market.to_account_info(),
+            &a.share_token_program.to_account_info(),
+            &a.system_program.to_account_info(),
+            &signer,
+            name,
+            symbol,
+            &args.uri,
+        )?;
+    }
+
+    // Seed deposit: units into idle, FT 1:1 into the locked account.
+    transfer_in(
+        &a.underlying_token_program,
+        &a.admin_underlying.to_account_info(),
+        &a.underlying_mint,
+        &a.vault.to_account_info(),
+        &a.admin,
+        args.seed_units,
+    )?;
+    mint_shares(
+        &a.share_token_program,
+        &a.ft_mint.to_account_info(),
+        &a.locked_ft.to_account_info(),
+        &a.market.to_account_info(),
+        &signer,
+        args.seed_units,
+    )?;
+    let vault_amount = {
+        let info = a.vault.to_account_info();
+        let data = info.try_borrow_data()?;
+        StateWithExtensions::<spl_token_2022::state::Account>::unpack(&data)?.base.amount
+    };
+    let pool = PoolState {
+        idle: args.seed_units,
+        ft_supply: args.seed_units,
+        ..PoolState::default()
+    };
+    require!(vault_amount == pool.units_owed()?, LeverError::VaultReconcileFailed);
+
+    {
+        let config = ctx.accounts.config.load()?;
+        let mut market = ctx.accounts.market.load_init()?;
+        market.config = config_key;
+        market.underlying_mint = underlying_key;
+        market.underlying_token_program = ctx.accounts.underlying_token_program.key();
+        market.vault = ctx.accounts.vault.key();
+        market.lt_mint = ctx.accounts.lt_mint.key();
+        market.ft_mint = ctx.accounts.ft_mint.key();
+        market.locked_ft = ctx.accounts.locked_ft.key();
+        market.feed_id = args.feed_id;
+        market.set_params(&args.params, &config)?;
+        market.set_pool(&pool);
+        market.last_accrual_ts = now;
+        market.created_at = now;
+        market.id = args.id;
+        market.version = MARKET_VERSION;
+        market.bump = ctx.bumps.market;
+        market.vault_bump = ctx.bumps.vault;
+        market.decimals = ctx.accounts.underlying_mint.decimals;
+    }
+    {
+        let mut config = ctx.accounts.config.load_mut()?;
+        config.market_count = config.market_count.saturating_add(1);
+    }
+    emit_event(
+        &ctx.accounts.event_authority,
+        &MarketCreated {
+            market: market_key,
+            underlying_mint: underlying_key,
+            id: args.id,
+            feed_id: args.feed_id,
+            lt_mint: ctx.accounts.lt_mint.key(),
+            ft_mint: ctx.accounts.ft_mint.key(),
+            params: args.params,
+            seed_units: args.seed_units,
+            pool: pool.into(),
+        },
+    )
+}

@@ -1,0 +1,48 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::{CONFIG_SEED, CONFIG_VERSION};
+use crate::events::ConfigInitialized;
+use crate::instructions::emit_event;
+use crate::state::{Config, ConfigBounds};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct InitializeConfig<'info> {
+    /// Pays for the config and becomes its admin. Deploy and initialize in one step (see README).
+    #[account(mut)]
+    pub admin: Signer<'info>,
+    #[account(init, payer = admin, space = Config::SPACE, seeds = [CONFIG_SEED], bump)]
+    pub config: AccountLoader<'info, Config>,
+    pub system_program: Program<'info, System>,
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
+pub struct InitializeConfigArgs {
+    pub pause_authority: Pubkey,
+    pub fee_receiver: Pubkey,
+    pub bounds: ConfigBounds,
+}
+
+pub fn initialize_config_handler(ctx: Context<InitializeConfig>, args: InitializeConfigArgs) -> Result<()> {
+    Config::validate_bounds(&args.bounds)?;
+    {
+        let mut config = ctx.accounts.config.load_init()?;
+        config.admin = ctx.accounts.admin.key();
+        config.pending_admin = Pubkey::default();
+        config.pause_authority = args.pause_authority;
+        config.fee_receiver = args.fee_receiver;
+        config.set_bounds(&args.bounds);
+        config.market_count = 0;
+        config.version = CONFIG_VERSION;
+        config.bump = ctx.bumps.config;
+    }
+    emit_event(
+        &ctx.accounts.event_authority,
+        &ConfigInitialized {
+            admin: ctx.accounts.admin.key(),
+            pause_authority: args.pause_authority,
+            fee_receiver: args.fee_receiver,
+            bounds: args.bounds,
+        },
+    )
+}

@@ -1,0 +1,19 @@
+pub mod accept_admin;
+pub mod create_market;
+pub mod initialize_config;
+pub mod reopen_market;
+pub mod set_pause;
+pub mod transfer_admin;
+pub mod update_config;
+pub mod update_market;
+pub mod withdraw_fees;
+
+pub use accept_admin::*;
+pub use create_market::*;
+pub use initialize_config::*;
+pub use reopen_market::*;
+pub use set_pause::*;
+pub use transfer_admin::*;
+pub use update_config::*;
+pub use update_market::*;
+pub use withdraw_fees::*;

@@ -1,0 +1,38 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::{CONFIG_SEED, STATUS_WIPED};
+use crate::error::LeverError;
+use crate::events::MarketReopened;
+use crate::instructions::emit_event;
+use crate::state::{Config, Market};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct ReopenMarket<'info> {
+    pub admin: Signer<'info>,
+    #[account(seeds = [CONFIG_SEED], bump = config.load()?.bump, has_one = admin @ LeverError::Unauthorized)]
+    pub config: AccountLoader<'info, Config>,
+    #[account(mut, has_one = config @ LeverError::ConfigMismatch)]
+    pub market: AccountLoader<'info, Market>,
+}
+
+/// Re-open LT mints after a wipe-out. The wiped LT must all have been redeemed (burned for zero)
+/// first: new LT minted beside old, worthless LT would hand the old holders part of the new
+/// deposits.
+pub fn reopen_market_handler(ctx: Context<ReopenMarket>) -> Result<()> {
+    let pool = {
+        let mut market = ctx.accounts.market.load_mut()?;
+        require!(market.is_wiped(), LeverError::MarketNotWiped);
+        require!(market.lt_supply == 0, LeverError::LtSupplyOutstanding);
+        require!(market.exposure == 0 && market.debt.get() == 0, LeverError::InvalidPoolState);
+        market.status &= !STATUS_WIPED;
+        market.pool()
+    };
+    emit_event(
+        &ctx.accounts.event_authority,
+        &MarketReopened {
+            market: ctx.accounts.market.key(),
+            pool: pool.into(),
+        },
+    )
+}

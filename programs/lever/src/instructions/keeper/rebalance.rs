@@ -1,0 +1,82 @@
+use anchor_lang::prelude::*;
+use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
+
+use crate::constants::pause;
+use crate::events::{PoolSnapshot, Rebalanced};
+use crate::instructions::{emit_event, emit_refresh};
+use crate::oracle::read_price;
+use crate::state::{Market, Refresh};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct Rebalance<'info> {
+    /// Anyone: keepers, users, other programs.
+    pub caller: Signer<'info>,
+    #[account(mut)]
+    pub market: AccountLoader<'info, Market>,
+    pub price_update: Box<Account<'info, PriceUpdateV2>>,
+}
+
+/// Return data of `rebalance`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RebalanceOutcome {
+    pub leverage_before_ppm: u128,
+    pub leverage_after_ppm: u128,
+    pub units_to_pool: u64,
+    pub units_to_idle: u64,
+    pub bounded: bool,
+    pub wiped: bool,
+    /// Mid price used.
+    pub price: u128,
+}
+
+pub fn rebalance_handler(ctx: Context<Rebalance>) -> Result<RebalanceOutcome> {
+    let now = Clock::get()?.unix_timestamp;
+    let market_key = ctx.accounts.market.key();
+    let (price, accrual, pool_after_accrual, result, pool) = {
+        let mut market = ctx.accounts.market.load_mut()?;
+        market.require_not_paused(pause::REBALANCE)?;
+        let price = read_price(&ctx.accounts.price_update, &market, now)?;
+        market.last_price.set(price.band.mid);
+        market.last_publish_time = price.publish_time;
+        let accrual = market.accrue(price.band.mid, now)?;
+        let pool_after_accrual = market.pool();
+        // Refuses with WithinBand (or NothingToRebalance) and the whole instruction reverts.
+        let result = market.rebalance(price.band.mid)?;
+        (price.band.mid, accrual, pool_after_accrual, result, market.pool())
+    };
+    let a = &ctx.accounts;
+    let accrued_only = Refresh {
+        accrual,
+        pool_after_accrual,
+        rebalance: None,
+        pool_after: pool_after_accrual,
+    };
+    emit_refresh(&a.event_authority, market_key, a.caller.key(), price, &accrued_only)?;
+    emit_event(
+        &a.event_authority,
+        &Rebalanced {
+            market: market_key,
+            caller: a.caller.key(),
+            automatic: false,
+            price,
+            leverage_before_ppm: result.leverage_before_ppm,
+            leverage_after_ppm: result.leverage_after_ppm,
+            units_to_pool: result.units_to_pool,
+            units_to_idle: result.units_to_idle,
+            bounded: result.bounded,
+            wiped: result.wiped,
+            bad_debt: result.bad_debt,
+            pool: PoolSnapshot::from(pool),
+        },
+    )?;
+    Ok(RebalanceOutcome {
+        leverage_before_ppm: result.leverage_before_ppm,
+        leverage_after_ppm: result.leverage_after_ppm,
+        units_to_pool: result.units_to_pool,
+        units_to_idle: result.units_to_idle,
+        bounded: result.bounded,
+        wiped: result.wiped,
+        price,
+    })
+}

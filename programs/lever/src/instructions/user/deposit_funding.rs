@@ -1,0 +1,111 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, Token2022, TokenAccount, TokenInterface};
+use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
+
+use crate::constants::pause;
+use crate::error::LeverError;
+use crate::events::FundingDeposited;
+use crate::instructions::*;
+use crate::math::deposit_funding;
+use crate::state::Market;
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct DepositFunding<'info> {
+    pub user: Signer<'info>,
+    #[account(
+        mut,
+        has_one = vault @ LeverError::VaultMismatch,
+        has_one = ft_mint @ LeverError::FtMintMismatch,
+        has_one = underlying_mint @ LeverError::UnderlyingMintMismatch,
+        has_one = underlying_token_program @ LeverError::TokenProgramMismatch,
+    )]
+    pub market: AccountLoader<'info, Market>,
+    pub underlying_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(mut)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(mut)]
+    pub ft_mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The user's underlying tokens (source).
+    #[account(mut, token::mint = underlying_mint, token::authority = user)]
+    pub user_underlying: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// Receives the FT (any owner).
+    #[account(mut, token::mint = ft_mint, token::token_program = share_token_program)]
+    pub user_ft: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub price_update: Box<Account<'info, PriceUpdateV2>>,
+    pub underlying_token_program: Interface<'info, TokenInterface>,
+    pub share_token_program: Program<'info, Token2022>,
+}
+
+/// Return data of `deposit_funding`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DepositFundingOutcome {
+    pub shares_out: u64,
+    pub units_in: u64,
+    pub fee_units: u64,
+    /// Lower end of the confidence interval, the price the conversion used.
+    pub price: u128,
+}
+
+pub fn deposit_funding_handler(
+    ctx: Context<DepositFunding>,
+    amount: u64,
+    min_shares_out: u64,
+) -> Result<DepositFundingOutcome> {
+    let now = Clock::get()?.unix_timestamp;
+    let market_key = ctx.accounts.market.key();
+    let (price, refresh, pool, quote, signer) = {
+        let mut market = ctx.accounts.market.load_mut()?;
+        check_supply(&ctx.accounts.ft_mint, market.ft_supply)?;
+        let (price, refresh) = begin_priced(
+            &mut market,
+            &ctx.accounts.price_update,
+            pause::DEPOSIT_FUNDING,
+            ctx.accounts.vault.amount,
+            now,
+        )?;
+        let (pool, quote) = deposit_funding(&market.pool(), &market.risk_params(), price.band.lower, amount)?;
+        require!(quote.shares_out >= min_shares_out, LeverError::SlippageExceeded);
+        market.set_pool(&pool);
+        market.total_fees = market.total_fees.saturating_add(quote.fee_units);
+        (price, refresh, pool, quote, MarketSigner::of(&market))
+    };
+    let a = &ctx.accounts;
+    emit_refresh(&a.event_authority, market_key, a.user.key(), price.band.mid, &refresh)?;
+    transfer_in(
+        &a.underlying_token_program,
+        &a.user_underlying.to_account_info(),
+        &a.underlying_mint,
+        &a.vault.to_account_info(),
+        &a.user,
+        amount,
+    )?;
+    mint_shares(
+        &a.share_token_program,
+        &a.ft_mint.to_account_info(),
+        &a.user_ft.to_account_info(),
+        &a.market.to_account_info(),
+        &signer,
+        quote.shares_out,
+    )?;
+    reconcile_vault(&mut ctx.accounts.vault, pool.units_owed()?)?;
+    let a = &ctx.accounts;
+    emit_event(
+        &a.event_authority,
+        &FundingDeposited {
+            market: market_key,
+            user: a.user.key(),
+            units_in: quote.units_in,
+            fee_units: quote.fee_units,
+            shares_out: quote.shares_out,
+            price: price.band.lower,
+            pool: pool.into(),
+        },
+    )?;
+    Ok(DepositFundingOutcome {
+        shares_out: quote.shares_out,
+        units_in: quote.units_in,
+        fee_units: quote.fee_units,
+        price: price.band.lower,
+    })
+}

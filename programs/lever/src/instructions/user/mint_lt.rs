@@ -1,0 +1,117 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, Token2022, TokenAccount, TokenInterface};
+use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
+
+use crate::constants::pause;
+use crate::error::LeverError;
+use crate::events::LtMinted;
+use crate::instructions::*;
+use crate::math::mint_lt;
+use crate::state::Market;
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct MintLt<'info> {
+    pub user: Signer<'info>,
+    #[account(
+        mut,
+        has_one = vault @ LeverError::VaultMismatch,
+        has_one = lt_mint @ LeverError::LtMintMismatch,
+        has_one = underlying_mint @ LeverError::UnderlyingMintMismatch,
+        has_one = underlying_token_program @ LeverError::TokenProgramMismatch,
+    )]
+    pub market: AccountLoader<'info, Market>,
+    pub underlying_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(mut)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(mut)]
+    pub lt_mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The user's underlying tokens (source).
+    #[account(mut, token::mint = underlying_mint, token::authority = user)]
+    pub user_underlying: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// Receives the LT (any owner).
+    #[account(mut, token::mint = lt_mint, token::token_program = share_token_program)]
+    pub user_lt: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub price_update: Box<Account<'info, PriceUpdateV2>>,
+    pub underlying_token_program: Interface<'info, TokenInterface>,
+    pub share_token_program: Program<'info, Token2022>,
+}
+
+/// Return data of `mint_lt`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MintLtOutcome {
+    pub shares_out: u64,
+    pub units_in: u64,
+    pub fee_units: u64,
+    /// Upper end of the confidence interval, the price the conversion used.
+    pub price: u128,
+}
+
+pub fn mint_lt_handler(ctx: Context<MintLt>, amount: u64, min_shares_out: u64) -> Result<MintLtOutcome> {
+    let now = Clock::get()?.unix_timestamp;
+    let market_key = ctx.accounts.market.key();
+    let (price, refresh, pool, quote, signer) = {
+        let mut market = ctx.accounts.market.load_mut()?;
+        check_supply(&ctx.accounts.lt_mint, market.lt_supply)?;
+        require!(!market.is_wiped(), LeverError::MarketWiped);
+        let (price, refresh) = begin_priced(
+            &mut market,
+            &ctx.accounts.price_update,
+            pause::MINT_LT,
+            ctx.accounts.vault.amount,
+            now,
+        )?;
+        require!(!market.is_wiped(), LeverError::MarketWiped);
+        let (pool, quote) = mint_lt(
+            &market.pool(),
+            &market.risk_params(),
+            price.band.upper,
+            price.band.mid,
+            amount,
+        )?;
+        require!(quote.shares_out >= min_shares_out, LeverError::SlippageExceeded);
+        market.set_pool(&pool);
+        market.total_fees = market.total_fees.saturating_add(quote.fee_units);
+        (price, refresh, pool, quote, MarketSigner::of(&market))
+    };
+    let a = &ctx.accounts;
+    emit_refresh(&a.event_authority, market_key, a.user.key(), price.band.mid, &refresh)?;
+    transfer_in(
+        &a.underlying_token_program,
+        &a.user_underlying.to_account_info(),
+        &a.underlying_mint,
+        &a.vault.to_account_info(),
+        &a.user,
+        amount,
+    )?;
+    mint_shares(
+        &a.share_token_program,
+        &a.lt_mint.to_account_info(),
+        &a.user_lt.to_account_info(),
+        &a.market.to_account_info(),
+        &signer,
+        quote.shares_out,
+    )?;
+    reconcile_vault(&mut ctx.accounts.vault, pool.units_owed()?)?;
+    let a = &ctx.accounts;
+    emit_event(
+        &a.event_authority,
+        &LtMinted {
+            market: market_key,
+            user: a.user.key(),
+            units_in: quote.units_in,
+            fee_units: quote.fee_units,
+            shares_out: quote.shares_out,
+            from_idle: quote.from_idle,
+            debt_added: quote.debt_added,
+            price: price.band.upper,
+            pool: pool.into(),
+        },
+    )?;
+    Ok(MintLtOutcome {
+        shares_out: quote.shares_out,
+        units_in: quote.units_in,
+        fee_units: quote.fee_units,
+        price: price.band.upper,
+    })
+}

@@ -1,0 +1,112 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, Token2022, TokenAccount, TokenInterface};
+use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
+
+use crate::constants::pause;
+use crate::error::LeverError;
+use crate::events::LtRedeemed;
+use crate::instructions::*;
+use crate::math::redeem_lt;
+use crate::state::Market;
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct RedeemLt<'info> {
+    pub user: Signer<'info>,
+    #[account(
+        mut,
+        has_one = vault @ LeverError::VaultMismatch,
+        has_one = lt_mint @ LeverError::LtMintMismatch,
+        has_one = underlying_mint @ LeverError::UnderlyingMintMismatch,
+        has_one = underlying_token_program @ LeverError::TokenProgramMismatch,
+    )]
+    pub market: AccountLoader<'info, Market>,
+    pub underlying_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(mut)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(mut)]
+    pub lt_mint: Box<InterfaceAccount<'info, Mint>>,
+    /// Receives the underlying (any owner).
+    #[account(mut, token::mint = underlying_mint)]
+    pub user_underlying: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The user's LT (burned).
+    #[account(mut, token::mint = lt_mint, token::authority = user, token::token_program = share_token_program)]
+    pub user_lt: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub price_update: Box<Account<'info, PriceUpdateV2>>,
+    pub underlying_token_program: Interface<'info, TokenInterface>,
+    pub share_token_program: Program<'info, Token2022>,
+}
+
+/// Return data of `redeem_lt`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RedeemLtOutcome {
+    pub units_out: u64,
+    pub shares_in: u64,
+    pub fee_units: u64,
+    /// Lower end of the confidence interval, the price the conversion used.
+    pub price: u128,
+}
+
+pub fn redeem_lt_handler(ctx: Context<RedeemLt>, shares: u64, min_units_out: u64) -> Result<RedeemLtOutcome> {
+    let now = Clock::get()?.unix_timestamp;
+    let market_key = ctx.accounts.market.key();
+    let (price, refresh, pool, quote, signer) = {
+        let mut market = ctx.accounts.market.load_mut()?;
+        check_supply(&ctx.accounts.lt_mint, market.lt_supply)?;
+        let (price, refresh) = begin_priced(
+            &mut market,
+            &ctx.accounts.price_update,
+            pause::REDEEM_LT,
+            ctx.accounts.vault.amount,
+            now,
+        )?;
+        let wiped = market.is_wiped();
+        let (pool, quote) = redeem_lt(&market.pool(), &market.risk_params(), price.band.lower, shares, wiped)?;
+        require!(quote.units_out >= min_units_out, LeverError::SlippageExceeded);
+        market.set_pool(&pool);
+        market.total_fees = market.total_fees.saturating_add(quote.fee_units);
+        (price, refresh, pool, quote, MarketSigner::of(&market))
+    };
+    let a = &ctx.accounts;
+    emit_refresh(&a.event_authority, market_key, a.user.key(), price.band.mid, &refresh)?;
+    burn_shares(
+        &a.share_token_program,
+        &a.lt_mint.to_account_info(),
+        &a.user_lt.to_account_info(),
+        &a.user,
+        shares,
+    )?;
+    if quote.units_out > 0 {
+        transfer_out(
+            &a.underlying_token_program,
+            &a.vault.to_account_info(),
+            &a.underlying_mint,
+            &a.user_underlying.to_account_info(),
+            &a.market.to_account_info(),
+            &signer,
+            quote.units_out,
+        )?;
+    }
+    reconcile_vault(&mut ctx.accounts.vault, pool.units_owed()?)?;
+    let a = &ctx.accounts;
+    emit_event(
+        &a.event_authority,
+        &LtRedeemed {
+            market: market_key,
+            user: a.user.key(),
+            shares_in: shares,
+            units_out: quote.units_out,
+            fee_units: quote.fee_units,
+            to_idle: quote.to_idle,
+            debt_removed: quote.debt_removed,
+            price: price.band.lower,
+            pool: pool.into(),
+        },
+    )?;
+    Ok(RedeemLtOutcome {
+        units_out: quote.units_out,
+        shares_in: shares,
+        fee_units: quote.fee_units,
+        price: price.band.lower,
+    })
+}

@@ -1,0 +1,111 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, Token2022, TokenAccount, TokenInterface};
+use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
+
+use crate::constants::pause;
+use crate::error::LeverError;
+use crate::events::FundingWithdrawn;
+use crate::instructions::*;
+use crate::math::withdraw_funding;
+use crate::state::Market;
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct WithdrawFunding<'info> {
+    pub user: Signer<'info>,
+    #[account(
+        mut,
+        has_one = vault @ LeverError::VaultMismatch,
+        has_one = ft_mint @ LeverError::FtMintMismatch,
+        has_one = underlying_mint @ LeverError::UnderlyingMintMismatch,
+        has_one = underlying_token_program @ LeverError::TokenProgramMismatch,
+    )]
+    pub market: AccountLoader<'info, Market>,
+    pub underlying_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(mut)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(mut)]
+    pub ft_mint: Box<InterfaceAccount<'info, Mint>>,
+    /// Receives the underlying (any owner).
+    #[account(mut, token::mint = underlying_mint)]
+    pub user_underlying: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The user's FT (burned).
+    #[account(mut, token::mint = ft_mint, token::authority = user, token::token_program = share_token_program)]
+    pub user_ft: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub price_update: Box<Account<'info, PriceUpdateV2>>,
+    pub underlying_token_program: Interface<'info, TokenInterface>,
+    pub share_token_program: Program<'info, Token2022>,
+}
+
+/// Return data of `withdraw_funding`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WithdrawFundingOutcome {
+    pub units_out: u64,
+    pub shares_in: u64,
+    pub fee_units: u64,
+    /// Upper end of the confidence interval, the price the conversion used.
+    pub price: u128,
+}
+
+pub fn withdraw_funding_handler(
+    ctx: Context<WithdrawFunding>,
+    shares: u64,
+    min_units_out: u64,
+) -> Result<WithdrawFundingOutcome> {
+    let now = Clock::get()?.unix_timestamp;
+    let market_key = ctx.accounts.market.key();
+    let (price, refresh, pool, quote, signer) = {
+        let mut market = ctx.accounts.market.load_mut()?;
+        check_supply(&ctx.accounts.ft_mint, market.ft_supply)?;
+        let (price, refresh) = begin_priced(
+            &mut market,
+            &ctx.accounts.price_update,
+            pause::WITHDRAW_FUNDING,
+            ctx.accounts.vault.amount,
+            now,
+        )?;
+        let (pool, quote) = withdraw_funding(&market.pool(), &market.risk_params(), price.band.upper, shares)?;
+        require!(quote.units_out >= min_units_out, LeverError::SlippageExceeded);
+        market.set_pool(&pool);
+        market.total_fees = market.total_fees.saturating_add(quote.fee_units);
+        (price, refresh, pool, quote, MarketSigner::of(&market))
+    };
+    let a = &ctx.accounts;
+    emit_refresh(&a.event_authority, market_key, a.user.key(), price.band.mid, &refresh)?;
+    burn_shares(
+        &a.share_token_program,
+        &a.ft_mint.to_account_info(),
+        &a.user_ft.to_account_info(),
+        &a.user,
+        shares,
+    )?;
+    transfer_out(
+        &a.underlying_token_program,
+        &a.vault.to_account_info(),
+        &a.underlying_mint,
+        &a.user_underlying.to_account_info(),
+        &a.market.to_account_info(),
+        &signer,
+        quote.units_out,
+    )?;
+    reconcile_vault(&mut ctx.accounts.vault, pool.units_owed()?)?;
+    let a = &ctx.accounts;
+    emit_event(
+        &a.event_authority,
+        &FundingWithdrawn {
+            market: market_key,
+            user: a.user.key(),
+            shares_in: shares,
+            units_out: quote.units_out,
+            fee_units: quote.fee_units,
+            price: price.band.upper,
+            pool: pool.into(),
+        },
+    )?;
+    Ok(WithdrawFundingOutcome {
+        units_out: quote.units_out,
+        shares_in: shares,
+        fee_units: quote.fee_units,
+        price: price.band.upper,
+    })
+}

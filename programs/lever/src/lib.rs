@@ -1,0 +1,107 @@
+//! Lever: leveraged tokens with no liquidation and no debt for the holder.
+//!
+//! Each market holds one vault of an underlying token split between a leveraged pool (LT holders)
+//! and a funding pool (FT holders). A permissionless rebalance reads a Pyth price and moves units
+//! between the pools to keep the leverage at its target. See the README for units and roles.
+
+#![allow(unexpected_cfgs)]
+// Anchor's generated code and the #[program] dispatch trip these lints.
+#![allow(clippy::result_large_err, clippy::too_many_arguments)]
+
+use anchor_lang::prelude::*;
+
+pub mod constants;
+pub mod error;
+pub mod events;
+pub mod instructions;
+pub mod math;
+pub mod oracle;
+pub mod state;
+
+use instructions::*;
+use state::UpdateMarketParams;
+
+declare_id!("DMWxYnRvMn7BSg3TSzy8dA3jHc69nHbRe4T4eZ45gUft");
+
+#[program]
+pub mod lever {
+    use super::*;
+
+    /// Create the protocol config. The signer becomes admin.
+    pub fn initialize_config(ctx: Context<InitializeConfig>, args: InitializeConfigArgs) -> Result<()> {
+        initialize_config_handler(ctx, args)
+    }
+
+    /// Admin: change the pause authority, the fee receiver or the global bounds.
+    pub fn update_config(ctx: Context<UpdateConfig>, args: UpdateConfigArgs) -> Result<()> {
+        update_config_handler(ctx, args)
+    }
+
+    /// Admin: name the next admin (step one of two).
+    pub fn transfer_admin(ctx: Context<TransferAdmin>, new_admin: Pubkey) -> Result<()> {
+        transfer_admin_handler(ctx, new_admin)
+    }
+
+    /// Pending admin: accept the role (step two of two).
+    pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
+        accept_admin_handler(ctx)
+    }
+
+    /// Admin: create a market (vault, LT and FT mints with metadata, seed deposit).
+    pub fn create_market(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()> {
+        create_market_handler(ctx, args)
+    }
+
+    /// Admin: change market parameters, each checked against the bounds.
+    pub fn update_market(ctx: Context<UpdateMarket>, update: UpdateMarketParams) -> Result<()> {
+        update_market_handler(ctx, update)
+    }
+
+    /// Admin (any bits) or pause authority (only adding bits): set the market's pause bits.
+    pub fn set_pause(ctx: Context<SetPause>, paused: u8) -> Result<()> {
+        set_pause_handler(ctx, paused)
+    }
+
+    /// Admin: re-open LT mints after a wipe-out (all wiped LT must have been burned).
+    pub fn reopen_market(ctx: Context<ReopenMarket>) -> Result<()> {
+        reopen_market_handler(ctx)
+    }
+
+    /// Admin: pay protocol fee units to the fee receiver's token account.
+    pub fn withdraw_fees(ctx: Context<WithdrawFees>, amount: u64) -> Result<()> {
+        withdraw_fees_handler(ctx, amount)
+    }
+
+    /// Deposit `amount` underlying units, receive at least `min_shares_out` LT.
+    pub fn mint_lt(ctx: Context<MintLt>, amount: u64, min_shares_out: u64) -> Result<MintLtOutcome> {
+        mint_lt_handler(ctx, amount, min_shares_out)
+    }
+
+    /// Burn `shares` LT, receive at least `min_units_out` underlying units.
+    pub fn redeem_lt(ctx: Context<RedeemLt>, shares: u64, min_units_out: u64) -> Result<RedeemLtOutcome> {
+        redeem_lt_handler(ctx, shares, min_units_out)
+    }
+
+    /// Deposit `amount` underlying units into the funding pool, receive at least `min_shares_out` FT.
+    pub fn deposit_funding(
+        ctx: Context<DepositFunding>,
+        amount: u64,
+        min_shares_out: u64,
+    ) -> Result<DepositFundingOutcome> {
+        deposit_funding_handler(ctx, amount, min_shares_out)
+    }
+
+    /// Burn `shares` FT, receive at least `min_units_out` units from idle funding.
+    pub fn withdraw_funding(
+        ctx: Context<WithdrawFunding>,
+        shares: u64,
+        min_units_out: u64,
+    ) -> Result<WithdrawFundingOutcome> {
+        withdraw_funding_handler(ctx, shares, min_units_out)
+    }
+
+    /// Anyone: bring an out-of-band market back to its target leverage (or wipe an insolvent one).
+    pub fn rebalance(ctx: Context<Rebalance>) -> Result<RebalanceOutcome> {
+        rebalance_handler(ctx)
+    }
+}

@@ -1,0 +1,362 @@
+use anchor_lang::prelude::*;
+
+use super::{Config, WideU128};
+use crate::constants::*;
+use crate::error::LeverError;
+use crate::math::{
+    accrue_funding, band_status, rebalance, Accrual, BandStatus, FundingCurve, PoolState,
+    RebalanceResult, RiskParams,
+};
+
+/// One market: one underlying at one target leverage, its two pools and its parameters.
+/// PDA `[MARKET_SEED, underlying_mint, id (u32 LE)]`; it is the authority of the vault and of the
+/// LT/FT mints.
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct Market {
+    pub config: Pubkey,
+    pub underlying_mint: Pubkey,
+    /// SPL Token or Token-2022: the program that owns the underlying mint.
+    pub underlying_token_program: Pubkey,
+    pub vault: Pubkey,
+    pub lt_mint: Pubkey,
+    pub ft_mint: Pubkey,
+    /// Token account (owner: this market) that holds the seed deposit's FT forever.
+    pub locked_ft: Pubkey,
+    /// Pyth feed id pinned at creation.
+    pub feed_id: [u8; 32],
+
+    // --- parameters (PPM unless named otherwise)
+    pub target_leverage_ppm: u64,
+    /// Band half-width as a fraction of L.
+    pub band_ppm: u64,
+    pub mint_fee_ppm: u64,
+    pub redeem_fee_ppm: u64,
+    pub deposit_fee_ppm: u64,
+    pub withdraw_fee_ppm: u64,
+    pub max_price_age_secs: u64,
+    /// Largest accepted conf / price.
+    pub max_conf_ppm: u64,
+    /// The confidence interval used for conversions is conf * this / PPM.
+    pub conf_multiplier_ppm: u64,
+    /// Maximum exposure `N` after a mint (raw units).
+    pub exposure_cap: u64,
+    pub max_utilization_ppm: u64,
+    /// Funding curve (annual rates).
+    pub base_rate_ppm: u64,
+    pub kink_ppm: u64,
+    pub slope1_ppm: u64,
+    pub slope2_ppm: u64,
+
+    // --- books
+    /// `N` (raw units).
+    pub exposure: u64,
+    /// `D` (value units, 1e-18 USD).
+    pub debt: WideU128,
+    /// `I` (raw units).
+    pub idle: u64,
+    /// Protocol fees held in the vault (raw units).
+    pub fee_units: u64,
+    pub lt_supply: u64,
+    pub ft_supply: u64,
+
+    // --- oracle and clock
+    /// Last mid price used (price units: 1e-18 USD per raw unit, scaled 1e18).
+    pub last_price: WideU128,
+    /// Pyth publish time of the last price used; older updates are refused.
+    pub last_publish_time: i64,
+    /// Unix time funding was last accrued to.
+    pub last_accrual_ts: i64,
+
+    // --- statistics
+    pub rebalance_count: u64,
+    /// Protocol fees ever charged (raw units).
+    pub total_fees: u64,
+    /// Funding interest ever accrued (value units).
+    pub total_funding: WideU128,
+    /// Debt written off in wipe-outs (value units).
+    pub total_bad_debt: WideU128,
+    pub created_at: i64,
+
+    pub id: u32,
+    pub version: u8,
+    pub bump: u8,
+    pub vault_bump: u8,
+    /// Decimals of the underlying (and of LT and FT).
+    pub decimals: u8,
+    /// Status bits ([`STATUS_WIPED`]).
+    pub status: u8,
+    /// Pause bits ([`crate::constants::pause`]).
+    pub paused: u8,
+    pub _padding: [u8; 6],
+    pub _reserved: [u8; 256],
+}
+
+impl Market {
+    pub const SIZE: usize = 7 * 32 + 32 + 15 * 8 + 8 + 16 + 4 * 8 + 16 + 2 * 8 + 2 * 8 + 2 * 16 + 8 + 16 + 256;
+    pub const SPACE: usize = 8 + Self::SIZE;
+
+    pub fn pool(&self) -> PoolState {
+        PoolState {
+            exposure: self.exposure,
+            debt: self.debt.get(),
+            idle: self.idle,
+            fee_units: self.fee_units,
+            lt_supply: self.lt_supply,
+            ft_supply: self.ft_supply,
+        }
+    }
+
+    pub fn set_pool(&mut self, pool: &PoolState) {
+        self.exposure = pool.exposure;
+        self.debt.set(pool.debt);
+        self.idle = pool.idle;
+        self.fee_units = pool.fee_units;
+        self.lt_supply = pool.lt_supply;
+        self.ft_supply = pool.ft_supply;
+    }
+
+    pub fn risk_params(&self) -> RiskParams {
+        RiskParams {
+            target_leverage_ppm: self.target_leverage_ppm,
+            band_ppm: self.band_ppm,
+            mint_fee_ppm: self.mint_fee_ppm,
+            redeem_fee_ppm: self.redeem_fee_ppm,
+            deposit_fee_ppm: self.deposit_fee_ppm,
+            withdraw_fee_ppm: self.withdraw_fee_ppm,
+            exposure_cap: self.exposure_cap,
+            max_utilization_ppm: self.max_utilization_ppm,
+            curve: FundingCurve {
+                base_rate_ppm: self.base_rate_ppm,
+                kink_ppm: self.kink_ppm,
+                slope1_ppm: self.slope1_ppm,
+                slope2_ppm: self.slope2_ppm,
+            },
+        }
+    }
+
+    pub fn params(&self) -> MarketParams {
+        MarketParams {
+            target_leverage_ppm: self.target_leverage_ppm,
+            band_ppm: self.band_ppm,
+            mint_fee_ppm: self.mint_fee_ppm,
+            redeem_fee_ppm: self.redeem_fee_ppm,
+            deposit_fee_ppm: self.deposit_fee_ppm,
+            withdraw_fee_ppm: self.withdraw_fee_ppm,
+            max_price_age_secs: self.max_price_age_secs,
+            max_conf_ppm: self.max_conf_ppm,
+            conf_multiplier_ppm: self.conf_multiplier_ppm,
+            exposure_cap: self.exposure_cap,
+            max_utilization_ppm: self.max_utilization_ppm,
+            base_rate_ppm: self.base_rate_ppm,
+            kink_ppm: self.kink_ppm,
+            slope1_ppm: self.slope1_ppm,
+            slope2_ppm: self.slope2_ppm,
+        }
+    }
+
+    /// Validate `p` against the config's bounds and store it.
+    pub fn set_params(&mut self, p: &MarketParams, config: &Config) -> Result<()> {
+        p.validate(config)?;
+        self.target_leverage_ppm = p.target_leverage_ppm;
+        self.band_ppm = p.band_ppm;
+        self.mint_fee_ppm = p.mint_fee_ppm;
+        self.redeem_fee_ppm = p.redeem_fee_ppm;
+        self.deposit_fee_ppm = p.deposit_fee_ppm;
+        self.withdraw_fee_ppm = p.withdraw_fee_ppm;
+        self.max_price_age_secs = p.max_price_age_secs;
+        self.max_conf_ppm = p.max_conf_ppm;
+        self.conf_multiplier_ppm = p.conf_multiplier_ppm;
+        self.exposure_cap = p.exposure_cap;
+        self.max_utilization_ppm = p.max_utilization_ppm;
+        self.base_rate_ppm = p.base_rate_ppm;
+        self.kink_ppm = p.kink_ppm;
+        self.slope1_ppm = p.slope1_ppm;
+        self.slope2_ppm = p.slope2_ppm;
+        Ok(())
+    }
+
+    pub fn is_wiped(&self) -> bool {
+        self.status & STATUS_WIPED != 0
+    }
+
+    /// Refuse `op` (one of [`crate::constants::pause`]) while its pause bit is set.
+    pub fn require_not_paused(&self, op: u8) -> Result<()> {
+        require!(self.paused & op == 0, LeverError::OperationPaused);
+        Ok(())
+    }
+
+    /// Accrue funding from `last_accrual_ts` to `now` at `price` (mid).
+    pub fn accrue(&mut self, price: u128, now: i64) -> Result<Accrual> {
+        let elapsed = u64::try_from(now.saturating_sub(self.last_accrual_ts)).unwrap_or(0);
+        let (pool, accrual) = accrue_funding(&self.pool(), &self.risk_params().curve, price, elapsed)?;
+        self.set_pool(&pool);
+        if now > self.last_accrual_ts {
+            self.last_accrual_ts = now;
+        }
+        let total = self
+            .total_funding
+            .get()
+            .checked_add(accrual.interest)
+            .ok_or(LeverError::MathOverflow)?;
+        self.total_funding.set(total);
+        Ok(accrual)
+    }
+
+    /// Rebalance (or wipe) at `price` (mid), updating books and statistics.
+    pub fn rebalance(&mut self, price: u128) -> Result<RebalanceResult> {
+        let (pool, result) = rebalance(&self.pool(), &self.risk_params(), price)?;
+        self.set_pool(&pool);
+        self.rebalance_count = self.rebalance_count.saturating_add(1);
+        if result.wiped {
+            self.status |= STATUS_WIPED;
+            let bad = self
+                .total_bad_debt
+                .get()
+                .checked_add(result.bad_debt)
+                .ok_or(LeverError::MathOverflow)?;
+            self.total_bad_debt.set(bad);
+        }
+        Ok(result)
+    }
+
+    /// What every price-reading instruction does first: record the price, accrue funding at it,
+    /// and bring an out-of-band (or insolvent) market back into band.
+    pub fn refresh(&mut self, price: u128, publish_time: i64, now: i64) -> Result<Refresh> {
+        self.last_price.set(price);
+        self.last_publish_time = publish_time;
+        let accrual = self.accrue(price, now)?;
+        let pool_after_accrual = self.pool();
+        let rebalance = match band_status(&self.pool(), &self.risk_params(), price)? {
+            BandStatus::Out { .. } | BandStatus::Insolvent => Some(self.rebalance(price)?),
+            BandStatus::Empty | BandStatus::Within { .. } => None,
+        };
+        Ok(Refresh {
+            accrual,
+            pool_after_accrual,
+            rebalance,
+            pool_after: self.pool(),
+        })
+    }
+}
+
+/// Outcome of [`Market::refresh`].
+#[derive(Clone, Copy, Debug)]
+pub struct Refresh {
+    pub accrual: Accrual,
+    pub pool_after_accrual: PoolState,
+    pub rebalance: Option<RebalanceResult>,
+    pub pool_after: PoolState,
+}
+
+const _: () = assert!(core::mem::size_of::<Market>() == Market::SIZE);
+
+/// Every tunable parameter of a market (PPM unless named otherwise).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarketParams {
+    /// Target leverage L (3x = 3_000_000).
+    pub target_leverage_ppm: u64,
+    /// Band half-width as a fraction of L (5% = 50_000).
+    pub band_ppm: u64,
+    pub mint_fee_ppm: u64,
+    pub redeem_fee_ppm: u64,
+    pub deposit_fee_ppm: u64,
+    pub withdraw_fee_ppm: u64,
+    /// Seconds.
+    pub max_price_age_secs: u64,
+    pub max_conf_ppm: u64,
+    /// 1x = 1_000_000.
+    pub conf_multiplier_ppm: u64,
+    /// Raw units; u64::MAX for none.
+    pub exposure_cap: u64,
+    pub max_utilization_ppm: u64,
+    pub base_rate_ppm: u64,
+    pub kink_ppm: u64,
+    pub slope1_ppm: u64,
+    pub slope2_ppm: u64,
+}
+
+impl MarketParams {
+    /// Each field against the program's hard bounds and the config's bounds, with its own error.
+    pub fn validate(&self, config: &Config) -> Result<()> {
+        require!(
+            self.target_leverage_ppm >= config.min_leverage_ppm.max(MIN_LEVERAGE_PPM)
+                && self.target_leverage_ppm <= config.max_leverage_ppm.min(MAX_LEVERAGE_PPM),
+            LeverError::LeverageOutOfBounds
+        );
+        require!(
+            (MIN_BAND_PPM..=MAX_BAND_PPM).contains(&self.band_ppm),
+            LeverError::BandOutOfBounds
+        );
+        let max_fee = config.max_fee_ppm.min(MAX_FEE_PPM);
+        for fee in [self.mint_fee_ppm, self.redeem_fee_ppm, self.deposit_fee_ppm, self.withdraw_fee_ppm] {
+            require!(fee <= max_fee, LeverError::FeeOutOfBounds);
+        }
+        require!(
+            self.max_price_age_secs >= 1
+                && self.max_price_age_secs <= config.max_price_age_secs.min(MAX_PRICE_AGE_SECS),
+            LeverError::PriceAgeOutOfBounds
+        );
+        require!(
+            self.max_conf_ppm >= 1 && self.max_conf_ppm <= config.max_conf_ppm.min(MAX_CONF_PPM),
+            LeverError::ConfidenceLimitOutOfBounds
+        );
+        require!(
+            (MIN_CONF_MULTIPLIER_PPM..=MAX_CONF_MULTIPLIER_PPM).contains(&self.conf_multiplier_ppm),
+            LeverError::ConfMultiplierOutOfBounds
+        );
+        require!(
+            (MIN_MAX_UTILIZATION_PPM..=PPM).contains(&self.max_utilization_ppm),
+            LeverError::UtilizationCapOutOfBounds
+        );
+        require!(
+            self.base_rate_ppm <= MAX_BASE_RATE_PPM
+                && (MIN_KINK_PPM..=MAX_KINK_PPM).contains(&self.kink_ppm)
+                && self.slope1_ppm <= MAX_SLOPE_PPM
+                && self.slope2_ppm <= MAX_SLOPE_PPM,
+            LeverError::FundingCurveOutOfBounds
+        );
+        Ok(())
+    }
+
+    /// Apply the fields that are set in `u`.
+    pub fn apply(&self, u: &UpdateMarketParams) -> MarketParams {
+        MarketParams {
+            target_leverage_ppm: u.target_leverage_ppm.unwrap_or(self.target_leverage_ppm),
+            band_ppm: u.band_ppm.unwrap_or(self.band_ppm),
+            mint_fee_ppm: u.mint_fee_ppm.unwrap_or(self.mint_fee_ppm),
+            redeem_fee_ppm: u.redeem_fee_ppm.unwrap_or(self.redeem_fee_ppm),
+            deposit_fee_ppm: u.deposit_fee_ppm.unwrap_or(self.deposit_fee_ppm),
+            withdraw_fee_ppm: u.withdraw_fee_ppm.unwrap_or(self.withdraw_fee_ppm),
+            max_price_age_secs: u.max_price_age_secs.unwrap_or(self.max_price_age_secs),
+            max_conf_ppm: u.max_conf_ppm.unwrap_or(self.max_conf_ppm),
+            conf_multiplier_ppm: u.conf_multiplier_ppm.unwrap_or(self.conf_multiplier_ppm),
+            exposure_cap: u.exposure_cap.unwrap_or(self.exposure_cap),
+            max_utilization_ppm: u.max_utilization_ppm.unwrap_or(self.max_utilization_ppm),
+            base_rate_ppm: u.base_rate_ppm.unwrap_or(self.base_rate_ppm),
+            kink_ppm: u.kink_ppm.unwrap_or(self.kink_ppm),
+            slope1_ppm: u.slope1_ppm.unwrap_or(self.slope1_ppm),
+            slope2_ppm: u.slope2_ppm.unwrap_or(self.slope2_ppm),
+        }
+    }
+}
+
+/// A parameter update: each field set is changed (and checked), each `None` is kept.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UpdateMarketParams {
+    pub target_leverage_ppm: Option<u64>,
+    pub band_ppm: Option<u64>,
+    pub mint_fee_ppm: Option<u64>,
+    pub redeem_fee_ppm: Option<u64>,
+    pub deposit_fee_ppm: Option<u64>,
+    pub withdraw_fee_ppm: Option<u64>,
+    pub max_price_age_secs: Option<u64>,
+    pub max_conf_ppm: Option<u64>,
+    pub conf_multiplier_ppm: Option<u64>,
+    pub exposure_cap: Option<u64>,
+    pub max_utilization_ppm: Option<u64>,
+    pub base_rate_ppm: Option<u64>,
+    pub kink_ppm: Option<u64>,
+    pub slope1_ppm: Option<u64>,
+    pub slope2_ppm: Option<u64>,
+}

@@ -1,0 +1,33 @@
+pub mod config;
+pub mod market;
+
+pub use config::*;
+pub use market::*;
+
+use anchor_lang::prelude::*;
+
+/// A u128 stored as two little-endian u64 halves, so zero-copy accounts stay 8-byte aligned on
+/// every target (a bare u128 is 16-aligned on x86_64 but not in account data).
+#[zero_copy]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct WideU128 {
+    pub lo: u64,
+    pub hi: u64,
+}
+
+impl WideU128 {
+    pub fn get(&self) -> u128 {
+        (u128::from(self.hi) << 64) | u128::from(self.lo)
+    }
+
+    pub fn set(&mut self, value: u128) {
+        self.lo = value as u64;
+        self.hi = (value >> 64) as u64;
+    }
+
+    pub fn new(value: u128) -> Self {
+        let mut w = Self::default();
+        w.set(value);
+        w
+    }
+}
