@@ -1,1 +1,428 @@
+//! Test harness for the Lever suites: a market on the embedded chain, one call per instruction,
+//! price and clock control, and the books checked against the real token balances after every
+//! step (landed or refused).
 
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::AnchorDeserialize;
+use anchor_spl::token::ID as TOKEN;
+use anchor_spl::token_2022::ID as TOKEN_2022;
+use lever::constants::PPM;
+use lever::error::LeverError;
+use lever::instructions::*;
+use lever::math::PoolState;
+use lever::state::{ConfigBounds, Market, MarketParams, UpdateMarketParams};
+use lever_sdk::chain::{Chain, TxFail, TxOk};
+use lever_sdk::ix::{self, UserAccounts};
+use lever_sdk::pda::{self, MarketKeys};
+use lever_sdk::pyth::{PriceInput, Verification};
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+pub use lever_sdk;
+
+/// Pyth SOL/USD feed id.
+pub const SOL_FEED: [u8; 32] = [
+    0xef, 0x0d, 0x8b, 0x6f, 0xda, 0x2c, 0xeb, 0xa4, 0x1d, 0xa1, 0x5d, 0x40, 0x95, 0xd1, 0xda, 0x39, 0x2a, 0x0d,
+    0x2f, 0x8e, 0xd0, 0xc6, 0xc7, 0xbc, 0x0f, 0x4c, 0xfa, 0xc8, 0xc2, 0x80, 0xb5, 0x6d,
+];
+
+/// Start time of every test chain: 2025-01-01T00:00:00Z.
+pub const T0: i64 = 1_735_689_600;
+
+/// How a test market is set up.
+#[derive(Clone, Debug)]
+pub struct MarketOpts {
+    pub token_program: Pubkey,
+    pub decimals: u8,
+    pub params: MarketParams,
+    pub seed_units: u64,
+    pub id: u32,
+}
+
+/// 3x, band 5%, no fees, 60 s price age, 2% confidence limit, a 2%/8%/100% curve kinked at 80%.
+pub fn default_params() -> MarketParams {
+    MarketParams {
+        target_leverage_ppm: 3 * PPM,
+        band_ppm: 50_000,
+        mint_fee_ppm: 0,
+        redeem_fee_ppm: 0,
+        deposit_fee_ppm: 0,
+        withdraw_fee_ppm: 0,
+        max_price_age_secs: 60,
+        max_conf_ppm: 20_000,
+        conf_multiplier_ppm: PPM,
+        exposure_cap: u64::MAX,
+        max_utilization_ppm: PPM,
+        base_rate_ppm: 20_000,
+        kink_ppm: 800_000,
+        slope1_ppm: 80_000,
+        slope2_ppm: 1_000_000,
+    }
+}
+
+impl Default for MarketOpts {
+    fn default() -> Self {
+        Self {
+            token_program: TOKEN,
+            decimals: 9,
+            params: default_params(),
+            seed_units: 1_000,
+            id: 0,
+        }
+    }
+}
+
+/// A wallet with an underlying account and LT/FT accounts.
+pub struct User {
+    pub kp: Keypair,
+    pub underlying: Pubkey,
+    pub lt: Pubkey,
+    pub ft: Pubkey,
+}
+
+impl User {
+    pub fn pubkey(&self) -> Pubkey {
+        self.kp.pubkey()
+    }
+}
+
+/// Everything a refused instruction must leave unchanged.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub market: Option<Vec<u8>>,
+    pub config: Option<Vec<u8>>,
+    pub balances: Vec<(Pubkey, u64)>,
+    pub supplies: (u64, u64),
+}
+
+pub struct Harness {
+    pub chain: Chain,
+    pub admin: Keypair,
+    pub pause_authority: Keypair,
+    pub fee_receiver: Keypair,
+    pub mint_authority: Keypair,
+    pub keys: MarketKeys,
+    pub price_account: Pubkey,
+    pub feed_id: [u8; 32],
+    pub decimals: u8,
+    /// Token accounts whose balances snapshots compare.
+    pub tracked: Vec<Pubkey>,
+    /// Steps whose conservation was checked.
+    pub checks: u64,
+}
+
+pub fn sol(units: f64) -> u64 {
+    (units * 1e9).round() as u64
+}
+
+impl Harness {
+    /// A chain, a config and one market with its seed deposit; price $100 with zero confidence.
+    pub async fn new(opts: MarketOpts) -> Self {
+        let chain = Chain::start().await.expect("chain");
+        Self::on_chain(chain, opts).await
+    }
+
+    pub async fn on_chain(mut chain: Chain, opts: MarketOpts) -> Self {
+        chain.set_time(T0);
+        let admin = Keypair::new();
+        let pause_authority = Keypair::new();
+        let fee_receiver = Keypair::new();
+        let mint_authority = Keypair::new();
+        for k in [&admin, &pause_authority, &fee_receiver] {
+            chain.airdrop(&k.pubkey(), 10_000_000_000).await.expect("airdrop");
+        }
+        let init = ix::initialize_config(
+            admin.pubkey(),
+            InitializeConfigArgs {
+                pause_authority: pause_authority.pubkey(),
+                fee_receiver: fee_receiver.pubkey(),
+                bounds: ConfigBounds::default(),
+            },
+        );
+        chain.send(&[init], &[&admin]).await.expect("initialize_config");
+        let mint = chain
+            .create_mint(&opts.token_program, opts.decimals, &mint_authority.pubkey())
+            .await
+            .expect("mint");
+        let keys = MarketKeys::derive(mint, opts.id, opts.token_program);
+        let mut h = Self {
+            chain,
+            admin,
+            pause_authority,
+            fee_receiver,
+            mint_authority,
+            keys,
+            price_account: Pubkey::new_unique(),
+            feed_id: SOL_FEED,
+            decimals: opts.decimals,
+            tracked: Vec::new(),
+            checks: 0,
+        };
+        let admin_underlying = h.token_account(&mint, &h.admin.pubkey()).await;
+        h.fund(&admin_underlying, opts.seed_units.max(1) * 10).await;
+        let create = ix::create_market(h.admin.pubkey(), &keys, admin_underlying, h.create_args(&opts));
+        let admin = h.admin.insecure_clone();
+        h.chain.send(&[create], &[&admin]).await.expect("create_market");
+        h.tracked.push(keys.vault);
+        h.set_price(100.0);
+        h.check().await;
+        h
+    }
+
+    pub fn create_args(&self, opts: &MarketOpts) -> CreateMarketArgs {
+        CreateMarketArgs {
+            id: opts.id,
+            feed_id: SOL_FEED,
+            params: opts.params,
+            seed_units: opts.seed_units,
+            lt_name: "SOL 3x Long".into(),
+            lt_symbol: "SOL3X".into(),
+            ft_name: "SOL 3x Funding".into(),
+            ft_symbol: "fSOL3X".into(),
+            uri: "https://lever.example/sol3x.json".into(),
+        }
+    }
+
+    pub async fn token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
+        let program = if *mint == self.keys.lt_mint || *mint == self.keys.ft_mint {
+            TOKEN_2022
+        } else {
+            self.keys.underlying_token_program
+        };
+        let account = self
+            .chain
+            .create_token_account(mint, owner, &program)
+            .await
+            .expect("token account");
+        self.tracked.push(account);
+        account
+    }
+
+    /// Mint underlying units to `to`.
+    pub async fn fund(&mut self, to: &Pubkey, units: u64) {
+        let auth = self.mint_authority.insecure_clone();
+        self.chain
+            .mint_tokens(&self.keys.underlying_token_program, &self.keys.underlying_mint, to, &auth, units)
+            .await
+            .expect("fund");
+    }
+
+    /// A new wallet holding `units` underlying units.
+    pub async fn user(&mut self, units: u64) -> User {
+        let kp = Keypair::new();
+        self.chain.airdrop(&kp.pubkey(), 1_000_000_000).await.expect("airdrop");
+        let underlying = self.token_account(&self.keys.underlying_mint.clone(), &kp.pubkey()).await;
+        let lt = self.token_account(&self.keys.lt_mint.clone(), &kp.pubkey()).await;
+        let ft = self.token_account(&self.keys.ft_mint.clone(), &kp.pubkey()).await;
+        if units > 0 {
+            self.fund(&underlying, units).await;
+        }
+        User { kp, underlying, lt, ft }
+    }
+
+    /// Publish `usd` (exponent -8, zero confidence) at the chain's current time.
+    pub fn set_price(&mut self, usd: f64) {
+        self.set_price_conf(usd, 0.0);
+    }
+
+    pub fn set_price_conf(&mut self, usd: f64, conf_ratio: f64) {
+        let input = PriceInput::usd(self.feed_id, usd, conf_ratio, self.chain.now());
+        self.write_price(&input);
+    }
+
+    pub fn write_price(&mut self, input: &PriceInput) {
+        let account = self.price_account;
+        self.chain.write_price(&account, input);
+    }
+
+    pub fn price_input(&self, usd: f64) -> PriceInput {
+        PriceInput {
+            feed_id: self.feed_id,
+            price: (usd * 1e8).round() as i64,
+            conf: 0,
+            exponent: -8,
+            publish_time: self.chain.now(),
+            verification: Verification::Full,
+        }
+    }
+
+    /// Move the clock forward (prices keep their publish time, so they age).
+    pub fn advance(&mut self, secs: i64) {
+        let now = self.chain.now() + secs;
+        self.chain.set_time(now);
+    }
+
+    pub async fn market(&mut self) -> Market {
+        let key = self.keys.market;
+        self.chain.market(&key).await.expect("market")
+    }
+
+    pub async fn pool(&mut self) -> PoolState {
+        self.market().await.pool()
+    }
+
+    pub async fn balance(&mut self, account: &Pubkey) -> u64 {
+        self.chain.token_amount(account).await.expect("balance")
+    }
+
+    /// The conservation law, exactly, plus recorded supplies against the mints.
+    pub async fn check(&mut self) {
+        let market = self.market().await;
+        let vault = self.balance(&self.keys.vault.clone()).await;
+        let pool = market.pool();
+        assert_eq!(
+            vault,
+            pool.exposure + pool.idle + pool.fee_units,
+            "conservation: vault {vault} != N {} + I {} + fees {}",
+            pool.exposure,
+            pool.idle,
+            pool.fee_units
+        );
+        let lt = self.chain.mint_supply(&self.keys.lt_mint).await.expect("lt supply");
+        let ft = self.chain.mint_supply(&self.keys.ft_mint).await.expect("ft supply");
+        assert_eq!(lt, pool.lt_supply, "LT supply");
+        assert_eq!(ft, pool.ft_supply, "FT supply");
+        self.checks += 1;
+    }
+
+    pub async fn snapshot(&mut self) -> Snapshot {
+        let market = self.chain.account(&self.keys.market).await.expect("market").map(|a| a.data);
+        let config = self.chain.account(&pda::config()).await.expect("config").map(|a| a.data);
+        let mut balances = Vec::new();
+        for account in self.tracked.clone() {
+            if let Ok(amount) = self.chain.token_amount(&account).await {
+                balances.push((account, amount));
+            }
+        }
+        let lt = self.chain.mint_supply(&self.keys.lt_mint).await.unwrap_or(0);
+        let ft = self.chain.mint_supply(&self.keys.ft_mint).await.unwrap_or(0);
+        Snapshot {
+            market,
+            config,
+            balances,
+            supplies: (lt, ft),
+        }
+    }
+
+    /// Send, then check the books whatever happened.
+    pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TxOk, TxFail> {
+        let out = self.chain.send(ixs, signers).await;
+        self.check().await;
+        out
+    }
+
+    /// Send and require the exact program error, with nothing changed.
+    pub async fn expect_error(&mut self, ixs: &[Instruction], signers: &[&Keypair], expected: LeverError) {
+        let before = self.snapshot().await;
+        let fail = self.send(ixs, signers).await.expect_err("instruction should have failed");
+        assert_eq!(
+            fail.custom_code(),
+            Some(u32::from(expected)),
+            "expected {expected:?}, got {fail}"
+        );
+        let after = self.snapshot().await;
+        assert_eq!(before, after, "a refused instruction changed state");
+    }
+
+    /// Send and require any failure (Anchor or runtime), with nothing changed. Returns it.
+    pub async fn expect_failure(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> TxFail {
+        let before = self.snapshot().await;
+        let fail = self.send(ixs, signers).await.expect_err("instruction should have failed");
+        let after = self.snapshot().await;
+        assert_eq!(before, after, "a refused instruction changed state");
+        fail
+    }
+
+    pub fn lt_accounts(&self, u: &User) -> UserAccounts {
+        UserAccounts {
+            user: u.pubkey(),
+            user_underlying: u.underlying,
+            user_shares: u.lt,
+            price_update: self.price_account,
+        }
+    }
+
+    pub fn ft_accounts(&self, u: &User) -> UserAccounts {
+        UserAccounts {
+            user: u.pubkey(),
+            user_underlying: u.underlying,
+            user_shares: u.ft,
+            price_update: self.price_account,
+        }
+    }
+
+    pub fn mint_ix(&self, u: &User, amount: u64, min: u64) -> Instruction {
+        ix::mint_lt(&self.keys, &self.lt_accounts(u), amount, min)
+    }
+
+    pub fn redeem_ix(&self, u: &User, shares: u64, min: u64) -> Instruction {
+        ix::redeem_lt(&self.keys, &self.lt_accounts(u), shares, min)
+    }
+
+    pub fn deposit_ix(&self, u: &User, amount: u64, min: u64) -> Instruction {
+        ix::deposit_funding(&self.keys, &self.ft_accounts(u), amount, min)
+    }
+
+    pub fn withdraw_ix(&self, u: &User, shares: u64, min: u64) -> Instruction {
+        ix::withdraw_funding(&self.keys, &self.ft_accounts(u), shares, min)
+    }
+
+    pub fn rebalance_ix(&self, caller: &Pubkey) -> Instruction {
+        ix::rebalance(*caller, self.keys.market, self.price_account)
+    }
+
+    pub fn update_ix(&self, update: UpdateMarketParams) -> Instruction {
+        ix::update_market(self.admin.pubkey(), self.keys.market, update)
+    }
+
+    pub async fn mint_lt(&mut self, u: &User, amount: u64) -> Result<MintLtOutcome, TxFail> {
+        let ix = self.mint_ix(u, amount, 0);
+        let ok = self.send(&[ix], &[&u.kp]).await?;
+        Ok(decode(&ok))
+    }
+
+    pub async fn redeem_lt(&mut self, u: &User, shares: u64) -> Result<RedeemLtOutcome, TxFail> {
+        let ix = self.redeem_ix(u, shares, 0);
+        let ok = self.send(&[ix], &[&u.kp]).await?;
+        Ok(decode(&ok))
+    }
+
+    pub async fn deposit(&mut self, u: &User, amount: u64) -> Result<DepositFundingOutcome, TxFail> {
+        let ix = self.deposit_ix(u, amount, 0);
+        let ok = self.send(&[ix], &[&u.kp]).await?;
+        Ok(decode(&ok))
+    }
+
+    pub async fn withdraw(&mut self, u: &User, shares: u64) -> Result<WithdrawFundingOutcome, TxFail> {
+        let ix = self.withdraw_ix(u, shares, 0);
+        let ok = self.send(&[ix], &[&u.kp]).await?;
+        Ok(decode(&ok))
+    }
+
+    pub async fn rebalance(&mut self) -> Result<RebalanceOutcome, TxFail> {
+        let payer = self.chain.payer_pubkey();
+        let ix = ix::rebalance(payer, self.keys.market, self.price_account);
+        let ok = self.send(&[ix], &[]).await?;
+        Ok(decode(&ok))
+    }
+
+    /// Send as the admin.
+    pub async fn admin_send(&mut self, ixs: &[Instruction]) -> Result<TxOk, TxFail> {
+        let admin = self.admin.insecure_clone();
+        self.send(ixs, &[&admin]).await
+    }
+
+    /// Current mid price as the program stores it, for closed-form checks.
+    pub fn price_q(&self, usd: f64) -> u128 {
+        lever::math::price_band((usd * 1e8).round() as i64, 0, -8, self.decimals, 20_000, PPM)
+            .expect("price")
+            .mid
+    }
+}
+
+/// Decode an instruction's return data.
+pub fn decode<T: AnchorDeserialize>(ok: &TxOk) -> T {
+    let data = ok.return_data.as_ref().unwrap_or_else(|| panic!("no return data; logs: {:#?}", ok.logs));
+    T::deserialize(&mut &data[..]).expect("decode return data")
+}

@@ -1,1 +1,4 @@
-#[test] fn t(){}
+//! The Lever integration suite: the real program natively, the real Token and Token-2022
+//! programs, real-layout Pyth accounts. Every step is followed by the conservation check.
+
+mod happy;

@@ -3,7 +3,7 @@ use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 
 use crate::constants::pause;
 use crate::events::{PoolSnapshot, Rebalanced};
-use crate::instructions::{emit_event, emit_refresh};
+use crate::instructions::{emit_event, emit_refresh, publish_return_data};
 use crate::oracle::read_price;
 use crate::state::{Market, Refresh};
 
@@ -70,7 +70,7 @@ pub fn rebalance_handler(ctx: Context<Rebalance>) -> Result<RebalanceOutcome> {
             pool: PoolSnapshot::from(pool),
         },
     )?;
-    Ok(RebalanceOutcome {
+    let outcome = RebalanceOutcome {
         leverage_before_ppm: result.leverage_before_ppm,
         leverage_after_ppm: result.leverage_after_ppm,
         units_to_pool: result.units_to_pool,
@@ -78,5 +78,7 @@ pub fn rebalance_handler(ctx: Context<Rebalance>) -> Result<RebalanceOutcome> {
         bounded: result.bounded,
         wiped: result.wiped,
         price,
-    })
+    };
+    publish_return_data(&outcome)?;
+    Ok(outcome)
 }

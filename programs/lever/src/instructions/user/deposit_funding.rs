@@ -102,10 +102,12 @@ pub fn deposit_funding_handler(
             pool: pool.into(),
         },
     )?;
-    Ok(DepositFundingOutcome {
+    let outcome = DepositFundingOutcome {
         shares_out: quote.shares_out,
         units_in: quote.units_in,
         fee_units: quote.fee_units,
         price: price.band.lower,
-    })
+    };
+    publish_return_data(&outcome)?;
+    Ok(outcome)
 }

@@ -108,10 +108,12 @@ pub fn mint_lt_handler(ctx: Context<MintLt>, amount: u64, min_shares_out: u64) -
             pool: pool.into(),
         },
     )?;
-    Ok(MintLtOutcome {
+    let outcome = MintLtOutcome {
         shares_out: quote.shares_out,
         units_in: quote.units_in,
         fee_units: quote.fee_units,
         price: price.band.upper,
-    })
+    };
+    publish_return_data(&outcome)?;
+    Ok(outcome)
 }

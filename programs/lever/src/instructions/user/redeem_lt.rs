@@ -103,10 +103,12 @@ pub fn redeem_lt_handler(ctx: Context<RedeemLt>, shares: u64, min_units_out: u64
             pool: pool.into(),
         },
     )?;
-    Ok(RedeemLtOutcome {
+    let outcome = RedeemLtOutcome {
         units_out: quote.units_out,
         shares_in: shares,
         fee_units: quote.fee_units,
         price: price.band.lower,
-    })
+    };
+    publish_return_data(&outcome)?;
+    Ok(outcome)
 }

@@ -102,10 +102,12 @@ pub fn withdraw_funding_handler(
             pool: pool.into(),
         },
     )?;
-    Ok(WithdrawFundingOutcome {
+    let outcome = WithdrawFundingOutcome {
         units_out: quote.units_out,
         shares_in: shares,
         fee_units: quote.fee_units,
         price: price.band.upper,
-    })
+    };
+    publish_return_data(&outcome)?;
+    Ok(outcome)
 }
