@@ -426,3 +426,42 @@ pub fn decode<T: AnchorDeserialize>(ok: &TxOk) -> T {
     let data = ok.return_data.as_ref().unwrap_or_else(|| panic!("no return data; logs: {:#?}", ok.logs));
     T::deserialize(&mut &data[..]).expect("decode return data")
 }
+
+impl Harness {
+    /// The events (`emit_cpi` self-CPIs) these instructions emit, read from a simulation at the
+    /// current state; the simulation changes nothing.
+    pub async fn events(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Vec<Vec<u8>> {
+        let payer = self.chain.payer().insecure_clone();
+        let mut keys: Vec<&Keypair> = vec![&payer];
+        keys.extend_from_slice(signers);
+        let tx = solana_transaction::Transaction::new_signed_with_payer(
+            ixs,
+            Some(&payer.pubkey()),
+            &keys,
+            self.chain.ctx.last_blockhash,
+        );
+        let sim = self.chain.ctx.banks_client.simulate_transaction(tx).await.expect("simulate");
+        let details = sim.simulation_details.expect("simulation details");
+        let tag = anchor_lang::event::EVENT_IX_TAG_LE;
+        details
+            .inner_instructions
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .filter_map(|inner| {
+                let data = inner.instruction.data;
+                data.starts_with(tag).then(|| data[tag.len()..].to_vec())
+            })
+            .collect()
+    }
+}
+
+/// Find and decode the first event of type `E` in `events`.
+pub fn find_event<E: anchor_lang::Event + AnchorDeserialize>(events: &[Vec<u8>]) -> Option<E> {
+    events.iter().find_map(|data| {
+        let disc = E::DISCRIMINATOR;
+        data.starts_with(disc)
+            .then(|| E::deserialize(&mut &data[disc.len()..]).ok())
+            .flatten()
+    })
+}
