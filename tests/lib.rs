@@ -23,8 +23,8 @@ pub use lever_sdk;
 
 /// Pyth SOL/USD feed id.
 pub const SOL_FEED: [u8; 32] = [
-    0xef, 0x0d, 0x8b, 0x6f, 0xda, 0x2c, 0xeb, 0xa4, 0x1d, 0xa1, 0x5d, 0x40, 0x95, 0xd1, 0xda, 0x39, 0x2a, 0x0d,
-    0x2f, 0x8e, 0xd0, 0xc6, 0xc7, 0xbc, 0x0f, 0x4c, 0xfa, 0xc8, 0xc2, 0x80, 0xb5, 0x6d,
+    0xef, 0x0d, 0x8b, 0x6f, 0xda, 0x2c, 0xeb, 0xa4, 0x1d, 0xa1, 0x5d, 0x40, 0x95, 0xd1, 0xda, 0x39, 0x2a,
+    0x0d, 0x2f, 0x8e, 0xd0, 0xc6, 0xc7, 0xbc, 0x0f, 0x4c, 0xfa, 0xc8, 0xc2, 0x80, 0xb5, 0x6d,
 ];
 
 /// Start time of every test chain: 2025-01-01T00:00:00Z.
@@ -203,7 +203,13 @@ impl Harness {
     pub async fn fund(&mut self, to: &Pubkey, units: u64) {
         let auth = self.mint_authority.insecure_clone();
         self.chain
-            .mint_tokens(&self.keys.underlying_token_program, &self.keys.underlying_mint, to, &auth, units)
+            .mint_tokens(
+                &self.keys.underlying_token_program,
+                &self.keys.underlying_mint,
+                to,
+                &auth,
+                units,
+            )
             .await
             .expect("fund");
     }
@@ -211,14 +217,24 @@ impl Harness {
     /// A new wallet holding `units` underlying units.
     pub async fn user(&mut self, units: u64) -> User {
         let kp = Keypair::new();
-        self.chain.airdrop(&kp.pubkey(), 1_000_000_000).await.expect("airdrop");
-        let underlying = self.token_account(&self.keys.underlying_mint.clone(), &kp.pubkey()).await;
+        self.chain
+            .airdrop(&kp.pubkey(), 1_000_000_000)
+            .await
+            .expect("airdrop");
+        let underlying = self
+            .token_account(&self.keys.underlying_mint.clone(), &kp.pubkey())
+            .await;
         let lt = self.token_account(&self.keys.lt_mint.clone(), &kp.pubkey()).await;
         let ft = self.token_account(&self.keys.ft_mint.clone(), &kp.pubkey()).await;
         if units > 0 {
             self.fund(&underlying, units).await;
         }
-        User { kp, underlying, lt, ft }
+        User {
+            kp,
+            underlying,
+            lt,
+            ft,
+        }
     }
 
     /// Publish `usd` (exponent -8, zero confidence) at the chain's current time.
@@ -279,16 +295,34 @@ impl Harness {
             pool.idle,
             pool.fee_units
         );
-        let lt = self.chain.mint_supply(&self.keys.lt_mint).await.expect("lt supply");
-        let ft = self.chain.mint_supply(&self.keys.ft_mint).await.expect("ft supply");
+        let lt = self
+            .chain
+            .mint_supply(&self.keys.lt_mint)
+            .await
+            .expect("lt supply");
+        let ft = self
+            .chain
+            .mint_supply(&self.keys.ft_mint)
+            .await
+            .expect("ft supply");
         assert_eq!(lt, pool.lt_supply, "LT supply");
         assert_eq!(ft, pool.ft_supply, "FT supply");
         self.checks += 1;
     }
 
     pub async fn snapshot(&mut self) -> Snapshot {
-        let market = self.chain.account(&self.keys.market).await.expect("market").map(|a| a.data);
-        let config = self.chain.account(&pda::config()).await.expect("config").map(|a| a.data);
+        let market = self
+            .chain
+            .account(&self.keys.market)
+            .await
+            .expect("market")
+            .map(|a| a.data);
+        let config = self
+            .chain
+            .account(&pda::config())
+            .await
+            .expect("config")
+            .map(|a| a.data);
         let mut balances = Vec::new();
         for account in self.tracked.clone() {
             if let Ok(amount) = self.chain.token_amount(&account).await {
@@ -315,7 +349,10 @@ impl Harness {
     /// Send and require the exact program error, with nothing changed.
     pub async fn expect_error(&mut self, ixs: &[Instruction], signers: &[&Keypair], expected: LeverError) {
         let before = self.snapshot().await;
-        let fail = self.send(ixs, signers).await.expect_err("instruction should have failed");
+        let fail = self
+            .send(ixs, signers)
+            .await
+            .expect_err("instruction should have failed");
         assert_eq!(
             fail.custom_code(),
             Some(u32::from(expected)),
@@ -328,7 +365,10 @@ impl Harness {
     /// Send and require any failure (Anchor or runtime), with nothing changed. Returns it.
     pub async fn expect_failure(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> TxFail {
         let before = self.snapshot().await;
-        let fail = self.send(ixs, signers).await.expect_err("instruction should have failed");
+        let fail = self
+            .send(ixs, signers)
+            .await
+            .expect_err("instruction should have failed");
         let after = self.snapshot().await;
         assert_eq!(before, after, "a refused instruction changed state");
         fail
@@ -423,7 +463,10 @@ impl Harness {
 
 /// Decode an instruction's return data.
 pub fn decode<T: AnchorDeserialize>(ok: &TxOk) -> T {
-    let data = ok.return_data.as_ref().unwrap_or_else(|| panic!("no return data; logs: {:#?}", ok.logs));
+    let data = ok
+        .return_data
+        .as_ref()
+        .unwrap_or_else(|| panic!("no return data; logs: {:#?}", ok.logs));
     T::deserialize(&mut &data[..]).expect("decode return data")
 }
 
@@ -440,7 +483,13 @@ impl Harness {
             &keys,
             self.chain.ctx.last_blockhash,
         );
-        let sim = self.chain.ctx.banks_client.simulate_transaction(tx).await.expect("simulate");
+        let sim = self
+            .chain
+            .ctx
+            .banks_client
+            .simulate_transaction(tx)
+            .await
+            .expect("simulate");
         let details = sim.simulation_details.expect("simulation details");
         let tag = anchor_lang::event::EVENT_IX_TAG_LE;
         details

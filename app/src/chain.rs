@@ -98,7 +98,11 @@ impl Chain {
         let clock: Clock = ctx.banks_client.get_sysvar().await.context("clock")?;
         let slot = clock.slot;
         let now = clock.unix_timestamp;
-        ctx.last_blockhash = ctx.banks_client.get_latest_blockhash().await.context("blockhash")?;
+        ctx.last_blockhash = ctx
+            .banks_client
+            .get_latest_blockhash()
+            .await
+            .context("blockhash")?;
         Ok(Self {
             ctx,
             now,
@@ -163,7 +167,11 @@ impl Chain {
         self.ctx
             .warp_to_slot(self.slot)
             .map_err(|e| anyhow!("warp to slot {}: {e:?}", self.slot))?;
-        self.ctx.last_blockhash = self.ctx.get_new_latest_blockhash().await.context("new blockhash")?;
+        self.ctx.last_blockhash = self
+            .ctx
+            .get_new_latest_blockhash()
+            .await
+            .context("new blockhash")?;
         // A warp rebuilds the bank and its clock: put ours back.
         self.write_clock();
         self.since_refresh = 0;
@@ -183,7 +191,9 @@ impl Chain {
         self.nonce = self.nonce.wrapping_add(1);
         self.transactions += 1;
         let mut all = Vec::with_capacity(ixs.len() + 1);
-        all.push(ComputeBudgetInstruction::set_compute_unit_limit(1_400_000 - (self.nonce % 200_000)));
+        all.push(ComputeBudgetInstruction::set_compute_unit_limit(
+            1_400_000 - (self.nonce % 200_000),
+        ));
         all.extend_from_slice(ixs);
         let payer = &self.ctx.payer;
         let mut keys: Vec<&Keypair> = vec![payer];
@@ -192,7 +202,8 @@ impl Chain {
                 keys.push(s);
             }
         }
-        let tx = Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, self.ctx.last_blockhash);
+        let tx =
+            Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, self.ctx.last_blockhash);
         let outcome = self.ctx.banks_client.process_transaction_with_metadata(tx).await;
         let outcome = match outcome {
             Ok(o) => o,
@@ -204,7 +215,11 @@ impl Chain {
             }
         };
         let (compute_units, return_data, logs) = match outcome.metadata {
-            Some(m) => (m.compute_units_consumed, m.return_data.map(|r| r.data), m.log_messages),
+            Some(m) => (
+                m.compute_units_consumed,
+                m.return_data.map(|r| r.data),
+                m.log_messages,
+            ),
             None => (0, None, Vec::new()),
         };
         match outcome.result {
@@ -218,7 +233,11 @@ impl Chain {
     }
 
     pub async fn account(&mut self, address: &Pubkey) -> Result<Option<Account>> {
-        self.ctx.banks_client.get_account(*address).await.context("get_account")
+        self.ctx
+            .banks_client
+            .get_account(*address)
+            .await
+            .context("get_account")
     }
 
     async fn data(&mut self, address: &Pubkey) -> Result<Vec<u8>> {
@@ -243,10 +262,12 @@ impl Chain {
 
     pub async fn token_amount(&mut self, address: &Pubkey) -> Result<u64> {
         let data = self.data(address).await?;
-        Ok(StateWithExtensions::<spl_token_2022::state::Account>::unpack(&data)
-            .map_err(|e| anyhow!("token account {address}: {e}"))?
-            .base
-            .amount)
+        Ok(
+            StateWithExtensions::<spl_token_2022::state::Account>::unpack(&data)
+                .map_err(|e| anyhow!("token account {address}: {e}"))?
+                .base
+                .amount,
+        )
     }
 
     pub async fn mint_supply(&mut self, address: &Pubkey) -> Result<u64> {
@@ -258,7 +279,12 @@ impl Chain {
     }
 
     /// Create a mint of `token_program` (SPL Token or Token-2022) with no extensions.
-    pub async fn create_mint(&mut self, token_program: &Pubkey, decimals: u8, authority: &Pubkey) -> Result<Pubkey> {
+    pub async fn create_mint(
+        &mut self,
+        token_program: &Pubkey,
+        decimals: u8,
+        authority: &Pubkey,
+    ) -> Result<Pubkey> {
         self.create_mint_with(token_program, decimals, authority, &[], |_| Vec::new())
             .await
     }
@@ -295,12 +321,19 @@ impl Chain {
             None,
             decimals,
         )?);
-        self.send(&ixs, &[&mint]).await.map_err(|e| anyhow!("create mint: {e}"))?;
+        self.send(&ixs, &[&mint])
+            .await
+            .map_err(|e| anyhow!("create mint: {e}"))?;
         Ok(mint.pubkey())
     }
 
     /// Create a token account for `owner` (a fresh keypair address, not an ATA).
-    pub async fn create_token_account(&mut self, mint: &Pubkey, owner: &Pubkey, token_program: &Pubkey) -> Result<Pubkey> {
+    pub async fn create_token_account(
+        &mut self,
+        mint: &Pubkey,
+        owner: &Pubkey,
+        token_program: &Pubkey,
+    ) -> Result<Pubkey> {
         let account = Keypair::new();
         let mint_data = self.data(mint).await?;
         let space = if *token_program == spl_token_2022::ID {
@@ -336,8 +369,11 @@ impl Chain {
         authority: &Keypair,
         amount: u64,
     ) -> Result<()> {
-        let ix = spl_token_2022::instruction::mint_to(token_program, mint, to, &authority.pubkey(), &[], amount)?;
-        self.send(&[ix], &[authority]).await.map_err(|e| anyhow!("mint_to: {e}"))?;
+        let ix =
+            spl_token_2022::instruction::mint_to(token_program, mint, to, &authority.pubkey(), &[], amount)?;
+        self.send(&[ix], &[authority])
+            .await
+            .map_err(|e| anyhow!("mint_to: {e}"))?;
         Ok(())
     }
 

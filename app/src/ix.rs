@@ -66,7 +66,12 @@ pub fn accept_admin(new_admin: Pubkey) -> Instruction {
     )
 }
 
-pub fn create_market(admin: Pubkey, keys: &MarketKeys, admin_underlying: Pubkey, args: CreateMarketArgs) -> Instruction {
+pub fn create_market(
+    admin: Pubkey,
+    keys: &MarketKeys,
+    admin_underlying: Pubkey,
+    args: CreateMarketArgs,
+) -> Instruction {
     build(
         lever::accounts::CreateMarket {
             admin,
@@ -171,7 +176,10 @@ pub fn mint_lt(keys: &MarketKeys, u: &UserAccounts, amount: u64, min_shares_out:
             event_authority: pda::event_authority(),
             program: lever::ID,
         },
-        lever::instruction::MintLt { amount, min_shares_out },
+        lever::instruction::MintLt {
+            amount,
+            min_shares_out,
+        },
     )
 }
 
@@ -191,7 +199,10 @@ pub fn redeem_lt(keys: &MarketKeys, u: &UserAccounts, shares: u64, min_units_out
             event_authority: pda::event_authority(),
             program: lever::ID,
         },
-        lever::instruction::RedeemLt { shares, min_units_out },
+        lever::instruction::RedeemLt {
+            shares,
+            min_units_out,
+        },
     )
 }
 
@@ -211,7 +222,10 @@ pub fn deposit_funding(keys: &MarketKeys, u: &UserAccounts, amount: u64, min_sha
             event_authority: pda::event_authority(),
             program: lever::ID,
         },
-        lever::instruction::DepositFunding { amount, min_shares_out },
+        lever::instruction::DepositFunding {
+            amount,
+            min_shares_out,
+        },
     )
 }
 
@@ -231,7 +245,10 @@ pub fn withdraw_funding(keys: &MarketKeys, u: &UserAccounts, shares: u64, min_un
             event_authority: pda::event_authority(),
             program: lever::ID,
         },
-        lever::instruction::WithdrawFunding { shares, min_units_out },
+        lever::instruction::WithdrawFunding {
+            shares,
+            min_units_out,
+        },
     )
 }
 

@@ -8,7 +8,11 @@ pub fn config() -> Pubkey {
 }
 
 pub fn market(underlying_mint: &Pubkey, id: u32) -> Pubkey {
-    Pubkey::find_program_address(&[MARKET_SEED, underlying_mint.as_ref(), &id.to_le_bytes()], &lever::ID).0
+    Pubkey::find_program_address(
+        &[MARKET_SEED, underlying_mint.as_ref(), &id.to_le_bytes()],
+        &lever::ID,
+    )
+    .0
 }
 
 pub fn vault(market: &Pubkey) -> Pubkey {

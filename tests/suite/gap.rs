@@ -27,7 +27,10 @@ async fn gap_minus_50_wipes_lt_and_market_recovers() {
     let rate = 0.02 + 0.08 * (1.0 / 3.0) / 0.8;
     let expected_bad_debt = 2_000.0 * (1.0 + rate * 5.0 / 31_536_000.0) - 1_500.0;
     let got = ev.bad_debt as f64 / 1e18;
-    assert!((got - expected_bad_debt).abs() < 1e-9, "bad debt {got} vs {expected_bad_debt}");
+    assert!(
+        (got - expected_bad_debt).abs() < 1e-9,
+        "bad debt {got} vs {expected_bad_debt}"
+    );
     assert_eq!(ev.price, h.price_q(50.0));
 
     let r = h.rebalance().await.unwrap();
@@ -36,7 +39,11 @@ async fn gap_minus_50_wipes_lt_and_market_recovers() {
     assert!(market.is_wiped());
     let pool = market.pool();
     assert_eq!((pool.exposure, pool.debt), (0, 0));
-    assert_eq!(pool.idle, sol(110.0) + 1_000, "every unit belongs to the funding pool");
+    assert_eq!(
+        pool.idle,
+        sol(110.0) + 1_000,
+        "every unit belongs to the funding pool"
+    );
     assert_eq!(pool.lt_nav(h.price_q(50.0)).unwrap(), 0, "LT NAV is zero");
 
     // LT mints are refused until the admin re-opens the market.
@@ -44,8 +51,12 @@ async fn gap_minus_50_wipes_lt_and_market_recovers() {
     let ix = h.mint_ix(&bob, sol(5.0), 0);
     h.expect_error(&[ix], &[&bob.kp], LeverError::MarketWiped).await;
     let reopen = lever_sdk::ix::reopen_market(h.admin.pubkey(), h.keys.market);
-    h.expect_error(&[reopen.clone()], &[&h.admin.insecure_clone()], LeverError::LtSupplyOutstanding)
-        .await;
+    h.expect_error(
+        &[reopen.clone()],
+        &[&h.admin.insecure_clone()],
+        LeverError::LtSupplyOutstanding,
+    )
+    .await;
 
     // Redeeming worthless LT works (pays 0, burns them).
     let red = h.redeem_lt(&alice, minted.shares_out).await.unwrap();
@@ -58,7 +69,11 @@ async fn gap_minus_50_wipes_lt_and_market_recovers() {
     // F = I*P = (110 SOL + seed) * 50; LP's half claim in units = I * half / S.
     let pool = h.pool().await;
     let expected = ((sol(110.0) + 1_000) as u128 * half as u128 / (pool.ft_supply + half) as u128) as u64;
-    assert!(w.units_out.abs_diff(expected) <= 1, "withdrawal {} vs {expected}", w.units_out);
+    assert!(
+        w.units_out.abs_diff(expected) <= 1,
+        "withdrawal {} vs {expected}",
+        w.units_out
+    );
 
     // Admin re-opens; LT mints work again and open at target leverage.
     h.admin_send(&[reopen]).await.unwrap();

@@ -68,7 +68,11 @@ async fn fees_round_up_and_are_withdrawn_to_the_fee_receiver() {
     params.redeem_fee_ppm = 2_500;
     params.deposit_fee_ppm = 1_000;
     params.withdraw_fee_ppm = 1_000;
-    let mut h = Harness::new(MarketOpts { params, ..MarketOpts::default() }).await;
+    let mut h = Harness::new(MarketOpts {
+        params,
+        ..MarketOpts::default()
+    })
+    .await;
     let lp = h.user(sol(100.0)).await;
     let d = h.deposit(&lp, sol(100.0)).await.unwrap();
     assert_eq!(d.fee_units, sol(0.1));
@@ -80,7 +84,9 @@ async fn fees_round_up_and_are_withdrawn_to_the_fee_receiver() {
     assert!(r.units_out < sol(10.0), "a round trip never profits");
     let fees = h.pool().await.fee_units;
     assert_eq!(fees, d.fee_units + m.fee_units + r.fee_units);
-    let dest = h.token_account(&h.keys.underlying_mint.clone(), &h.fee_receiver.pubkey()).await;
+    let dest = h
+        .token_account(&h.keys.underlying_mint.clone(), &h.fee_receiver.pubkey())
+        .await;
     let wd = ix::withdraw_fees(h.admin.pubkey(), &h.keys, dest, fees);
     h.admin_send(&[wd]).await.unwrap();
     assert_eq!(h.balance(&dest).await, fees);
@@ -131,7 +137,10 @@ async fn user_instruction_rebalances_an_out_of_band_market_first() {
     assert_eq!(minted.units_in, sol(1.0));
     h.send(&[ix], &[&alice.kp]).await.unwrap();
     let lev = h.pool().await.leverage_ppm(h.price_q(90.0)).unwrap().unwrap();
-    assert!((3 * PPM as u128 - 2..=3 * PPM as u128).contains(&lev), "leverage {lev}");
+    assert!(
+        (3 * PPM as u128 - 2..=3 * PPM as u128).contains(&lev),
+        "leverage {lev}"
+    );
     assert_eq!(h.market().await.rebalance_count, 1);
 }
 
@@ -149,7 +158,11 @@ async fn funding_accrues_from_lt_to_ft() {
     let r = h.redeem_lt(&alice, sol(10.0)).await.unwrap();
     let interest = debt0 as f64 / 1e18 * 0.04 / 365.0;
     let expected = 10.0 - interest / 100.0;
-    assert!((r.units_out as f64 / 1e9 - expected).abs() < 1e-8, "{} vs {expected}", r.units_out);
+    assert!(
+        (r.units_out as f64 / 1e9 - expected).abs() < 1e-8,
+        "{} vs {expected}",
+        r.units_out
+    );
     let w = h.withdraw(&lp, d.shares_out).await.unwrap();
     assert!(w.units_out > sol(100.0), "the funding pool earned the interest");
 }
@@ -208,9 +221,17 @@ async fn admin_config_update_and_two_step_transfer() {
 
     let next = Keypair::new();
     h.chain.airdrop(&next.pubkey(), 1_000_000_000).await.unwrap();
-    h.admin_send(&[ix::transfer_admin(h.admin.pubkey(), next.pubkey())]).await.unwrap();
-    assert_eq!(h.chain.config().await.unwrap().admin, h.admin.pubkey(), "nothing changes yet");
-    h.send(&[ix::accept_admin(next.pubkey())], &[&next]).await.unwrap();
+    h.admin_send(&[ix::transfer_admin(h.admin.pubkey(), next.pubkey())])
+        .await
+        .unwrap();
+    assert_eq!(
+        h.chain.config().await.unwrap().admin,
+        h.admin.pubkey(),
+        "nothing changes yet"
+    );
+    h.send(&[ix::accept_admin(next.pubkey())], &[&next])
+        .await
+        .unwrap();
     let c = h.chain.config().await.unwrap();
     assert_eq!(c.admin, next.pubkey());
     assert_eq!(c.pending_admin, Pubkey::default());
@@ -232,13 +253,18 @@ async fn update_market_params_and_pause_bits() {
 
     // The pause authority pauses mints; redeems still work; the admin unpauses.
     let pa = h.pause_authority.insecure_clone();
-    h.send(&[ix::set_pause(pa.pubkey(), h.keys.market, pause::MINT_LT)], &[&pa])
-        .await
-        .unwrap();
+    h.send(
+        &[ix::set_pause(pa.pubkey(), h.keys.market, pause::MINT_LT)],
+        &[&pa],
+    )
+    .await
+    .unwrap();
     assert_eq!(h.market().await.paused, pause::MINT_LT);
     let lp = h.user(sol(100.0)).await;
     h.deposit(&lp, sol(100.0)).await.unwrap();
-    h.admin_send(&[ix::set_pause(h.admin.pubkey(), h.keys.market, 0)]).await.unwrap();
+    h.admin_send(&[ix::set_pause(h.admin.pubkey(), h.keys.market, 0)])
+        .await
+        .unwrap();
     let alice = h.user(sol(1.0)).await;
     let m = h.mint_lt(&alice, sol(1.0)).await.unwrap();
     let lev = h.pool().await.leverage_ppm(h.price_q(100.0)).unwrap().unwrap();

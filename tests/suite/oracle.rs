@@ -50,7 +50,10 @@ async fn real_mainnet_sol_usd_price_update_is_read_exactly() {
     h.chain.set_time(update.price_message.publish_time + 5);
 
     let lp = h.user(sol(10.0)).await;
-    let d = h.deposit(&lp, sol(10.0)).await.expect("deposit priced by the mainnet account");
+    let d = h
+        .deposit(&lp, sol(10.0))
+        .await
+        .expect("deposit priced by the mainnet account");
     let m = h.market().await;
     // The program's price: mantissa * 10^(expo + 36 - decimals) = 21568137069 * 10^19.
     let mid = 21_568_137_069u128 * 10u128.pow(19);
@@ -63,5 +66,8 @@ async fn real_mainnet_sol_usd_price_update_is_read_exactly() {
     let one_sol = lever::math::value_of(1_000_000_000, mid, lever::math::Rounding::Down).unwrap();
     assert_eq!(one_sol, 215_681_370_690_000_000_000);
     let conf_ppm = u128::from(update.price_message.conf) * u128::from(PPM) / 21_568_137_069u128;
-    println!("mainnet SOL/USD: 215.68137069, conf {} ({} ppm)", update.price_message.conf, conf_ppm);
+    println!(
+        "mainnet SOL/USD: 215.68137069, conf {} ({} ppm)",
+        update.price_message.conf, conf_ppm
+    );
 }

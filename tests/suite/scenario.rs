@@ -26,12 +26,20 @@ async fn sol_3x_round_trip_matches_closed_form() {
     params.base_rate_ppm = 0;
     params.slope1_ppm = 0;
     params.slope2_ppm = 0;
-    let mut h = Harness::new(MarketOpts { params, ..MarketOpts::default() }).await;
+    let mut h = Harness::new(MarketOpts {
+        params,
+        ..MarketOpts::default()
+    })
+    .await;
     let l = 3.0;
 
     let lp = h.user(sol(1_000.0)).await;
     let dep = h.deposit(&lp, sol(1_000.0)).await.unwrap();
-    assert_eq!(dep.shares_out, sol(1_000.0), "FT NAV is 1 unit per share after the seed");
+    assert_eq!(
+        dep.shares_out,
+        sol(1_000.0),
+        "FT NAV is 1 unit per share after the seed"
+    );
 
     let alice = h.user(sol(10.0)).await;
     let minted = h.mint_lt(&alice, sol(10.0)).await.unwrap();
@@ -54,8 +62,18 @@ async fn sol_3x_round_trip_matches_closed_form() {
     // E1 = k*P0*(1 + L*r) = 1300 USD; N' = L*E1/P
     let e1 = 1_000.0 * (1.0 + l * 0.1);
     let pool = h.pool().await;
-    close(pool.exposure as f64 / 1e9, l * e1 / 110.0, 1e-9, "N after first rebalance");
-    close(pool.debt as f64 / 1e18, (l - 1.0) * e1, 1e-6, "D after first rebalance");
+    close(
+        pool.exposure as f64 / 1e9,
+        l * e1 / 110.0,
+        1e-9,
+        "N after first rebalance",
+    );
+    close(
+        pool.debt as f64 / 1e18,
+        (l - 1.0) * e1,
+        1e-6,
+        "D after first rebalance",
+    );
     assert_eq!(r.units_to_pool, pool.exposure - sol(30.0));
 
     // -10% (110 -> 99): leverage = L(1+r)/(1+Lr) with r = -0.1
@@ -67,7 +85,12 @@ async fn sol_3x_round_trip_matches_closed_form() {
     close(lev(r.leverage_after_ppm), 3.0, 1.5e-6, "reset to target again");
     let e2 = e1 * (1.0 - l * 0.1);
     let pool = h.pool().await;
-    close(pool.exposure as f64 / 1e9, l * e2 / 99.0, 1e-9, "N after second rebalance");
+    close(
+        pool.exposure as f64 / 1e9,
+        l * e2 / 99.0,
+        1e-9,
+        "N after second rebalance",
+    );
     let debt_before_week = pool.debt as f64 / 1e18;
     close(debt_before_week, (l - 1.0) * e2, 1e-6, "D after second rebalance");
 
@@ -88,10 +111,20 @@ async fn sol_3x_round_trip_matches_closed_form() {
     assert_eq!(pool.lt_supply, 0);
     // Alice: (E2 - interest) / P
     let expected_units = (e2 - interest) / 99.0;
-    close(red.units_out as f64 / 1e9, expected_units, 2e-9, "Alice's redemption (SOL)");
+    close(
+        red.units_out as f64 / 1e9,
+        expected_units,
+        2e-9,
+        "Alice's redemption (SOL)",
+    );
     assert_eq!(h.balance(&alice.underlying).await - before, red.units_out);
     // Her result against the ideal 3x path: 1000 USD * 1.3 * 0.7 - interest.
-    close(red.units_out as f64 / 1e9 * 99.0, 910.0 - interest, 1e-6, "Alice's USD value");
+    close(
+        red.units_out as f64 / 1e9 * 99.0,
+        910.0 - interest,
+        1e-6,
+        "Alice's USD value",
+    );
 
     // The funding pool got the interest: LP's units = its share of I at the end.
     let pool = h.pool().await;
@@ -112,7 +145,12 @@ async fn sol_3x_round_trip_matches_closed_form() {
     // The locked seed FT are the only FT left, so every remaining unit is their claim.
     // The seed's 1,000 units grew by the same factor as the LP's deposit (within dust).
     let lp_factor = w.units_out as f64 / 1e12;
-    close(pool.idle as f64 / 1_000.0, lp_factor, 0.01, "seed grew like the LP");
+    close(
+        pool.idle as f64 / 1_000.0,
+        lp_factor,
+        0.01,
+        "seed grew like the LP",
+    );
     // Creation, 7 instructions: each followed by the exact conservation check.
     assert!(h.checks >= 8, "conservation was checked after every step");
 }

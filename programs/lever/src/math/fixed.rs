@@ -99,7 +99,10 @@ mod tests {
             mul_div(u128::MAX, 2, 1, Rounding::Down),
             Err(LeverError::MathOverflow)
         );
-        assert_eq!(mul_div(u128::MAX, u128::MAX, u128::MAX, Rounding::Up), Ok(u128::MAX));
+        assert_eq!(
+            mul_div(u128::MAX, u128::MAX, u128::MAX, Rounding::Up),
+            Ok(u128::MAX)
+        );
     }
 
     #[test]

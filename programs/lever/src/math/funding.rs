@@ -22,7 +22,12 @@ impl FundingCurve {
         let kink = self.kink_ppm.clamp(1, PPM - 1);
         let rate = if u <= kink {
             u128::from(self.base_rate_ppm)
-                + mul_div(u128::from(self.slope1_ppm), u128::from(u), u128::from(kink), Rounding::Down)?
+                + mul_div(
+                    u128::from(self.slope1_ppm),
+                    u128::from(u),
+                    u128::from(kink),
+                    Rounding::Down,
+                )?
         } else {
             u128::from(self.base_rate_ppm)
                 + u128::from(self.slope1_ppm)
@@ -57,7 +62,7 @@ pub fn utilization_ppm(pool: &PoolState, price: u128) -> MathResult<u64> {
         return Ok(0);
     }
     let u = mul_div(pool.debt, u128::from(PPM), value, Rounding::Up)?;
-    Ok(u64::try_from(u.min(u128::from(PPM))).unwrap_or(PPM as u64))
+    Ok(u64::try_from(u.min(u128::from(PPM))).unwrap_or(PPM))
 }
 
 /// Accrue `elapsed` seconds of funding at `price` (mid). Debt rounds up.
@@ -69,7 +74,13 @@ pub fn accrue_funding(
 ) -> MathResult<(PoolState, Accrual)> {
     let mut next = *pool;
     if pool.debt == 0 || elapsed == 0 {
-        return Ok((next, Accrual { elapsed, ..Accrual::default() }));
+        return Ok((
+            next,
+            Accrual {
+                elapsed,
+                ..Accrual::default()
+            },
+        ));
     }
     let utilization = utilization_ppm(pool, price)?;
     let rate = curve.rate_ppm(utilization)?;

@@ -71,7 +71,12 @@ impl PoolState {
             return Ok(None);
         }
         let exposure_value = value_of(self.exposure, price, Rounding::Down)?;
-        Ok(Some(mul_div(exposure_value, u128::from(PPM), equity.unsigned_abs(), Rounding::Down)?))
+        Ok(Some(mul_div(
+            exposure_value,
+            u128::from(PPM),
+            equity.unsigned_abs(),
+            Rounding::Down,
+        )?))
     }
 
     /// LT NAV: value units per 1e9 raw LT units (0 when wiped or no supply). For display.
@@ -80,7 +85,12 @@ impl PoolState {
         if equity <= 0 || self.lt_supply == 0 {
             return Ok(0);
         }
-        mul_div(equity.unsigned_abs(), 1_000_000_000, u128::from(self.lt_supply), Rounding::Down)
+        mul_div(
+            equity.unsigned_abs(),
+            1_000_000_000,
+            u128::from(self.lt_supply),
+            Rounding::Down,
+        )
     }
 
     /// FT NAV: value units per 1e9 raw FT units. For display.
@@ -88,7 +98,12 @@ impl PoolState {
         if self.ft_supply == 0 {
             return Ok(0);
         }
-        mul_div(self.funding_value(price)?, 1_000_000_000, u128::from(self.ft_supply), Rounding::Down)
+        mul_div(
+            self.funding_value(price)?,
+            1_000_000_000,
+            u128::from(self.ft_supply),
+            Rounding::Down,
+        )
     }
 }
 
@@ -113,11 +128,20 @@ pub fn band_status(pool: &PoolState, params: &RiskParams, price: u128) -> MathRe
         return Ok(BandStatus::Insolvent);
     };
     let target = u128::from(params.target_leverage_ppm);
-    let tolerance = mul_div(target, u128::from(params.band_ppm), u128::from(PPM), Rounding::Down)?;
+    let tolerance = mul_div(
+        target,
+        u128::from(params.band_ppm),
+        u128::from(PPM),
+        Rounding::Down,
+    )?;
     if leverage.abs_diff(target) <= tolerance {
-        Ok(BandStatus::Within { leverage_ppm: leverage })
+        Ok(BandStatus::Within {
+            leverage_ppm: leverage,
+        })
     } else {
-        Ok(BandStatus::Out { leverage_ppm: leverage })
+        Ok(BandStatus::Out {
+            leverage_ppm: leverage,
+        })
     }
 }
 
@@ -142,7 +166,11 @@ pub struct RebalanceResult {
 
 /// Reset to target: `N' = L*E/P`, `D' = N'*P - E` (debt rounds up), moving `N' - N` units between
 /// the pool and idle; the move up is bounded by `I`. Wipes the pool when `E <= 0`.
-pub fn rebalance(pool: &PoolState, params: &RiskParams, price: u128) -> MathResult<(PoolState, RebalanceResult)> {
+pub fn rebalance(
+    pool: &PoolState,
+    params: &RiskParams,
+    price: u128,
+) -> MathResult<(PoolState, RebalanceResult)> {
     let leverage_before = match band_status(pool, params, price)? {
         BandStatus::Empty => return Err(LeverError::NothingToRebalance),
         BandStatus::Within { .. } => return Err(LeverError::WithinBand),
@@ -325,8 +353,12 @@ pub fn redeem_lt(
         return Err(LeverError::InsufficientShares);
     }
     let supply = u128::from(pool.lt_supply);
-    let exposure_removed =
-        crate::math::to_u64(mul_div(u128::from(pool.exposure), u128::from(shares), supply, Rounding::Down)?)?;
+    let exposure_removed = crate::math::to_u64(mul_div(
+        u128::from(pool.exposure),
+        u128::from(shares),
+        supply,
+        Rounding::Down,
+    )?)?;
     let debt_removed = mul_div(pool.debt, u128::from(shares), supply, Rounding::Up)?;
     let repay = units_for_value(debt_removed, lower, Rounding::Up)?;
     let (gross, to_idle) = if repay >= exposure_removed {

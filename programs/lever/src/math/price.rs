@@ -105,7 +105,10 @@ mod tests {
         // 150.00000000 USD, expo -8, 9 decimals: 1 SOL (1e9 units) is worth 150e18 value units.
         let band = price_band(15_000_000_000, 0, -8, 9, 10_000, PPM).unwrap();
         assert_eq!(band.mid, 150 * 10u128.pow(27));
-        assert_eq!(value_of(1_000_000_000, band.mid, Rounding::Down), Ok(150 * 10u128.pow(18)));
+        assert_eq!(
+            value_of(1_000_000_000, band.mid, Rounding::Down),
+            Ok(150 * 10u128.pow(18))
+        );
         assert_eq!(band.lower, band.mid);
         assert_eq!(band.upper, band.mid);
     }
@@ -129,14 +132,29 @@ mod tests {
         );
         let band = price_band(100_000_000, 1_000_000, -8, 6, 10_000, 2 * PPM).unwrap();
         assert_eq!(band.mid - band.lower, band.upper - band.mid);
-        assert_eq!(band.upper, scale_mantissa(102_000_000, -8, 6, Rounding::Up).unwrap());
+        assert_eq!(
+            band.upper,
+            scale_mantissa(102_000_000, -8, 6, Rounding::Up).unwrap()
+        );
     }
 
     #[test]
     fn bad_prices_are_refused() {
-        assert_eq!(price_band(0, 0, -8, 9, 10_000, PPM), Err(LeverError::PriceNotPositive));
-        assert_eq!(price_band(-5, 0, -8, 9, 10_000, PPM), Err(LeverError::PriceNotPositive));
-        assert_eq!(price_band(1, 0, -60, 9, 10_000, PPM), Err(LeverError::PriceOutOfRange));
-        assert_eq!(price_band(i64::MAX, 0, 30, 0, 10_000, PPM), Err(LeverError::PriceOutOfRange));
+        assert_eq!(
+            price_band(0, 0, -8, 9, 10_000, PPM),
+            Err(LeverError::PriceNotPositive)
+        );
+        assert_eq!(
+            price_band(-5, 0, -8, 9, 10_000, PPM),
+            Err(LeverError::PriceNotPositive)
+        );
+        assert_eq!(
+            price_band(1, 0, -60, 9, 10_000, PPM),
+            Err(LeverError::PriceOutOfRange)
+        );
+        assert_eq!(
+            price_band(i64::MAX, 0, 30, 0, 10_000, PPM),
+            Err(LeverError::PriceOutOfRange)
+        );
     }
 }

@@ -4,8 +4,8 @@ use super::{Config, WideU128};
 use crate::constants::*;
 use crate::error::LeverError;
 use crate::math::{
-    accrue_funding, band_status, rebalance, Accrual, BandStatus, FundingCurve, PoolState,
-    RebalanceResult, RiskParams,
+    accrue_funding, band_status, rebalance, Accrual, BandStatus, FundingCurve, PoolState, RebalanceResult,
+    RiskParams,
 };
 
 /// One market: one underlying at one target leverage, its two pools and its parameters.
@@ -93,7 +93,8 @@ pub struct Market {
 }
 
 impl Market {
-    pub const SIZE: usize = 7 * 32 + 32 + 15 * 8 + 8 + 16 + 4 * 8 + 16 + 2 * 8 + 2 * 8 + 2 * 16 + 8 + 16 + 256;
+    pub const SIZE: usize =
+        7 * 32 + 32 + 15 * 8 + 8 + 16 + 4 * 8 + 16 + 2 * 8 + 2 * 8 + 2 * 16 + 8 + 16 + 256;
     pub const SPACE: usize = 8 + Self::SIZE;
 
     pub fn pool(&self) -> PoolState {
@@ -289,7 +290,12 @@ impl MarketParams {
             LeverError::BandOutOfBounds
         );
         let max_fee = config.max_fee_ppm.min(MAX_FEE_PPM);
-        for fee in [self.mint_fee_ppm, self.redeem_fee_ppm, self.deposit_fee_ppm, self.withdraw_fee_ppm] {
+        for fee in [
+            self.mint_fee_ppm,
+            self.redeem_fee_ppm,
+            self.deposit_fee_ppm,
+            self.withdraw_fee_ppm,
+        ] {
             require!(fee <= max_fee, LeverError::FeeOutOfBounds);
         }
         require!(

@@ -175,7 +175,9 @@ fn init_share_metadata<'info>(
         .data_len()
         .checked_add(metadata_len(name, symbol, uri))
         .ok_or(LeverError::MathOverflow)?;
-    let needed = Rent::get()?.minimum_balance(new_len).saturating_sub(mint.lamports());
+    let needed = Rent::get()?
+        .minimum_balance(new_len)
+        .saturating_sub(mint.lamports());
     if needed > 0 {
         system_program::transfer(
             CpiContext::new(
@@ -287,14 +289,19 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
     let vault_amount = {
         let info = a.vault.to_account_info();
         let data = info.try_borrow_data()?;
-        StateWithExtensions::<spl_token_2022::state::Account>::unpack(&data)?.base.amount
+        StateWithExtensions::<spl_token_2022::state::Account>::unpack(&data)?
+            .base
+            .amount
     };
     let pool = PoolState {
         idle: args.seed_units,
         ft_supply: args.seed_units,
         ..PoolState::default()
     };
-    require!(vault_amount == pool.units_owed()?, LeverError::VaultReconcileFailed);
+    require!(
+        vault_amount == pool.units_owed()?,
+        LeverError::VaultReconcileFailed
+    );
 
     {
         let config = ctx.accounts.config.load()?;

@@ -24,7 +24,10 @@ pub fn reopen_market_handler(ctx: Context<ReopenMarket>) -> Result<()> {
         let mut market = ctx.accounts.market.load_mut()?;
         require!(market.is_wiped(), LeverError::MarketNotWiped);
         require!(market.lt_supply == 0, LeverError::LtSupplyOutstanding);
-        require!(market.exposure == 0 && market.debt.get() == 0, LeverError::InvalidPoolState);
+        require!(
+            market.exposure == 0 && market.debt.get() == 0,
+            LeverError::InvalidPoolState
+        );
         market.status &= !STATUS_WIPED;
         market.pool()
     };

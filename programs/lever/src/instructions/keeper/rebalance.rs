@@ -52,7 +52,13 @@ pub fn rebalance_handler(ctx: Context<Rebalance>) -> Result<RebalanceOutcome> {
         rebalance: None,
         pool_after: pool_after_accrual,
     };
-    emit_refresh(&a.event_authority, market_key, a.caller.key(), price, &accrued_only)?;
+    emit_refresh(
+        &a.event_authority,
+        market_key,
+        a.caller.key(),
+        price,
+        &accrued_only,
+    )?;
     emit_event(
         &a.event_authority,
         &Rebalanced {

@@ -71,7 +71,13 @@ pub fn deposit_funding_handler(
         (price, refresh, pool, quote, MarketSigner::of(&market))
     };
     let a = &ctx.accounts;
-    emit_refresh(&a.event_authority, market_key, a.user.key(), price.band.mid, &refresh)?;
+    emit_refresh(
+        &a.event_authority,
+        market_key,
+        a.user.key(),
+        price.band.mid,
+        &refresh,
+    )?;
     transfer_in(
         &a.underlying_token_program,
         &a.user_underlying.to_account_info(),

@@ -75,7 +75,13 @@ pub fn mint_lt_handler(ctx: Context<MintLt>, amount: u64, min_shares_out: u64) -
         (price, refresh, pool, quote, MarketSigner::of(&market))
     };
     let a = &ctx.accounts;
-    emit_refresh(&a.event_authority, market_key, a.user.key(), price.band.mid, &refresh)?;
+    emit_refresh(
+        &a.event_authority,
+        market_key,
+        a.user.key(),
+        price.band.mid,
+        &refresh,
+    )?;
     transfer_in(
         &a.underlying_token_program,
         &a.user_underlying.to_account_info(),

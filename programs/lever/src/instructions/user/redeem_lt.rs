@@ -61,14 +61,26 @@ pub fn redeem_lt_handler(ctx: Context<RedeemLt>, shares: u64, min_units_out: u64
             now,
         )?;
         let wiped = market.is_wiped();
-        let (pool, quote) = redeem_lt(&market.pool(), &market.risk_params(), price.band.lower, shares, wiped)?;
+        let (pool, quote) = redeem_lt(
+            &market.pool(),
+            &market.risk_params(),
+            price.band.lower,
+            shares,
+            wiped,
+        )?;
         require!(quote.units_out >= min_units_out, LeverError::SlippageExceeded);
         market.set_pool(&pool);
         market.total_fees = market.total_fees.saturating_add(quote.fee_units);
         (price, refresh, pool, quote, MarketSigner::of(&market))
     };
     let a = &ctx.accounts;
-    emit_refresh(&a.event_authority, market_key, a.user.key(), price.band.mid, &refresh)?;
+    emit_refresh(
+        &a.event_authority,
+        market_key,
+        a.user.key(),
+        price.band.mid,
+        &refresh,
+    )?;
     burn_shares(
         &a.share_token_program,
         &a.lt_mint.to_account_info(),

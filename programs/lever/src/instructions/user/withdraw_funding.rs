@@ -64,14 +64,21 @@ pub fn withdraw_funding_handler(
             ctx.accounts.vault.amount,
             now,
         )?;
-        let (pool, quote) = withdraw_funding(&market.pool(), &market.risk_params(), price.band.upper, shares)?;
+        let (pool, quote) =
+            withdraw_funding(&market.pool(), &market.risk_params(), price.band.upper, shares)?;
         require!(quote.units_out >= min_units_out, LeverError::SlippageExceeded);
         market.set_pool(&pool);
         market.total_fees = market.total_fees.saturating_add(quote.fee_units);
         (price, refresh, pool, quote, MarketSigner::of(&market))
     };
     let a = &ctx.accounts;
-    emit_refresh(&a.event_authority, market_key, a.user.key(), price.band.mid, &refresh)?;
+    emit_refresh(
+        &a.event_authority,
+        market_key,
+        a.user.key(),
+        price.band.mid,
+        &refresh,
+    )?;
     burn_shares(
         &a.share_token_program,
         &a.ft_mint.to_account_info(),
