@@ -110,6 +110,9 @@ pub struct Harness {
     pub tracked: Vec<Pubkey>,
     /// Steps whose conservation was checked.
     pub checks: u64,
+    /// Set by tests that burn LT/FT with the token program directly: until the next instruction
+    /// on that mint syncs the books, the mint's supply may sit below the recorded one.
+    pub external_burns: bool,
 }
 
 pub fn sol(units: f64) -> u64 {
@@ -158,6 +161,7 @@ impl Harness {
             decimals: opts.decimals,
             tracked: Vec::new(),
             checks: 0,
+            external_burns: false,
         };
         let admin_underlying = h.token_account(&mint, &h.admin.pubkey()).await;
         h.fund(&admin_underlying, opts.seed_units.max(1) * 10).await;
@@ -305,8 +309,12 @@ impl Harness {
             .mint_supply(&self.keys.ft_mint)
             .await
             .expect("ft supply");
-        assert_eq!(lt, pool.lt_supply, "LT supply");
-        assert_eq!(ft, pool.ft_supply, "FT supply");
+        if self.external_burns {
+            assert!(lt <= pool.lt_supply && ft <= pool.ft_supply, "supplies above the books");
+        } else {
+            assert_eq!(lt, pool.lt_supply, "LT supply");
+            assert_eq!(ft, pool.ft_supply, "FT supply");
+        }
         self.checks += 1;
     }
 

@@ -52,7 +52,7 @@ async fn gap_minus_50_wipes_lt_and_market_recovers() {
     h.expect_error(&[ix], &[&bob.kp], LeverError::MarketWiped).await;
     let reopen = lever_sdk::ix::reopen_market(h.admin.pubkey(), h.keys.market);
     h.expect_error(
-        &[reopen.clone()],
+        std::slice::from_ref(&reopen),
         &[&h.admin.insecure_clone()],
         LeverError::LtSupplyOutstanding,
     )

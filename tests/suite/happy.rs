@@ -104,7 +104,7 @@ async fn rebalance_emits_event_with_price_and_pool() {
     h.set_price(120.0);
     let keeper = Keypair::new();
     let ix = h.rebalance_ix(&keeper.pubkey());
-    let events = h.events(&[ix.clone()], &[&keeper]).await;
+    let events = h.events(std::slice::from_ref(&ix), &[&keeper]).await;
     let ev: Rebalanced = find_event(&events).expect("Rebalanced");
     let accrued: FundingAccrued = find_event(&events).expect("FundingAccrued");
     assert!(accrued.interest > 0 && accrued.elapsed == 3_600);
@@ -130,7 +130,7 @@ async fn user_instruction_rebalances_an_out_of_band_market_first() {
     h.advance(1);
     h.set_price(90.0); // 3x -> 2.7/0.7 = 3.86x: out of band
     let ix = h.mint_ix(&alice, sol(1.0), 0);
-    let events = h.events(&[ix.clone()], &[&alice.kp]).await;
+    let events = h.events(std::slice::from_ref(&ix), &[&alice.kp]).await;
     let reb: Rebalanced = find_event(&events).expect("automatic rebalance");
     assert!(reb.automatic);
     let minted: LtMinted = find_event(&events).expect("LtMinted");

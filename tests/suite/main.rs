@@ -1,6 +1,9 @@
 //! The Lever integration suite: the real program natively, the real Token and Token-2022
 //! programs, real-layout Pyth accounts. Every step is followed by the conservation check.
 
+mod errors;
+mod extensions;
 mod gap;
 mod happy;
+mod oracle;
 mod scenario;

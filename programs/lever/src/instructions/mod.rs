@@ -127,9 +127,13 @@ pub fn reconcile_vault(vault: &mut InterfaceAccount<TokenAccount>, owed: u64) ->
     Ok(())
 }
 
-/// The recorded share supply must equal the mint's supply.
-pub fn check_supply(mint: &InterfaceAccount<Mint>, recorded: u64) -> Result<()> {
-    require!(mint.supply == recorded, LeverError::ShareSupplyMismatch);
+/// Bring the recorded share supply in line with the mint. A holder may burn their own LT/FT with
+/// the token program directly: that gives their claim to the other holders, and the books follow
+/// the mint (refusing instead would let one burned raw unit lock every holder out). A mint supply
+/// above the books would mean shares minted outside the program: refused.
+pub fn sync_supply(mint: &InterfaceAccount<Mint>, recorded: &mut u64) -> Result<()> {
+    require!(mint.supply <= *recorded, LeverError::ShareSupplyMismatch);
+    *recorded = mint.supply;
     Ok(())
 }
 

@@ -52,7 +52,7 @@ pub fn mint_lt_handler(ctx: Context<MintLt>, amount: u64, min_shares_out: u64) -
     let market_key = ctx.accounts.market.key();
     let (price, refresh, pool, quote, signer) = {
         let mut market = ctx.accounts.market.load_mut()?;
-        check_supply(&ctx.accounts.lt_mint, market.lt_supply)?;
+        sync_supply(&ctx.accounts.lt_mint, &mut market.lt_supply)?;
         require!(!market.is_wiped(), LeverError::MarketWiped);
         let (price, refresh) = begin_priced(
             &mut market,

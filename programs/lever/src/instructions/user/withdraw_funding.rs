@@ -56,7 +56,7 @@ pub fn withdraw_funding_handler(
     let market_key = ctx.accounts.market.key();
     let (price, refresh, pool, quote, signer) = {
         let mut market = ctx.accounts.market.load_mut()?;
-        check_supply(&ctx.accounts.ft_mint, market.ft_supply)?;
+        sync_supply(&ctx.accounts.ft_mint, &mut market.ft_supply)?;
         let (price, refresh) = begin_priced(
             &mut market,
             &ctx.accounts.price_update,
