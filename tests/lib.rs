@@ -310,7 +310,10 @@ impl Harness {
             .await
             .expect("ft supply");
         if self.external_burns {
-            assert!(lt <= pool.lt_supply && ft <= pool.ft_supply, "supplies above the books");
+            assert!(
+                lt <= pool.lt_supply && ft <= pool.ft_supply,
+                "supplies above the books"
+            );
         } else {
             assert_eq!(lt, pool.lt_supply, "LT supply");
             assert_eq!(ft, pool.ft_supply, "FT supply");
