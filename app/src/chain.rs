@@ -34,6 +34,14 @@ fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Progra
 
 /// A `ProgramTest` with Lever loaded natively.
 pub fn program_test() -> ProgramTest {
+    // program-test logs every instruction at debug level straight to stderr unless RUST_LOG says
+    // otherwise; keep runs readable (set RUST_LOG to see the logs).
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        if std::env::var_os("RUST_LOG").is_none() {
+            std::env::set_var("RUST_LOG", "error");
+        }
+    });
     let mut pt = ProgramTest::new("lever", lever::ID, processor!(process));
     pt.prefer_bpf(false);
     pt
