@@ -14,7 +14,8 @@ use anchor_spl::token_interface::{self, Mint, TokenAccount};
 
 use crate::constants::MARKET_SEED;
 use crate::error::LeverError;
-use crate::events::{FundingAccrued, PoolSnapshot, Rebalanced};
+use crate::events::{FundingAccrued, Rebalanced};
+use crate::math::{Accrual, PoolState, RebalanceResult};
 use crate::state::{Market, Refresh};
 
 /// The market PDA's signer seeds, copied out so the account can be released before a CPI.
@@ -63,6 +64,60 @@ pub fn emit_event<E: anchor_lang::Event>(authority: &AccountInfo, event: &E) -> 
     .map_err(Into::into)
 }
 
+/// `FundingAccrued`, when the accrual moved any value.
+pub fn emit_accrual(
+    authority: &AccountInfo,
+    market: Pubkey,
+    price: u128,
+    accrual: &Accrual,
+    pool: PoolState,
+) -> Result<()> {
+    if accrual.interest == 0 {
+        return Ok(());
+    }
+    emit_event(
+        authority,
+        &FundingAccrued {
+            market,
+            interest: accrual.interest,
+            rate_ppm: accrual.rate_ppm,
+            utilization_ppm: accrual.utilization_ppm,
+            elapsed: accrual.elapsed,
+            price,
+            pool: pool.into(),
+        },
+    )
+}
+
+/// `Rebalanced`, by a keeper (`automatic: false`) or inside a user instruction.
+pub fn emit_rebalance(
+    authority: &AccountInfo,
+    market: Pubkey,
+    caller: Pubkey,
+    automatic: bool,
+    price: u128,
+    r: &RebalanceResult,
+    pool: PoolState,
+) -> Result<()> {
+    emit_event(
+        authority,
+        &Rebalanced {
+            market,
+            caller,
+            automatic,
+            price,
+            leverage_before_ppm: r.leverage_before_ppm,
+            leverage_after_ppm: r.leverage_after_ppm,
+            units_to_pool: r.units_to_pool,
+            units_to_idle: r.units_to_idle,
+            bounded: r.bounded,
+            wiped: r.wiped,
+            bad_debt: r.bad_debt,
+            pool: pool.into(),
+        },
+    )
+}
+
 /// Events for what [`Market::refresh`] did before the instruction's own work.
 pub fn emit_refresh(
     authority: &AccountInfo,
@@ -71,38 +126,15 @@ pub fn emit_refresh(
     price: u128,
     refresh: &Refresh,
 ) -> Result<()> {
-    if refresh.accrual.interest > 0 {
-        emit_event(
-            authority,
-            &FundingAccrued {
-                market,
-                interest: refresh.accrual.interest,
-                rate_ppm: refresh.accrual.rate_ppm,
-                utilization_ppm: refresh.accrual.utilization_ppm,
-                elapsed: refresh.accrual.elapsed,
-                price,
-                pool: refresh.pool_after_accrual.into(),
-            },
-        )?;
-    }
-    if let Some(r) = refresh.rebalance {
-        emit_event(
-            authority,
-            &Rebalanced {
-                market,
-                caller,
-                automatic: true,
-                price,
-                leverage_before_ppm: r.leverage_before_ppm,
-                leverage_after_ppm: r.leverage_after_ppm,
-                units_to_pool: r.units_to_pool,
-                units_to_idle: r.units_to_idle,
-                bounded: r.bounded,
-                wiped: r.wiped,
-                bad_debt: r.bad_debt,
-                pool: PoolSnapshot::from(refresh.pool_after),
-            },
-        )?;
+    emit_accrual(
+        authority,
+        market,
+        price,
+        &refresh.accrual,
+        refresh.pool_after_accrual,
+    )?;
+    if let Some(r) = &refresh.rebalance {
+        emit_rebalance(authority, market, caller, true, price, r, refresh.pool_after)?;
     }
     Ok(())
 }

@@ -221,12 +221,17 @@ impl Market {
         Ok(result)
     }
 
+    /// Record a validated price as the last one used and accrue funding up to `now` at it.
+    pub fn observe(&mut self, price: u128, publish_time: i64, now: i64) -> Result<Accrual> {
+        self.last_price.set(price);
+        self.last_publish_time = publish_time;
+        self.accrue(price, now)
+    }
+
     /// What every price-reading instruction does first: record the price, accrue funding at it,
     /// and bring an out-of-band (or insolvent) market back into band.
     pub fn refresh(&mut self, price: u128, publish_time: i64, now: i64) -> Result<Refresh> {
-        self.last_price.set(price);
-        self.last_publish_time = publish_time;
-        let accrual = self.accrue(price, now)?;
+        let accrual = self.observe(price, publish_time, now)?;
         let pool_after_accrual = self.pool();
         let rebalance = match band_status(&self.pool(), &self.risk_params(), price)? {
             BandStatus::Out { .. } | BandStatus::Insolvent => Some(self.rebalance(price)?),

@@ -2,8 +2,8 @@ use anchor_lang::prelude::*;
 
 use crate::constants::CONFIG_SEED;
 use crate::error::LeverError;
-use crate::events::{FundingAccrued, MarketParamsUpdated};
-use crate::instructions::emit_event;
+use crate::events::MarketParamsUpdated;
+use crate::instructions::{emit_accrual, emit_event};
 use crate::state::{Config, Market, UpdateMarketParams};
 
 #[event_cpi]
@@ -22,35 +22,29 @@ pub struct UpdateMarket<'info> {
 pub fn update_market_handler(ctx: Context<UpdateMarket>, update: UpdateMarketParams) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let market_key = ctx.accounts.market.key();
-    let (accrued, event) = {
+    let (price, accrual, pool_after_accrual, event) = {
         let config = ctx.accounts.config.load()?;
         let mut market = ctx.accounts.market.load_mut()?;
         let price = market.last_price.get();
         let accrual = market.accrue(price, now)?;
-        let accrued = (accrual.interest > 0).then(|| FundingAccrued {
-            market: market_key,
-            interest: accrual.interest,
-            rate_ppm: accrual.rate_ppm,
-            utilization_ppm: accrual.utilization_ppm,
-            elapsed: accrual.elapsed,
-            price,
-            pool: market.pool().into(),
-        });
+        let pool_after_accrual = market.pool();
         let before = market.params();
         let after = before.apply(&update);
         market.set_params(&after, &config)?;
-        (
-            accrued,
-            MarketParamsUpdated {
-                market: market_key,
-                before,
-                after,
-                pool: market.pool().into(),
-            },
-        )
+        let event = MarketParamsUpdated {
+            market: market_key,
+            before,
+            after,
+            pool: market.pool().into(),
+        };
+        (price, accrual, pool_after_accrual, event)
     };
-    if let Some(accrued) = accrued {
-        emit_event(&ctx.accounts.event_authority, &accrued)?;
-    }
+    emit_accrual(
+        &ctx.accounts.event_authority,
+        market_key,
+        price,
+        &accrual,
+        pool_after_accrual,
+    )?;
     emit_event(&ctx.accounts.event_authority, &event)
 }

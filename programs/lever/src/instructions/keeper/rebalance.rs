@@ -2,10 +2,9 @@ use anchor_lang::prelude::*;
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 
 use crate::constants::pause;
-use crate::events::{PoolSnapshot, Rebalanced};
-use crate::instructions::{emit_event, emit_refresh, publish_return_data};
+use crate::instructions::{emit_accrual, emit_rebalance, publish_return_data};
 use crate::oracle::read_price;
-use crate::state::{Market, Refresh};
+use crate::state::Market;
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -37,44 +36,28 @@ pub fn rebalance_handler(ctx: Context<Rebalance>) -> Result<RebalanceOutcome> {
         let mut market = ctx.accounts.market.load_mut()?;
         market.require_not_paused(pause::REBALANCE)?;
         let price = read_price(&ctx.accounts.price_update, &market, now)?;
-        market.last_price.set(price.band.mid);
-        market.last_publish_time = price.publish_time;
-        let accrual = market.accrue(price.band.mid, now)?;
+        let accrual = market.observe(price.band.mid, price.publish_time, now)?;
         let pool_after_accrual = market.pool();
         // Refuses with WithinBand (or NothingToRebalance) and the whole instruction reverts.
         let result = market.rebalance(price.band.mid)?;
         (price.band.mid, accrual, pool_after_accrual, result, market.pool())
     };
     let a = &ctx.accounts;
-    let accrued_only = Refresh {
-        accrual,
+    emit_accrual(
+        &a.event_authority,
+        market_key,
+        price,
+        &accrual,
         pool_after_accrual,
-        rebalance: None,
-        pool_after: pool_after_accrual,
-    };
-    emit_refresh(
+    )?;
+    emit_rebalance(
         &a.event_authority,
         market_key,
         a.caller.key(),
+        false,
         price,
-        &accrued_only,
-    )?;
-    emit_event(
-        &a.event_authority,
-        &Rebalanced {
-            market: market_key,
-            caller: a.caller.key(),
-            automatic: false,
-            price,
-            leverage_before_ppm: result.leverage_before_ppm,
-            leverage_after_ppm: result.leverage_after_ppm,
-            units_to_pool: result.units_to_pool,
-            units_to_idle: result.units_to_idle,
-            bounded: result.bounded,
-            wiped: result.wiped,
-            bad_debt: result.bad_debt,
-            pool: PoolSnapshot::from(pool),
-        },
+        &result,
+        pool,
     )?;
     let outcome = RebalanceOutcome {
         leverage_before_ppm: result.leverage_before_ppm,
