@@ -59,23 +59,43 @@ pub struct TxOk {
 /// A transaction that failed, and why.
 #[derive(Clone, Debug)]
 pub struct TxFail {
-    pub error: TransactionError,
+    pub error: FailKind,
     pub logs: Vec<String>,
+}
+
+/// The chain refused or failed the transaction, or it never reached the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FailKind {
+    Transaction(TransactionError),
+    /// The bank could not be reached or a fresh blockhash could not be had.
+    Client(String),
 }
 
 impl TxFail {
     /// The custom program error code (Anchor errors are 6000 + index).
     pub fn custom_code(&self) -> Option<u32> {
         match &self.error {
-            TransactionError::InstructionError(_, InstructionError::Custom(code)) => Some(*code),
+            FailKind::Transaction(TransactionError::InstructionError(_, InstructionError::Custom(code))) => {
+                Some(*code)
+            }
             _ => None,
+        }
+    }
+
+    fn client(message: String) -> Self {
+        Self {
+            error: FailKind::Client(message),
+            logs: Vec::new(),
         }
     }
 }
 
 impl std::fmt::Display for TxFail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", self.error)?;
+        match &self.error {
+            FailKind::Transaction(e) => write!(f, "{e:?}")?,
+            FailKind::Client(e) => write!(f, "client: {e}")?,
+        }
         if let Some(line) = self.logs.iter().rev().find(|l| l.contains("Error")) {
             write!(f, " ({line})")?;
         }
@@ -190,10 +210,9 @@ impl Chain {
     /// identical transactions from colliding on one blockhash.
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TxOk, TxFail> {
         if self.since_refresh >= BLOCKHASH_REFRESH_EVERY {
-            self.refresh_blockhash().await.map_err(|e| TxFail {
-                error: TransactionError::BlockhashNotFound,
-                logs: vec![e.to_string()],
-            })?;
+            self.refresh_blockhash()
+                .await
+                .map_err(|e| TxFail::client(format!("refresh blockhash: {e:#}")))?;
         }
         self.since_refresh += 1;
         self.nonce = self.nonce.wrapping_add(1);
@@ -213,15 +232,7 @@ impl Chain {
         let tx =
             Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, self.ctx.last_blockhash);
         let outcome = self.ctx.banks_client.process_transaction_with_metadata(tx).await;
-        let outcome = match outcome {
-            Ok(o) => o,
-            Err(e) => {
-                return Err(TxFail {
-                    error: TransactionError::AccountNotFound,
-                    logs: vec![format!("banks client: {e}")],
-                })
-            }
-        };
+        let outcome = outcome.map_err(|e| TxFail::client(format!("banks client: {e}")))?;
         let (compute_units, return_data, logs) = match outcome.metadata {
             Some(m) => (
                 m.compute_units_consumed,
@@ -236,7 +247,10 @@ impl Chain {
                 return_data,
                 logs,
             }),
-            Err(error) => Err(TxFail { error, logs }),
+            Err(error) => Err(TxFail {
+                error: FailKind::Transaction(error),
+                logs,
+            }),
         }
     }
 
