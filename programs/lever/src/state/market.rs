@@ -159,6 +159,12 @@ impl Market {
     /// Validate `p` against the config's bounds and store it.
     pub fn set_params(&mut self, p: &MarketParams, config: &Config) -> Result<()> {
         p.validate(config)?;
+        self.store_params(p);
+        Ok(())
+    }
+
+    /// Store parameters that have already passed [`MarketParams::validate`].
+    pub fn store_params(&mut self, p: &MarketParams) {
         self.target_leverage_ppm = p.target_leverage_ppm;
         self.band_ppm = p.band_ppm;
         self.mint_fee_ppm = p.mint_fee_ppm;
@@ -174,7 +180,6 @@ impl Market {
         self.kink_ppm = p.kink_ppm;
         self.slope1_ppm = p.slope1_ppm;
         self.slope2_ppm = p.slope2_ppm;
-        Ok(())
     }
 
     pub fn is_wiped(&self) -> bool {

@@ -304,7 +304,6 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
     );
 
     {
-        let config = ctx.accounts.config.load()?;
         let mut market = ctx.accounts.market.load_init()?;
         market.config = config_key;
         market.underlying_mint = underlying_key;
@@ -314,7 +313,8 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
         market.ft_mint = ctx.accounts.ft_mint.key();
         market.locked_ft = ctx.accounts.locked_ft.key();
         market.feed_id = args.feed_id;
-        market.set_params(&args.params, &config)?;
+        // Checked against the config's bounds at the top of the handler.
+        market.store_params(&args.params);
         market.set_pool(&pool);
         market.last_accrual_ts = now;
         market.created_at = now;
