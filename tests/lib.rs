@@ -10,9 +10,10 @@ use lever::constants::PPM;
 use lever::error::LeverError;
 use lever::instructions::*;
 use lever::math::PoolState;
-use lever::state::{ConfigBounds, Market, MarketParams, UpdateMarketParams};
+use lever::state::{Market, MarketParams, UpdateMarketParams};
 use lever_sdk::chain::{Chain, TxFail, TxOk};
 use lever_sdk::ix::{self, UserAccounts};
+use lever_sdk::local::{self, LocalMarket, MarketSpec, Wallet};
 use lever_sdk::pda::{self, MarketKeys};
 use lever_sdk::pyth::{PriceInput, Verification};
 use solana_instruction::Instruction;
@@ -74,18 +75,7 @@ impl Default for MarketOpts {
 }
 
 /// A wallet with an underlying account and LT/FT accounts.
-pub struct User {
-    pub kp: Keypair,
-    pub underlying: Pubkey,
-    pub lt: Pubkey,
-    pub ft: Pubkey,
-}
-
-impl User {
-    pub fn pubkey(&self) -> Pubkey {
-        self.kp.pubkey()
-    }
-}
+pub type User = Wallet;
 
 /// Everything a refused instruction must leave unchanged.
 #[derive(Debug, PartialEq, Eq)]
@@ -128,27 +118,18 @@ impl Harness {
 
     pub async fn on_chain(mut chain: Chain, opts: MarketOpts) -> Self {
         chain.set_time(T0);
-        let admin = Keypair::new();
-        let pause_authority = Keypair::new();
-        let fee_receiver = Keypair::new();
-        let mint_authority = Keypair::new();
-        for k in [&admin, &pause_authority, &fee_receiver] {
-            chain.airdrop(&k.pubkey(), 10_000_000_000).await.expect("airdrop");
-        }
-        let init = ix::initialize_config(
-            admin.pubkey(),
-            InitializeConfigArgs {
-                pause_authority: pause_authority.pubkey(),
-                fee_receiver: fee_receiver.pubkey(),
-                bounds: ConfigBounds::default(),
-            },
-        );
-        chain.send(&[init], &[&admin]).await.expect("initialize_config");
-        let mint = chain
-            .create_mint(&opts.token_program, opts.decimals, &mint_authority.pubkey())
-            .await
-            .expect("mint");
-        let keys = MarketKeys::derive(mint, opts.id, opts.token_program);
+        let spec = Self::spec(&opts);
+        let LocalMarket {
+            chain,
+            admin,
+            pause_authority,
+            fee_receiver,
+            mint_authority,
+            keys,
+            price_account,
+            feed_id,
+            decimals,
+        } = LocalMarket::create(chain, &spec).await.expect("market");
         let mut h = Self {
             chain,
             admin,
@@ -156,36 +137,34 @@ impl Harness {
             fee_receiver,
             mint_authority,
             keys,
-            price_account: Pubkey::new_unique(),
-            feed_id: SOL_FEED,
-            decimals: opts.decimals,
-            tracked: Vec::new(),
+            price_account,
+            feed_id,
+            decimals,
+            tracked: vec![keys.vault],
             checks: 0,
             external_burns: false,
         };
-        let admin_underlying = h.token_account(&mint, &h.admin.pubkey()).await;
-        h.fund(&admin_underlying, opts.seed_units.max(1) * 10).await;
-        let create = ix::create_market(h.admin.pubkey(), &keys, admin_underlying, h.create_args(&opts));
-        let admin = h.admin.insecure_clone();
-        h.chain.send(&[create], &[&admin]).await.expect("create_market");
-        h.tracked.push(keys.vault);
         h.set_price(100.0);
         h.check().await;
         h
     }
 
-    pub fn create_args(&self, opts: &MarketOpts) -> CreateMarketArgs {
-        CreateMarketArgs {
-            id: opts.id,
-            feed_id: SOL_FEED,
-            params: opts.params,
+    /// The SDK's market spec for these options (named "SOL 3x Long" and so on).
+    pub fn spec(opts: &MarketOpts) -> MarketSpec {
+        MarketSpec {
             seed_units: opts.seed_units,
+            id: opts.id,
             lt_name: "SOL 3x Long".into(),
             lt_symbol: "SOL3X".into(),
             ft_name: "SOL 3x Funding".into(),
             ft_symbol: "fSOL3X".into(),
             uri: "https://lever.example/sol3x.json".into(),
+            ..MarketSpec::named("SOL", SOL_FEED, opts.token_program, opts.decimals, opts.params)
         }
+    }
+
+    pub fn create_args(&self, opts: &MarketOpts) -> CreateMarketArgs {
+        Self::spec(opts).create_args()
     }
 
     pub async fn token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
@@ -205,40 +184,18 @@ impl Harness {
 
     /// Mint underlying units to `to`.
     pub async fn fund(&mut self, to: &Pubkey, units: u64) {
-        let auth = self.mint_authority.insecure_clone();
-        self.chain
-            .mint_tokens(
-                &self.keys.underlying_token_program,
-                &self.keys.underlying_mint,
-                to,
-                &auth,
-                units,
-            )
+        local::fund(&mut self.chain, &self.keys, &self.mint_authority, to, units)
             .await
             .expect("fund");
     }
 
-    /// A new wallet holding `units` underlying units.
+    /// A new wallet holding `units` underlying units; its accounts join the snapshots.
     pub async fn user(&mut self, units: u64) -> User {
-        let kp = Keypair::new();
-        self.chain
-            .airdrop(&kp.pubkey(), 1_000_000_000)
+        let w = local::new_wallet(&mut self.chain, &self.keys, &self.mint_authority, units)
             .await
-            .expect("airdrop");
-        let underlying = self
-            .token_account(&self.keys.underlying_mint.clone(), &kp.pubkey())
-            .await;
-        let lt = self.token_account(&self.keys.lt_mint.clone(), &kp.pubkey()).await;
-        let ft = self.token_account(&self.keys.ft_mint.clone(), &kp.pubkey()).await;
-        if units > 0 {
-            self.fund(&underlying, units).await;
-        }
-        User {
-            kp,
-            underlying,
-            lt,
-            ft,
-        }
+            .expect("wallet");
+        self.tracked.extend([w.underlying, w.lt, w.ft]);
+        w
     }
 
     /// Publish `usd` (exponent -8, zero confidence) at the chain's current time.

@@ -1,11 +1,14 @@
-//! Lever SDK: PDAs, instruction builders, Pyth account bytes, and an embedded in-process chain.
+//! Lever SDK: PDAs, instruction builders, Pyth account bytes, quotes, an embedded in-process
+//! chain with ready-made markets, and the simulator behind `lever sim`.
 //!
-//! The pool math is not re-implemented here: quotes call `lever::math`, the same code the
-//! program runs, so a quote equals what the program does to the unit.
+//! The pool math is not re-implemented here: quotes call the program's own `*_books` functions
+//! and `lever::math`, so a quote equals what the program does to the unit.
 
 pub mod chain;
 pub mod ix;
+pub mod local;
 pub mod pda;
 pub mod pyth;
+pub mod quote;
 
 pub use lever;

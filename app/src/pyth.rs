@@ -37,9 +37,9 @@ impl PriceInput {
     }
 }
 
-/// The account data the Pyth receiver writes for this update (134 bytes, discriminator first).
-pub fn price_update_data(input: &PriceInput) -> Vec<u8> {
-    let update = PriceUpdateV2 {
+/// The account the Pyth receiver would hold for this update.
+pub fn price_update(input: &PriceInput) -> PriceUpdateV2 {
+    PriceUpdateV2 {
         write_authority: anchor_lang::prelude::Pubkey::new_from_array([7; 32]),
         verification_level: match input.verification {
             Verification::Full => VerificationLevel::Full,
@@ -56,7 +56,12 @@ pub fn price_update_data(input: &PriceInput) -> Vec<u8> {
             ema_conf: input.conf,
         },
         posted_slot: 0,
-    };
+    }
+}
+
+/// The account data the Pyth receiver writes for this update (134 bytes, discriminator first).
+pub fn price_update_data(input: &PriceInput) -> Vec<u8> {
+    let update = price_update(input);
     let mut data = Vec::with_capacity(PriceUpdateV2::LEN);
     // Serializing a plain struct into a Vec cannot fail.
     let _ = update.try_serialize(&mut data);

@@ -3,7 +3,8 @@ use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 
 use crate::constants::pause;
 use crate::instructions::{emit_accrual, emit_rebalance, publish_return_data};
-use crate::oracle::read_price;
+use crate::math::{Accrual, PoolState, RebalanceResult};
+use crate::oracle::{read_price, ValidPrice};
 use crate::state::Market;
 
 #[event_cpi]
@@ -29,17 +30,29 @@ pub struct RebalanceOutcome {
     pub price: u128,
 }
 
+/// Everything `rebalance` does to the market's books (the SDK's keeper runs this same function to
+/// predict the outcome): the price, the accrual, the books after accrual, and the rebalance.
+pub fn rebalance_books(
+    market: &mut Market,
+    update: &PriceUpdateV2,
+    now: i64,
+) -> Result<(ValidPrice, Accrual, PoolState, RebalanceResult)> {
+    market.require_not_paused(pause::REBALANCE)?;
+    let price = read_price(update, market, now)?;
+    let accrual = market.observe(price.band.mid, price.publish_time, now)?;
+    let pool_after_accrual = market.pool();
+    // Refuses with WithinBand (or NothingToRebalance) and the whole instruction reverts.
+    let result = market.rebalance(price.band.mid)?;
+    Ok((price, accrual, pool_after_accrual, result))
+}
+
 pub fn rebalance_handler(ctx: Context<Rebalance>) -> Result<RebalanceOutcome> {
     let now = Clock::get()?.unix_timestamp;
     let market_key = ctx.accounts.market.key();
     let (price, accrual, pool_after_accrual, result, pool) = {
         let mut market = ctx.accounts.market.load_mut()?;
-        market.require_not_paused(pause::REBALANCE)?;
-        let price = read_price(&ctx.accounts.price_update, &market, now)?;
-        let accrual = market.observe(price.band.mid, price.publish_time, now)?;
-        let pool_after_accrual = market.pool();
-        // Refuses with WithinBand (or NothingToRebalance) and the whole instruction reverts.
-        let result = market.rebalance(price.band.mid)?;
+        let (price, accrual, pool_after_accrual, result) =
+            rebalance_books(&mut market, &ctx.accounts.price_update, now)?;
         (price.band.mid, accrual, pool_after_accrual, result, market.pool())
     };
     let a = &ctx.accounts;

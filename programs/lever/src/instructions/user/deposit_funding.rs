@@ -6,8 +6,9 @@ use crate::constants::pause;
 use crate::error::LeverError;
 use crate::events::FundingDeposited;
 use crate::instructions::*;
-use crate::math::deposit_funding;
-use crate::state::Market;
+use crate::math::{deposit_funding, DepositQuote};
+use crate::oracle::ValidPrice;
+use crate::state::{Market, Refresh};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -47,6 +48,24 @@ pub struct DepositFundingOutcome {
     pub price: u128,
 }
 
+/// Everything `deposit_funding` does to the market's books, before any token moves (the SDK's
+/// quote runs this same function).
+pub fn deposit_funding_books(
+    market: &mut Market,
+    update: &PriceUpdateV2,
+    vault_amount: u64,
+    now: i64,
+    amount: u64,
+    min_shares_out: u64,
+) -> Result<(ValidPrice, Refresh, DepositQuote)> {
+    let (price, refresh) = begin_priced(market, update, pause::DEPOSIT_FUNDING, vault_amount, now)?;
+    let (pool, quote) = deposit_funding(&market.pool(), &market.risk_params(), price.band.lower, amount)?;
+    require!(quote.shares_out >= min_shares_out, LeverError::SlippageExceeded);
+    market.set_pool(&pool);
+    market.total_fees = market.total_fees.saturating_add(quote.fee_units);
+    Ok((price, refresh, quote))
+}
+
 pub fn deposit_funding_handler(
     ctx: Context<DepositFunding>,
     amount: u64,
@@ -57,18 +76,15 @@ pub fn deposit_funding_handler(
     let (price, refresh, pool, quote, signer) = {
         let mut market = ctx.accounts.market.load_mut()?;
         sync_supply(&ctx.accounts.ft_mint, &mut market.ft_supply)?;
-        let (price, refresh) = begin_priced(
+        let (price, refresh, quote) = deposit_funding_books(
             &mut market,
             &ctx.accounts.price_update,
-            pause::DEPOSIT_FUNDING,
             ctx.accounts.vault.amount,
             now,
+            amount,
+            min_shares_out,
         )?;
-        let (pool, quote) = deposit_funding(&market.pool(), &market.risk_params(), price.band.lower, amount)?;
-        require!(quote.shares_out >= min_shares_out, LeverError::SlippageExceeded);
-        market.set_pool(&pool);
-        market.total_fees = market.total_fees.saturating_add(quote.fee_units);
-        (price, refresh, pool, quote, MarketSigner::of(&market))
+        (price, refresh, market.pool(), quote, MarketSigner::of(&market))
     };
     let a = &ctx.accounts;
     emit_refresh(

@@ -6,8 +6,9 @@ use crate::constants::pause;
 use crate::error::LeverError;
 use crate::events::LtMinted;
 use crate::instructions::*;
-use crate::math::mint_lt;
-use crate::state::Market;
+use crate::math::{mint_lt, MintLtQuote};
+use crate::oracle::ValidPrice;
+use crate::state::{Market, Refresh};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -47,32 +48,48 @@ pub struct MintLtOutcome {
     pub price: u128,
 }
 
+/// Everything `mint_lt` does to the market's books, before any token moves. The SDK runs this same
+/// function on a copy of the account to predict an outcome to the unit.
+pub fn mint_lt_books(
+    market: &mut Market,
+    update: &PriceUpdateV2,
+    vault_amount: u64,
+    now: i64,
+    amount: u64,
+    min_shares_out: u64,
+) -> Result<(ValidPrice, Refresh, MintLtQuote)> {
+    require!(!market.is_wiped(), LeverError::MarketWiped);
+    let (price, refresh) = begin_priced(market, update, pause::MINT_LT, vault_amount, now)?;
+    // The refresh itself may have wiped the pool.
+    require!(!market.is_wiped(), LeverError::MarketWiped);
+    let (pool, quote) = mint_lt(
+        &market.pool(),
+        &market.risk_params(),
+        price.band.upper,
+        price.band.mid,
+        amount,
+    )?;
+    require!(quote.shares_out >= min_shares_out, LeverError::SlippageExceeded);
+    market.set_pool(&pool);
+    market.total_fees = market.total_fees.saturating_add(quote.fee_units);
+    Ok((price, refresh, quote))
+}
+
 pub fn mint_lt_handler(ctx: Context<MintLt>, amount: u64, min_shares_out: u64) -> Result<MintLtOutcome> {
     let now = Clock::get()?.unix_timestamp;
     let market_key = ctx.accounts.market.key();
     let (price, refresh, pool, quote, signer) = {
         let mut market = ctx.accounts.market.load_mut()?;
         sync_supply(&ctx.accounts.lt_mint, &mut market.lt_supply)?;
-        require!(!market.is_wiped(), LeverError::MarketWiped);
-        let (price, refresh) = begin_priced(
+        let (price, refresh, quote) = mint_lt_books(
             &mut market,
             &ctx.accounts.price_update,
-            pause::MINT_LT,
             ctx.accounts.vault.amount,
             now,
-        )?;
-        require!(!market.is_wiped(), LeverError::MarketWiped);
-        let (pool, quote) = mint_lt(
-            &market.pool(),
-            &market.risk_params(),
-            price.band.upper,
-            price.band.mid,
             amount,
+            min_shares_out,
         )?;
-        require!(quote.shares_out >= min_shares_out, LeverError::SlippageExceeded);
-        market.set_pool(&pool);
-        market.total_fees = market.total_fees.saturating_add(quote.fee_units);
-        (price, refresh, pool, quote, MarketSigner::of(&market))
+        (price, refresh, market.pool(), quote, MarketSigner::of(&market))
     };
     let a = &ctx.accounts;
     emit_refresh(

@@ -6,8 +6,9 @@ use crate::constants::pause;
 use crate::error::LeverError;
 use crate::events::LtRedeemed;
 use crate::instructions::*;
-use crate::math::redeem_lt;
-use crate::state::Market;
+use crate::math::{redeem_lt, RedeemLtQuote};
+use crate::oracle::ValidPrice;
+use crate::state::{Market, Refresh};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -47,31 +48,46 @@ pub struct RedeemLtOutcome {
     pub price: u128,
 }
 
+/// Everything `redeem_lt` does to the market's books, before any token moves (the SDK's quote
+/// runs this same function).
+pub fn redeem_lt_books(
+    market: &mut Market,
+    update: &PriceUpdateV2,
+    vault_amount: u64,
+    now: i64,
+    shares: u64,
+    min_units_out: u64,
+) -> Result<(ValidPrice, Refresh, RedeemLtQuote)> {
+    let (price, refresh) = begin_priced(market, update, pause::REDEEM_LT, vault_amount, now)?;
+    let wiped = market.is_wiped();
+    let (pool, quote) = redeem_lt(
+        &market.pool(),
+        &market.risk_params(),
+        price.band.lower,
+        shares,
+        wiped,
+    )?;
+    require!(quote.units_out >= min_units_out, LeverError::SlippageExceeded);
+    market.set_pool(&pool);
+    market.total_fees = market.total_fees.saturating_add(quote.fee_units);
+    Ok((price, refresh, quote))
+}
+
 pub fn redeem_lt_handler(ctx: Context<RedeemLt>, shares: u64, min_units_out: u64) -> Result<RedeemLtOutcome> {
     let now = Clock::get()?.unix_timestamp;
     let market_key = ctx.accounts.market.key();
     let (price, refresh, pool, quote, signer) = {
         let mut market = ctx.accounts.market.load_mut()?;
         sync_supply(&ctx.accounts.lt_mint, &mut market.lt_supply)?;
-        let (price, refresh) = begin_priced(
+        let (price, refresh, quote) = redeem_lt_books(
             &mut market,
             &ctx.accounts.price_update,
-            pause::REDEEM_LT,
             ctx.accounts.vault.amount,
             now,
-        )?;
-        let wiped = market.is_wiped();
-        let (pool, quote) = redeem_lt(
-            &market.pool(),
-            &market.risk_params(),
-            price.band.lower,
             shares,
-            wiped,
+            min_units_out,
         )?;
-        require!(quote.units_out >= min_units_out, LeverError::SlippageExceeded);
-        market.set_pool(&pool);
-        market.total_fees = market.total_fees.saturating_add(quote.fee_units);
-        (price, refresh, pool, quote, MarketSigner::of(&market))
+        (price, refresh, market.pool(), quote, MarketSigner::of(&market))
     };
     let a = &ctx.accounts;
     emit_refresh(

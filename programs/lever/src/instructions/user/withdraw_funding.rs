@@ -6,8 +6,9 @@ use crate::constants::pause;
 use crate::error::LeverError;
 use crate::events::FundingWithdrawn;
 use crate::instructions::*;
-use crate::math::withdraw_funding;
-use crate::state::Market;
+use crate::math::{withdraw_funding, WithdrawQuote};
+use crate::oracle::ValidPrice;
+use crate::state::{Market, Refresh};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -47,6 +48,24 @@ pub struct WithdrawFundingOutcome {
     pub price: u128,
 }
 
+/// Everything `withdraw_funding` does to the market's books, before any token moves (the SDK's
+/// quote runs this same function).
+pub fn withdraw_funding_books(
+    market: &mut Market,
+    update: &PriceUpdateV2,
+    vault_amount: u64,
+    now: i64,
+    shares: u64,
+    min_units_out: u64,
+) -> Result<(ValidPrice, Refresh, WithdrawQuote)> {
+    let (price, refresh) = begin_priced(market, update, pause::WITHDRAW_FUNDING, vault_amount, now)?;
+    let (pool, quote) = withdraw_funding(&market.pool(), &market.risk_params(), price.band.upper, shares)?;
+    require!(quote.units_out >= min_units_out, LeverError::SlippageExceeded);
+    market.set_pool(&pool);
+    market.total_fees = market.total_fees.saturating_add(quote.fee_units);
+    Ok((price, refresh, quote))
+}
+
 pub fn withdraw_funding_handler(
     ctx: Context<WithdrawFunding>,
     shares: u64,
@@ -57,19 +76,15 @@ pub fn withdraw_funding_handler(
     let (price, refresh, pool, quote, signer) = {
         let mut market = ctx.accounts.market.load_mut()?;
         sync_supply(&ctx.accounts.ft_mint, &mut market.ft_supply)?;
-        let (price, refresh) = begin_priced(
+        let (price, refresh, quote) = withdraw_funding_books(
             &mut market,
             &ctx.accounts.price_update,
-            pause::WITHDRAW_FUNDING,
             ctx.accounts.vault.amount,
             now,
+            shares,
+            min_units_out,
         )?;
-        let (pool, quote) =
-            withdraw_funding(&market.pool(), &market.risk_params(), price.band.upper, shares)?;
-        require!(quote.units_out >= min_units_out, LeverError::SlippageExceeded);
-        market.set_pool(&pool);
-        market.total_fees = market.total_fees.saturating_add(quote.fee_units);
-        (price, refresh, pool, quote, MarketSigner::of(&market))
+        (price, refresh, market.pool(), quote, MarketSigner::of(&market))
     };
     let a = &ctx.accounts;
     emit_refresh(
