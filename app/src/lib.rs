@@ -10,5 +10,6 @@ pub mod local;
 pub mod pda;
 pub mod pyth;
 pub mod quote;
+pub mod sim;
 
 pub use lever;

@@ -211,3 +211,10 @@ pub fn marks(market: &Market, price: u128) -> Result<Marks, Refusal> {
         band: band_status(&pool, &market.risk_params(), price)?,
     })
 }
+
+/// `reopen_market` after a wipe-out (admin only; every wiped LT burned first).
+pub fn reopen_market(market: &Market) -> Result<Market, Refusal> {
+    let mut m = *market;
+    lever::instructions::reopen_books(&mut m)?;
+    Ok(m)
+}

@@ -19,16 +19,22 @@ pub struct ReopenMarket<'info> {
 /// Re-open LT mints after a wipe-out. The wiped LT must all have been redeemed (burned for zero)
 /// first: new LT minted beside old, worthless LT would hand the old holders part of the new
 /// deposits.
+/// What `reopen_market` does to the books (the SDK runs this same function).
+pub fn reopen_books(market: &mut Market) -> Result<()> {
+    require!(market.is_wiped(), LeverError::MarketNotWiped);
+    require!(market.lt_supply == 0, LeverError::LtSupplyOutstanding);
+    require!(
+        market.exposure == 0 && market.debt.get() == 0,
+        LeverError::InvalidPoolState
+    );
+    market.status &= !STATUS_WIPED;
+    Ok(())
+}
+
 pub fn reopen_market_handler(ctx: Context<ReopenMarket>) -> Result<()> {
     let pool = {
         let mut market = ctx.accounts.market.load_mut()?;
-        require!(market.is_wiped(), LeverError::MarketNotWiped);
-        require!(market.lt_supply == 0, LeverError::LtSupplyOutstanding);
-        require!(
-            market.exposure == 0 && market.debt.get() == 0,
-            LeverError::InvalidPoolState
-        );
-        market.status &= !STATUS_WIPED;
+        reopen_books(&mut market)?;
         market.pool()
     };
     emit_event(

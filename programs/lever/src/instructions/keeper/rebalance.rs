@@ -30,6 +30,21 @@ pub struct RebalanceOutcome {
     pub price: u128,
 }
 
+impl RebalanceOutcome {
+    /// The return data for `result` at mid price `price` (the SDK builds its expectation with this).
+    pub fn of(result: &RebalanceResult, price: u128) -> Self {
+        Self {
+            leverage_before_ppm: result.leverage_before_ppm,
+            leverage_after_ppm: result.leverage_after_ppm,
+            units_to_pool: result.units_to_pool,
+            units_to_idle: result.units_to_idle,
+            bounded: result.bounded,
+            wiped: result.wiped,
+            price,
+        }
+    }
+}
+
 /// Everything `rebalance` does to the market's books (the SDK's keeper runs this same function to
 /// predict the outcome): the price, the accrual, the books after accrual, and the rebalance.
 pub fn rebalance_books(
@@ -72,15 +87,7 @@ pub fn rebalance_handler(ctx: Context<Rebalance>) -> Result<RebalanceOutcome> {
         &result,
         pool,
     )?;
-    let outcome = RebalanceOutcome {
-        leverage_before_ppm: result.leverage_before_ppm,
-        leverage_after_ppm: result.leverage_after_ppm,
-        units_to_pool: result.units_to_pool,
-        units_to_idle: result.units_to_idle,
-        bounded: result.bounded,
-        wiped: result.wiped,
-        price,
-    };
+    let outcome = RebalanceOutcome::of(&result, price);
     publish_return_data(&outcome)?;
     Ok(outcome)
 }

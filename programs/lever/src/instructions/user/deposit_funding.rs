@@ -48,6 +48,18 @@ pub struct DepositFundingOutcome {
     pub price: u128,
 }
 
+impl DepositFundingOutcome {
+    /// The return data for `quote` at `price` (the SDK builds its expectation with this too).
+    pub fn of(quote: &DepositQuote, price: &ValidPrice) -> Self {
+        Self {
+            shares_out: quote.shares_out,
+            units_in: quote.units_in,
+            fee_units: quote.fee_units,
+            price: price.band.lower,
+        }
+    }
+}
+
 /// Everything `deposit_funding` does to the market's books, before any token moves (the SDK's
 /// quote runs this same function).
 pub fn deposit_funding_books(
@@ -124,12 +136,7 @@ pub fn deposit_funding_handler(
             pool: pool.into(),
         },
     )?;
-    let outcome = DepositFundingOutcome {
-        shares_out: quote.shares_out,
-        units_in: quote.units_in,
-        fee_units: quote.fee_units,
-        price: price.band.lower,
-    };
+    let outcome = DepositFundingOutcome::of(&quote, &price);
     publish_return_data(&outcome)?;
     Ok(outcome)
 }

@@ -48,6 +48,18 @@ pub struct MintLtOutcome {
     pub price: u128,
 }
 
+impl MintLtOutcome {
+    /// The return data for `quote` at `price` (the SDK builds its expectation with this too).
+    pub fn of(quote: &MintLtQuote, price: &ValidPrice) -> Self {
+        Self {
+            shares_out: quote.shares_out,
+            units_in: quote.units_in,
+            fee_units: quote.fee_units,
+            price: price.band.upper,
+        }
+    }
+}
+
 /// Everything `mint_lt` does to the market's books, before any token moves. The SDK runs this same
 /// function on a copy of the account to predict an outcome to the unit.
 pub fn mint_lt_books(
@@ -131,12 +143,7 @@ pub fn mint_lt_handler(ctx: Context<MintLt>, amount: u64, min_shares_out: u64) -
             pool: pool.into(),
         },
     )?;
-    let outcome = MintLtOutcome {
-        shares_out: quote.shares_out,
-        units_in: quote.units_in,
-        fee_units: quote.fee_units,
-        price: price.band.upper,
-    };
+    let outcome = MintLtOutcome::of(&quote, &price);
     publish_return_data(&outcome)?;
     Ok(outcome)
 }

@@ -48,6 +48,18 @@ pub struct RedeemLtOutcome {
     pub price: u128,
 }
 
+impl RedeemLtOutcome {
+    /// The return data for `quote` at `price` (the SDK builds its expectation with this too).
+    pub fn of(quote: &RedeemLtQuote, price: &ValidPrice) -> Self {
+        Self {
+            units_out: quote.units_out,
+            shares_in: quote.shares_in,
+            fee_units: quote.fee_units,
+            price: price.band.lower,
+        }
+    }
+}
+
 /// Everything `redeem_lt` does to the market's books, before any token moves (the SDK's quote
 /// runs this same function).
 pub fn redeem_lt_books(
@@ -131,12 +143,7 @@ pub fn redeem_lt_handler(ctx: Context<RedeemLt>, shares: u64, min_units_out: u64
             pool: pool.into(),
         },
     )?;
-    let outcome = RedeemLtOutcome {
-        units_out: quote.units_out,
-        shares_in: shares,
-        fee_units: quote.fee_units,
-        price: price.band.lower,
-    };
+    let outcome = RedeemLtOutcome::of(&quote, &price);
     publish_return_data(&outcome)?;
     Ok(outcome)
 }

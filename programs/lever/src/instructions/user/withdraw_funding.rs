@@ -48,6 +48,18 @@ pub struct WithdrawFundingOutcome {
     pub price: u128,
 }
 
+impl WithdrawFundingOutcome {
+    /// The return data for `quote` at `price` (the SDK builds its expectation with this too).
+    pub fn of(quote: &WithdrawQuote, price: &ValidPrice) -> Self {
+        Self {
+            units_out: quote.units_out,
+            shares_in: quote.shares_in,
+            fee_units: quote.fee_units,
+            price: price.band.upper,
+        }
+    }
+}
+
 /// Everything `withdraw_funding` does to the market's books, before any token moves (the SDK's
 /// quote runs this same function).
 pub fn withdraw_funding_books(
@@ -124,12 +136,7 @@ pub fn withdraw_funding_handler(
             pool: pool.into(),
         },
     )?;
-    let outcome = WithdrawFundingOutcome {
-        units_out: quote.units_out,
-        shares_in: shares,
-        fee_units: quote.fee_units,
-        price: price.band.upper,
-    };
+    let outcome = WithdrawFundingOutcome::of(&quote, &price);
     publish_return_data(&outcome)?;
     Ok(outcome)
 }
