@@ -23,6 +23,8 @@ use crate::pyth::{price_update_data, PriceInput};
 
 /// Take a fresh blockhash after this many transactions (one expires after ~780 here).
 const BLOCKHASH_REFRESH_EVERY: u32 = 300;
+/// Fresh blockhashes tried for one transaction refused with `BlockhashNotFound`.
+const BLOCKHASH_RETRIES: u32 = 3;
 
 /// The program's entrypoint, adapted to `processor!`'s signature.
 fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
@@ -207,13 +209,34 @@ impl Chain {
     }
 
     /// Sign (payer first) and process. A compute-budget instruction with a changing limit keeps
-    /// identical transactions from colliding on one blockhash.
+    /// identical transactions from colliding on one blockhash. A transaction refused with
+    /// `BlockhashNotFound` was not processed: it is signed again on a fresh blockhash and resent
+    /// (program-test's clock task and a warp can race on the blockhash queue).
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TxOk, TxFail> {
         if self.since_refresh >= BLOCKHASH_REFRESH_EVERY {
             self.refresh_blockhash()
                 .await
                 .map_err(|e| TxFail::client(format!("refresh blockhash: {e:#}")))?;
         }
+        let mut attempts = 0;
+        loop {
+            let outcome = self.send_once(ixs, signers).await;
+            match &outcome {
+                Err(TxFail {
+                    error: FailKind::Transaction(TransactionError::BlockhashNotFound),
+                    ..
+                }) if attempts < BLOCKHASH_RETRIES => {
+                    attempts += 1;
+                    self.refresh_blockhash()
+                        .await
+                        .map_err(|e| TxFail::client(format!("refresh blockhash: {e:#}")))?;
+                }
+                _ => return outcome,
+            }
+        }
+    }
+
+    async fn send_once(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TxOk, TxFail> {
         self.since_refresh += 1;
         self.nonce = self.nonce.wrapping_add(1);
         self.transactions += 1;

@@ -7,3 +7,4 @@ mod gap;
 mod happy;
 mod oracle;
 mod scenario;
+mod sim;

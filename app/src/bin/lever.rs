@@ -304,6 +304,14 @@ fn print_table(s: &Summary, out: Option<&std::path::Path>) {
             s.transactions, s.user_actions, s.user_refusals, s.provider_actions
         ),
     );
+    let l = &s.landed;
+    row(
+        "landed",
+        format!(
+            "mint_lt {}, redeem_lt {}, deposit_funding {}, withdraw_funding {}, rebalance {}, reopen_market {}",
+            l.mint_lt, l.redeem_lt, l.deposit_funding, l.withdraw_funding, l.rebalance, l.reopen_market
+        ),
+    );
     row("conservation violations", s.conservation_violations.to_string());
     row(
         "wall time",
@@ -378,5 +386,10 @@ fn cmd_study(args: StudyArgs) -> Result<ExitCode> {
     })?;
     eprintln!();
     print!("{}", study::markdown(&cases, &results));
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    if failed > 0 {
+        eprintln!("error: {failed} of {total} cases failed (see their rows)");
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -94,7 +94,7 @@ pub struct SimConfig {
 }
 
 /// The default band (a fraction of L), chosen from the study in the README.
-pub const DEFAULT_BAND: f64 = 0.05;
+pub const DEFAULT_BAND: f64 = 0.02;
 
 impl Default for SimConfig {
     fn default() -> Self {
@@ -199,6 +199,17 @@ pub struct PeerSummary {
     pub wiped: bool,
 }
 
+/// Transactions that landed, per instruction.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Landed {
+    pub mint_lt: u64,
+    pub redeem_lt: u64,
+    pub deposit_funding: u64,
+    pub withdraw_funding: u64,
+    pub rebalance: u64,
+    pub reopen_market: u64,
+}
+
 /// What a run measured (the `--json` object).
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
@@ -238,6 +249,7 @@ pub struct Summary {
     /// FT NAV at the end over FT NAV at the start, in USD.
     pub final_ft_nav: f64,
     pub transactions: u64,
+    pub landed: Landed,
     pub user_actions: u64,
     pub user_refusals: u64,
     pub provider_actions: u64,
@@ -291,6 +303,7 @@ struct Sim {
     provider: Actor,
     users: Vec<Actor>,
     rng: Rng,
+    landed: Landed,
     /// The series' usual bar, for the users' daily pace.
     bar_seconds: i64,
     conservation_violations: u64,
@@ -333,13 +346,8 @@ pub async fn run(
     let mut m = LocalMarket::create(chain, &spec)
         .await
         .context("create the market (are the parameters within the program's bounds?)")?;
-    let holder_units = usd_to_units(cfg.deposit_usd, first.close)?;
-    let provider_units = usd_to_units(
-        cfg.deposit_usd * (target - 1.0) / cfg.utilization_target,
-        first.close,
-    )?;
-    let holder = Actor::new(m.wallet(holder_units).await?, holder_units);
-    let provider = Actor::new(m.wallet(provider_units).await?, provider_units);
+    let holder = Actor::new(m.wallet(0).await?, 0);
+    let provider = Actor::new(m.wallet(0).await?, 0);
     let mut users = Vec::new();
     for _ in 0..cfg.users {
         let units = usd_to_units(cfg.deposit_usd, first.close)?;
@@ -357,6 +365,7 @@ pub async fn run(
         provider,
         users,
         rng: Rng(cfg.seed),
+        landed: Landed::default(),
         bar_seconds: series.bar_seconds,
         conservation_violations: 0,
         keeper_rebalances: 0,
@@ -368,10 +377,7 @@ pub async fn run(
         lt_base: 0,
     };
     sim.publish();
-    // Open: the provider funds the pool, then the holder mints at target.
-    sim.deposit(Who::Provider, provider_units).await?;
-    sim.provider_actions += 1;
-    sim.mint(Who::Holder, holder_units).await?;
+    sim.open_position(first.close).await?;
     let open = sim.marks()?;
     sim.lt_base = open.lt_nav;
     let ft_base = open.ft_nav;
@@ -514,6 +520,7 @@ pub async fn run(
         conservation_violations: sim.conservation_violations,
         final_ft_nav: end_marks.ft_nav as f64 / ft_base as f64,
         transactions: sim.m.chain.transactions,
+        landed: sim.landed,
         user_actions: sim.user_actions,
         user_refusals: sim.user_refusals,
         provider_actions: sim.provider_actions,
@@ -772,6 +779,13 @@ impl Sim {
             Ok((predicted, bytes, delta)) => {
                 let bytes = bytes?;
                 self.land(&label, ix, Some(signer), predicted, bytes).await?;
+                let counter = match op {
+                    Op::Mint => &mut self.landed.mint_lt,
+                    Op::Redeem => &mut self.landed.redeem_lt,
+                    Op::Deposit => &mut self.landed.deposit_funding,
+                    Op::Withdraw => &mut self.landed.withdraw_funding,
+                };
+                *counter += 1;
                 let a = self.actor(who);
                 match delta {
                     Delta::Mint(o) => {
@@ -907,6 +921,7 @@ impl Sim {
             prediction.price.band.mid,
         ))?;
         self.keeper_rebalances += 1;
+        self.landed.rebalance += 1;
         self.land("rebalance", ix, None, prediction.market, expected)
             .await
     }
@@ -945,14 +960,30 @@ impl Sim {
             )
         })?;
         self.shadow = reopened;
+        self.landed.reopen_market += 1;
         self.after_tx("reopen_market").await?;
-        let units = usd_to_units(self.cfg.deposit_usd, self.price.price as f64 / 1e8)?;
-        let to = self.holder.wallet.underlying;
-        self.m.fund(&to, units).await?;
-        self.holder.units += units;
-        Box::pin(self.mint(Who::Holder, units)).await?;
+        Box::pin(self.open_position(self.price.price as f64 / 1e8)).await?;
         self.lt_base = self.marks()?.lt_nav.max(1);
         Ok(())
+    }
+
+    /// Open the holder's position at `close`: the provider first deposits what the pool will
+    /// lend at the utilization target, then the holder mints `deposit_usd` of LT at target.
+    async fn open_position(&mut self, close: f64) -> Result<()> {
+        let l = self.shadow.target_leverage_ppm as f64 / PPM as f64;
+        let lend = usd_to_units(
+            self.cfg.deposit_usd * (l - 1.0) / self.cfg.utilization_target,
+            close,
+        )?;
+        let units = usd_to_units(self.cfg.deposit_usd, close)?;
+        for (who, amount) in [(Who::Provider, lend), (Who::Holder, units)] {
+            let to = self.actor(who).wallet.underlying;
+            self.m.fund(&to, amount).await?;
+            self.actor(who).units += amount;
+        }
+        self.provider_actions += 1;
+        self.deposit(Who::Provider, lend).await?;
+        self.mint(Who::Holder, units).await
     }
 }
 

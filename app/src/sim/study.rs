@@ -49,7 +49,7 @@ pub fn run(
     extra: &[String],
     jobs: usize,
     on_done: impl Fn(usize) + Sync,
-) -> Result<Vec<Value>> {
+) -> Result<Vec<Result<Value>>> {
     let next = Arc::new(Mutex::new(0usize));
     let results: Mutex<Vec<Option<Result<Value>>>> = Mutex::new(cases.iter().map(|_| None).collect());
     std::thread::scope(|scope| {
@@ -73,11 +73,11 @@ pub fn run(
     let results = results
         .into_inner()
         .map_err(|_| anyhow!("a study worker panicked"))?;
-    results
+    Ok(results
         .into_iter()
         .zip(cases)
         .map(|(r, case)| r.unwrap_or_else(|| Err(anyhow!("case {case:?} did not run"))))
-        .collect()
+        .collect())
 }
 
 fn run_case(exe: &Path, case: &Case, extra: &[String]) -> Result<Value> {
@@ -116,13 +116,27 @@ fn fmt(x: Option<f64>, digits: usize) -> String {
     }
 }
 
-/// A Markdown table of the results, one row per case.
-pub fn markdown(cases: &[Case], results: &[Value]) -> String {
+/// A Markdown table of the results, one row per case (a failed case says why).
+pub fn markdown(cases: &[Case], results: &[Result<Value>]) -> String {
     let mut s = String::from(
         "| asset | L | band | keeper | LT NAV | ideal NAV | tracking ln | max abs tracking ln | rebalances | wipe-outs | leverage range | ftx ln | toros ln | fli ln |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for (case, r) in cases.iter().zip(results) {
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                let why = format!("{e:#}").replace('|', "/").replace('\n', " ");
+                s.push_str(&format!(
+                    "| {} | {}x | {}% | {} | failed: {why} |\n",
+                    case.asset,
+                    case.leverage,
+                    case.band * 100.0,
+                    interval_label(case.keeper_interval)
+                ));
+                continue;
+            }
+        };
         let peer = |name: &str| {
             r.get("peers")
                 .and_then(Value::as_array)
@@ -192,11 +206,15 @@ mod tests {
             "min_leverage": 2.7, "max_leverage": 3.4,
             "peers": [{"name": "ftx", "tracking_error_log": -0.01}, {"name": "toros", "tracking_error_log": null}]
         });
-        let table = markdown(&[case], &[r]);
+        let table = markdown(&[case.clone(), case], &[Ok(r), Err(anyhow!("boom | bang"))]);
         let row = table.lines().nth(2).unwrap_or_default();
         assert_eq!(
             row,
             "| SOL | 3x | 5% | 1h | 12.5000 | 12.0000 | 0.0408 | 0.1000 | 42 | 0 | 2.70–3.40 | -0.0100 | - | - |"
+        );
+        assert_eq!(
+            table.lines().nth(3),
+            Some("| SOL | 3x | 5% | 1h | failed: boom / bang |")
         );
     }
 }
