@@ -69,6 +69,20 @@ impl From<LeverError> for Refusal {
 
 pub type QuoteResult<Q> = Result<Prediction<Q>, Refusal>;
 
+/// Run one of the program's `*_books` functions on a copy of `market`.
+fn predict<Q>(
+    market: &Market,
+    books: impl FnOnce(&mut Market) -> anchor_lang::Result<(ValidPrice, lever::state::Refresh, Q)>,
+) -> QuoteResult<Q> {
+    let mut m = *market;
+    let (price, _, quote) = books(&mut m)?;
+    Ok(Prediction {
+        market: m,
+        price,
+        quote,
+    })
+}
+
 /// `mint_lt` of `amount` units with `price` published, at `now`, with `vault_units` in the vault.
 pub fn mint_lt(
     market: &Market,
@@ -78,19 +92,8 @@ pub fn mint_lt(
     amount: u64,
     min_shares_out: u64,
 ) -> QuoteResult<MintLtQuote> {
-    let mut m = *market;
-    let (price, _, quote) = mint_lt_books(
-        &mut m,
-        &price_update(price),
-        vault_units,
-        now,
-        amount,
-        min_shares_out,
-    )?;
-    Ok(Prediction {
-        market: m,
-        price,
-        quote,
+    predict(market, |m| {
+        mint_lt_books(m, &price_update(price), vault_units, now, amount, min_shares_out)
     })
 }
 
@@ -103,19 +106,8 @@ pub fn redeem_lt(
     shares: u64,
     min_units_out: u64,
 ) -> QuoteResult<RedeemLtQuote> {
-    let mut m = *market;
-    let (price, _, quote) = redeem_lt_books(
-        &mut m,
-        &price_update(price),
-        vault_units,
-        now,
-        shares,
-        min_units_out,
-    )?;
-    Ok(Prediction {
-        market: m,
-        price,
-        quote,
+    predict(market, |m| {
+        redeem_lt_books(m, &price_update(price), vault_units, now, shares, min_units_out)
     })
 }
 
@@ -128,19 +120,8 @@ pub fn deposit_funding(
     amount: u64,
     min_shares_out: u64,
 ) -> QuoteResult<DepositQuote> {
-    let mut m = *market;
-    let (price, _, quote) = deposit_funding_books(
-        &mut m,
-        &price_update(price),
-        vault_units,
-        now,
-        amount,
-        min_shares_out,
-    )?;
-    Ok(Prediction {
-        market: m,
-        price,
-        quote,
+    predict(market, |m| {
+        deposit_funding_books(m, &price_update(price), vault_units, now, amount, min_shares_out)
     })
 }
 
@@ -153,19 +134,8 @@ pub fn withdraw_funding(
     shares: u64,
     min_units_out: u64,
 ) -> QuoteResult<WithdrawQuote> {
-    let mut m = *market;
-    let (price, _, quote) = withdraw_funding_books(
-        &mut m,
-        &price_update(price),
-        vault_units,
-        now,
-        shares,
-        min_units_out,
-    )?;
-    Ok(Prediction {
-        market: m,
-        price,
-        quote,
+    predict(market, |m| {
+        withdraw_funding_books(m, &price_update(price), vault_units, now, shares, min_units_out)
     })
 }
 

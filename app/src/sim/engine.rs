@@ -36,8 +36,9 @@ use super::prices::{Bar, Series};
 use super::report::BarRecord;
 use super::time::format_time;
 use crate::chain::Chain;
-use crate::ix;
+use crate::ix::{self, UserAccounts};
 use crate::local::{LocalMarket, MarketSpec, Wallet};
+use crate::pda::MarketKeys;
 use crate::pyth::{PriceInput, SOL_USD_FEED_ID};
 use crate::quote::{self, Marks, Refusal};
 
@@ -716,68 +717,22 @@ impl Sim {
             Who::Provider => &self.provider,
             Who::User(i) => &self.users[i],
         };
-        let lt = m.lt_accounts(&actor.wallet);
-        let ft = m.ft_accounts(&actor.wallet);
+        let accounts = match op {
+            Op::Mint | Op::Redeem => m.lt_accounts(&actor.wallet),
+            Op::Deposit | Op::Withdraw => m.ft_accounts(&actor.wallet),
+        };
         let signer = actor.wallet.kp.insecure_clone();
         // Quote with no minimum, then send with the quoted amount (+ bump) as the minimum.
-        let (ix, outcome) = match op {
-            Op::Mint => {
-                let p = quote::mint_lt(&market, &price, vault, now, amount, 0);
-                let min = p.as_ref().map_or(0, |p| p.quote.shares_out + min_out_bump);
-                let p = p.and_then(|_| quote::mint_lt(&market, &price, vault, now, amount, min));
-                let ix = ix::mint_lt(&m.keys, &lt, amount, min);
-                (
-                    ix,
-                    p.map(|p| {
-                        let o = MintLtOutcome::of(&p.quote, &p.price);
-                        (p.market, encode(&o), Delta::Mint(o))
-                    }),
-                )
-            }
-            Op::Redeem => {
-                let p = quote::redeem_lt(&market, &price, vault, now, amount, 0);
-                let min = p.as_ref().map_or(0, |p| p.quote.units_out + min_out_bump);
-                let p = p.and_then(|_| quote::redeem_lt(&market, &price, vault, now, amount, min));
-                let ix = ix::redeem_lt(&m.keys, &lt, amount, min);
-                (
-                    ix,
-                    p.map(|p| {
-                        let o = RedeemLtOutcome::of(&p.quote, &p.price);
-                        (p.market, encode(&o), Delta::Redeem(o))
-                    }),
-                )
-            }
-            Op::Deposit => {
-                let p = quote::deposit_funding(&market, &price, vault, now, amount, 0);
-                let min = p.as_ref().map_or(0, |p| p.quote.shares_out + min_out_bump);
-                let p = p.and_then(|_| quote::deposit_funding(&market, &price, vault, now, amount, min));
-                let ix = ix::deposit_funding(&m.keys, &ft, amount, min);
-                (
-                    ix,
-                    p.map(|p| {
-                        let o = DepositFundingOutcome::of(&p.quote, &p.price);
-                        (p.market, encode(&o), Delta::Deposit(o))
-                    }),
-                )
-            }
-            Op::Withdraw => {
-                let p = quote::withdraw_funding(&market, &price, vault, now, amount, 0);
-                let min = p.as_ref().map_or(0, |p| p.quote.units_out + min_out_bump);
-                let p = p.and_then(|_| quote::withdraw_funding(&market, &price, vault, now, amount, min));
-                let ix = ix::withdraw_funding(&m.keys, &ft, amount, min);
-                (
-                    ix,
-                    p.map(|p| {
-                        let o = WithdrawFundingOutcome::of(&p.quote, &p.price);
-                        (p.market, encode(&o), Delta::Withdraw(o))
-                    }),
-                )
-            }
-        };
+        let first = op.predict(&market, &price, vault, now, amount, 0);
+        let min = first
+            .as_ref()
+            .map_or(0, |(_, d)| d.out().saturating_add(min_out_bump));
+        let outcome = first.and_then(|_| op.predict(&market, &price, vault, now, amount, min));
+        let ix = op.instruction(&m.keys, &accounts, amount, min);
         let label = format!("{op:?} by {who:?}");
         match outcome {
-            Ok((predicted, bytes, delta)) => {
-                let bytes = bytes?;
+            Ok((predicted, delta)) => {
+                let bytes = delta.encode()?;
                 self.land(&label, ix, Some(signer), predicted, bytes).await?;
                 let counter = match op {
                     Op::Mint => &mut self.landed.mint_lt,
@@ -786,25 +741,7 @@ impl Sim {
                     Op::Withdraw => &mut self.landed.withdraw_funding,
                 };
                 *counter += 1;
-                let a = self.actor(who);
-                match delta {
-                    Delta::Mint(o) => {
-                        a.units -= o.units_in;
-                        a.lt += o.shares_out;
-                    }
-                    Delta::Redeem(o) => {
-                        a.lt -= o.shares_in;
-                        a.units += o.units_out;
-                    }
-                    Delta::Deposit(o) => {
-                        a.units -= o.units_in;
-                        a.ft += o.shares_out;
-                    }
-                    Delta::Withdraw(o) => {
-                        a.ft -= o.shares_in;
-                        a.units += o.units_out;
-                    }
-                }
+                delta.apply(self.actor(who));
                 Ok(true)
             }
             Err(refusal) if matches!(who, Who::User(_)) => {
@@ -995,9 +932,100 @@ enum Op {
     Withdraw,
 }
 
+/// A landed user instruction's return data.
 enum Delta {
     Mint(MintLtOutcome),
     Redeem(RedeemLtOutcome),
     Deposit(DepositFundingOutcome),
     Withdraw(WithdrawFundingOutcome),
+}
+
+impl Op {
+    /// The SDK's prediction: the market after it and the return data.
+    fn predict(
+        self,
+        market: &Market,
+        price: &PriceInput,
+        vault: u64,
+        now: i64,
+        amount: u64,
+        min: u64,
+    ) -> Result<(Market, Delta), Refusal> {
+        Ok(match self {
+            Op::Mint => {
+                let p = quote::mint_lt(market, price, vault, now, amount, min)?;
+                (p.market, Delta::Mint(MintLtOutcome::of(&p.quote, &p.price)))
+            }
+            Op::Redeem => {
+                let p = quote::redeem_lt(market, price, vault, now, amount, min)?;
+                (p.market, Delta::Redeem(RedeemLtOutcome::of(&p.quote, &p.price)))
+            }
+            Op::Deposit => {
+                let p = quote::deposit_funding(market, price, vault, now, amount, min)?;
+                (
+                    p.market,
+                    Delta::Deposit(DepositFundingOutcome::of(&p.quote, &p.price)),
+                )
+            }
+            Op::Withdraw => {
+                let p = quote::withdraw_funding(market, price, vault, now, amount, min)?;
+                (
+                    p.market,
+                    Delta::Withdraw(WithdrawFundingOutcome::of(&p.quote, &p.price)),
+                )
+            }
+        })
+    }
+
+    fn instruction(self, keys: &MarketKeys, accounts: &UserAccounts, amount: u64, min: u64) -> Instruction {
+        match self {
+            Op::Mint => ix::mint_lt(keys, accounts, amount, min),
+            Op::Redeem => ix::redeem_lt(keys, accounts, amount, min),
+            Op::Deposit => ix::deposit_funding(keys, accounts, amount, min),
+            Op::Withdraw => ix::withdraw_funding(keys, accounts, amount, min),
+        }
+    }
+}
+
+impl Delta {
+    /// What the user receives: shares minted or units paid.
+    fn out(&self) -> u64 {
+        match self {
+            Delta::Mint(o) => o.shares_out,
+            Delta::Redeem(o) => o.units_out,
+            Delta::Deposit(o) => o.shares_out,
+            Delta::Withdraw(o) => o.units_out,
+        }
+    }
+
+    fn encode(&self) -> Result<Vec<u8>> {
+        match self {
+            Delta::Mint(o) => encode(o),
+            Delta::Redeem(o) => encode(o),
+            Delta::Deposit(o) => encode(o),
+            Delta::Withdraw(o) => encode(o),
+        }
+    }
+
+    /// The wallet's balances after it (the chain checked them: saturating only guards the sim).
+    fn apply(&self, a: &mut Actor) {
+        match self {
+            Delta::Mint(o) => {
+                a.units = a.units.saturating_sub(o.units_in);
+                a.lt = a.lt.saturating_add(o.shares_out);
+            }
+            Delta::Redeem(o) => {
+                a.lt = a.lt.saturating_sub(o.shares_in);
+                a.units = a.units.saturating_add(o.units_out);
+            }
+            Delta::Deposit(o) => {
+                a.units = a.units.saturating_sub(o.units_in);
+                a.ft = a.ft.saturating_add(o.shares_out);
+            }
+            Delta::Withdraw(o) => {
+                a.ft = a.ft.saturating_sub(o.shares_in);
+                a.units = a.units.saturating_add(o.units_out);
+            }
+        }
+    }
 }
