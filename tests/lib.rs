@@ -146,16 +146,11 @@ impl Harness {
         h
     }
 
-    /// The SDK's market spec for these options (named "SOL 3x Long" and so on).
+    /// The SDK's market spec for these options (named after the leverage: "SOL 3x Long" ...).
     pub fn spec(opts: &MarketOpts) -> MarketSpec {
         MarketSpec {
             seed_units: opts.seed_units,
             id: opts.id,
-            lt_name: "SOL 3x Long".into(),
-            lt_symbol: "SOL3X".into(),
-            ft_name: "SOL 3x Funding".into(),
-            ft_symbol: "fSOL3X".into(),
-            uri: "https://lever.example/sol3x.json".into(),
             ..MarketSpec::named("SOL", SOL_FEED, opts.token_program, opts.decimals, opts.params)
         }
     }
@@ -340,21 +335,11 @@ impl Harness {
     }
 
     pub fn lt_accounts(&self, u: &User) -> UserAccounts {
-        UserAccounts {
-            user: u.pubkey(),
-            user_underlying: u.underlying,
-            user_shares: u.lt,
-            price_update: self.price_account,
-        }
+        u.lt_accounts(self.price_account)
     }
 
     pub fn ft_accounts(&self, u: &User) -> UserAccounts {
-        UserAccounts {
-            user: u.pubkey(),
-            user_underlying: u.underlying,
-            user_shares: u.ft,
-            price_update: self.price_account,
-        }
+        u.ft_accounts(self.price_account)
     }
 
     pub fn mint_ix(&self, u: &User, amount: u64, min: u64) -> Instruction {

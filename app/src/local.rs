@@ -102,6 +102,24 @@ impl Wallet {
     pub fn pubkey(&self) -> Pubkey {
         self.kp.pubkey()
     }
+
+    /// The accounts an LT mint or redeem by this wallet names, priced by `price_update`.
+    pub fn lt_accounts(&self, price_update: Pubkey) -> UserAccounts {
+        UserAccounts {
+            user: self.pubkey(),
+            user_underlying: self.underlying,
+            user_shares: self.lt,
+            price_update,
+        }
+    }
+
+    /// The accounts a funding deposit or withdrawal by this wallet names.
+    pub fn ft_accounts(&self, price_update: Pubkey) -> UserAccounts {
+        UserAccounts {
+            user_shares: self.ft,
+            ..self.lt_accounts(price_update)
+        }
+    }
 }
 
 /// A market on the embedded chain, its roles and its price account.
@@ -196,24 +214,6 @@ impl LocalMarket {
     pub async fn vault_units(&mut self) -> Result<u64> {
         let vault = self.keys.vault;
         self.chain.token_amount(&vault).await
-    }
-
-    /// The accounts an LT mint or redeem by `w` names.
-    pub fn lt_accounts(&self, w: &Wallet) -> UserAccounts {
-        UserAccounts {
-            user: w.pubkey(),
-            user_underlying: w.underlying,
-            user_shares: w.lt,
-            price_update: self.price_account,
-        }
-    }
-
-    /// The accounts a funding deposit or withdrawal by `w` names.
-    pub fn ft_accounts(&self, w: &Wallet) -> UserAccounts {
-        UserAccounts {
-            user_shares: w.ft,
-            ..self.lt_accounts(w)
-        }
     }
 }
 

@@ -47,53 +47,53 @@ enum Cmd {
 #[derive(Args, Clone)]
 struct CostArgs {
     /// Funding curve: annual rate at zero utilization.
-    #[arg(long, default_value_t = 0.02)]
+    #[arg(long, default_value_t = SimConfig::default().funding_base)]
     funding_rate: f64,
     /// Funding curve: utilization where the steep slope starts.
-    #[arg(long, default_value_t = 0.8)]
+    #[arg(long, default_value_t = SimConfig::default().funding_kink)]
     funding_kink: f64,
     /// Funding curve: rate added from zero utilization up to the kink.
-    #[arg(long, default_value_t = 0.08)]
+    #[arg(long, default_value_t = SimConfig::default().funding_slope1)]
     funding_slope1: f64,
     /// Funding curve: rate added from the kink up to full utilization.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = SimConfig::default().funding_slope2)]
     funding_slope2: f64,
     /// LT mint fee (fraction).
-    #[arg(long, default_value_t = 0.001)]
+    #[arg(long, default_value_t = SimConfig::default().mint_fee)]
     mint_fee: f64,
     /// LT redeem fee (fraction).
-    #[arg(long, default_value_t = 0.001)]
+    #[arg(long, default_value_t = SimConfig::default().redeem_fee)]
     redeem_fee: f64,
     /// Funding deposit fee (fraction).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = SimConfig::default().deposit_fee)]
     deposit_fee: f64,
     /// Funding withdrawal fee (fraction).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = SimConfig::default().withdraw_fee)]
     withdraw_fee: f64,
     /// Funding and fees zero (for like-for-like tracking); the ideal then has no costs either.
     #[arg(long)]
     no_costs: bool,
     /// Price confidence: a fraction of the close, or `bar` (half the bar's high-low range scaled to
-    /// one minute).
-    #[arg(long, default_value = "0.0005")]
-    conf: String,
+    /// one minute). Default: 0.0005.
+    #[arg(long)]
+    conf: Option<String>,
     /// The market's confidence limit (conf / price).
-    #[arg(long, default_value_t = 0.02)]
+    #[arg(long, default_value_t = SimConfig::default().max_conf)]
     max_conf: f64,
     /// Peers' trading cost per unit of notional they trade (Lever's rebalances do not trade).
-    #[arg(long, default_value_t = 0.001)]
+    #[arg(long, default_value_t = SimConfig::default().peer_cost)]
     peer_cost: f64,
     /// The LT holder's opening deposit in USD.
-    #[arg(long, default_value_t = 10_000.0)]
+    #[arg(long, default_value_t = SimConfig::default().deposit_usd)]
     deposit_usd: f64,
     /// Utilization the funding provider steers to.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = SimConfig::default().utilization_target)]
     utilization_target: f64,
     /// Seeded random users replaying mints, redeems, deposits and withdrawals.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = SimConfig::default().users)]
     users: u32,
     /// Seed of the random users.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = SimConfig::default().seed)]
     seed: u64,
 }
 
@@ -107,13 +107,13 @@ struct SimArgs {
     #[arg(long, default_value = "SOL")]
     asset: String,
     /// Target leverage (2 to 10).
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = SimConfig::default().leverage)]
     leverage: f64,
     /// Rebalance band as a fraction of L.
     #[arg(long, default_value_t = DEFAULT_BAND)]
     band: f64,
     /// Seconds between keeper checks (0 = every bar).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = SimConfig::default().keeper_interval)]
     keeper_interval: i64,
     #[command(flatten)]
     costs: CostArgs,
@@ -151,14 +151,14 @@ struct StudyArgs {
 }
 
 fn config(c: &CostArgs, asset: &str, leverage: f64, band: f64, keeper_interval: i64) -> Result<SimConfig> {
-    let conf = if c.conf == "bar" {
-        ConfMode::Bar
-    } else {
-        ConfMode::Ratio(
-            c.conf
+    let conf = match c.conf.as_deref() {
+        None => SimConfig::default().conf,
+        Some("bar") => ConfMode::Bar,
+        Some(ratio) => ConfMode::Ratio(
+            ratio
                 .parse()
-                .with_context(|| format!("--conf: expected a fraction or `bar`, got {:?}", c.conf))?,
-        )
+                .with_context(|| format!("--conf: expected a fraction or `bar`, got {ratio:?}"))?,
+        ),
     };
     Ok(SimConfig {
         asset: asset.to_string(),
