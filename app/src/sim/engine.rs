@@ -526,6 +526,18 @@ pub async fn run(
     Ok(SimOutput { summary, records })
 }
 
+/// The chain's market account against the SDK's prediction, byte for byte.
+fn same_market(chain: &Market, sdk: &Market) -> Result<()> {
+    if bytemuck::bytes_of(chain) != bytemuck::bytes_of(sdk) {
+        bail!(
+            "the chain's market differs from the SDK's prediction\n chain: {:?}\n   sdk: {:?}",
+            chain.pool(),
+            sdk.pool()
+        );
+    }
+    Ok(())
+}
+
 /// Borsh bytes, as the program's return data carries them.
 fn encode<T: AnchorSerialize>(value: &T) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(64);
@@ -618,16 +630,8 @@ impl Sim {
     }
 
     fn compare(&self, chain_market: &Market, what: &str) -> Result<()> {
-        if bytemuck::bytes_of(chain_market) != bytemuck::bytes_of(&self.shadow) {
-            bail!(
-                "bar {} ({}), {what}: the chain's market differs from the SDK's prediction\n chain: {:?}\n   sdk: {:?}",
-                self.bar,
-                format_time(self.now),
-                chain_market.pool(),
-                self.shadow.pool()
-            );
-        }
-        Ok(())
+        same_market(chain_market, &self.shadow)
+            .map_err(|e| anyhow!("bar {} ({}), {what}: {e}", self.bar, format_time(self.now)))
     }
 
     /// After any transaction: conservation against the real vault, and the chain's market
@@ -1024,6 +1028,36 @@ impl Delta {
                 a.ft = a.ft.saturating_sub(o.shares_in);
                 a.units = a.units.saturating_add(o.units_out);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_difference_between_chain_and_sdk_is_caught() {
+        let a: Market = bytemuck::Zeroable::zeroed();
+        assert!(same_market(&a, &a).is_ok());
+        for change in [
+            |m: &mut Market| m.exposure = 1,
+            |m: &mut Market| m.last_accrual_ts = 1,
+            |m: &mut Market| m.rebalance_count = 1,
+        ] {
+            let mut b = a;
+            change(&mut b);
+            let err = same_market(&a, &b).expect_err("a changed market must be caught");
+            assert!(err.to_string().contains("differs"));
+        }
+    }
+
+    #[test]
+    fn fractions_become_ppm_or_a_named_error() {
+        assert_eq!(ppm("--band", 0.02).ok(), Some(20_000));
+        for bad in [-0.1, f64::NAN, f64::INFINITY, 1e20] {
+            let err = ppm("--band", bad).expect_err("refused");
+            assert!(err.to_string().contains("--band"));
         }
     }
 }
