@@ -7,6 +7,7 @@ use anchor_lang::solana_program::entrypoint::ProgramResult;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_spl::token_2022::spl_token_2022;
 use anyhow::{anyhow, Context as _, Result};
+use lever::oracle::Now;
 use lever::state::{Config, Market};
 use solana_account::{Account, AccountSharedData};
 use solana_compute_budget_interface::ComputeBudgetInstruction;
@@ -156,9 +157,24 @@ impl Chain {
         self.now
     }
 
-    /// Move the clock to `unix` seconds (cheap: rewrites the Clock sysvar).
+    /// The clock programs see: unix time and slot.
+    pub fn clock(&self) -> Now {
+        Now {
+            unix_timestamp: self.now,
+            slot: self.slot,
+        }
+    }
+
+    /// Move the clock to `unix` seconds, in a new slot (cheap: rewrites the Clock sysvar).
     pub fn set_time(&mut self, unix: i64) {
         self.now = unix;
+        self.next_slot();
+    }
+
+    /// Start a new slot at the same unix time. The program accepts one price per slot, so every
+    /// price written goes with a new slot, as on a real cluster.
+    pub fn next_slot(&mut self) {
+        self.slot += 1;
         self.write_clock();
     }
 
@@ -180,6 +196,7 @@ impl Chain {
 
     /// Write a real-layout `PriceUpdateV2` owned by the Pyth receiver at `address`.
     pub fn write_price(&mut self, address: &Pubkey, input: &PriceInput) {
+        self.next_slot();
         self.set_account(
             address,
             Account {

@@ -11,7 +11,7 @@ use lever::math::{
     band_status, BandStatus, DepositQuote, MintLtQuote, PoolState, RebalanceResult, RedeemLtQuote,
     WithdrawQuote,
 };
-use lever::oracle::ValidPrice;
+use lever::oracle::{Now, ValidPrice};
 use lever::state::Market;
 
 use crate::pyth::{price_update, PriceInput};
@@ -88,7 +88,7 @@ pub fn mint_lt(
     market: &Market,
     price: &PriceInput,
     vault_units: u64,
-    now: i64,
+    now: Now,
     amount: u64,
     min_shares_out: u64,
 ) -> QuoteResult<MintLtQuote> {
@@ -102,7 +102,7 @@ pub fn redeem_lt(
     market: &Market,
     price: &PriceInput,
     vault_units: u64,
-    now: i64,
+    now: Now,
     shares: u64,
     min_units_out: u64,
 ) -> QuoteResult<RedeemLtQuote> {
@@ -116,7 +116,7 @@ pub fn deposit_funding(
     market: &Market,
     price: &PriceInput,
     vault_units: u64,
-    now: i64,
+    now: Now,
     amount: u64,
     min_shares_out: u64,
 ) -> QuoteResult<DepositQuote> {
@@ -130,7 +130,7 @@ pub fn withdraw_funding(
     market: &Market,
     price: &PriceInput,
     vault_units: u64,
-    now: i64,
+    now: Now,
     shares: u64,
     min_units_out: u64,
 ) -> QuoteResult<WithdrawQuote> {
@@ -140,7 +140,7 @@ pub fn withdraw_funding(
 }
 
 /// `rebalance`: refused with `WithinBand` while the market is in band.
-pub fn rebalance(market: &Market, price: &PriceInput, now: i64) -> QuoteResult<RebalanceResult> {
+pub fn rebalance(market: &Market, price: &PriceInput, now: Now) -> QuoteResult<RebalanceResult> {
     let mut m = *market;
     let (price, _, _, result) = rebalance_books(&mut m, &price_update(price), now)?;
     Ok(Prediction {

@@ -25,6 +25,7 @@ use lever::instructions::{
     DepositFundingOutcome, MintLtOutcome, RebalanceOutcome, RedeemLtOutcome, WithdrawFundingOutcome,
 };
 use lever::math::BandStatus;
+use lever::oracle::Now;
 use lever::state::{Market, MarketParams};
 use serde::Serialize;
 use solana_instruction::Instruction;
@@ -716,7 +717,7 @@ impl Sim {
     /// lands. Returns whether it landed.
     async fn user_op(&mut self, who: Who, op: Op, amount: u64, min_out_bump: u64) -> Result<bool> {
         let vault = self.vault_units()?;
-        let (market, now, price) = (self.shadow, self.now, self.price);
+        let (market, now, price) = (self.shadow, self.m.chain.clock(), self.price);
         let m = &self.m;
         let wallet = &self.actor_ref(who).wallet;
         let accounts = match op {
@@ -829,7 +830,9 @@ impl Sim {
                 // Paid from idle only: skip what the pool cannot pay now.
                 let price = self.price;
                 let vault = self.vault_units()?;
-                if quote::withdraw_funding(&self.shadow, &price, vault, self.now, shares, 0).is_ok() {
+                if quote::withdraw_funding(&self.shadow, &price, vault, self.m.chain.clock(), shares, 0)
+                    .is_ok()
+                {
                     self.provider_actions += 1;
                     self.user_op(Who::Provider, Op::Withdraw, shares, 0).await?;
                 }
@@ -846,7 +849,7 @@ impl Sim {
         if !matches!(status, BandStatus::Out { .. } | BandStatus::Insolvent) {
             return Ok(());
         }
-        let prediction = quote::rebalance(&self.shadow, &self.price, self.now).map_err(|r| {
+        let prediction = quote::rebalance(&self.shadow, &self.price, self.m.chain.clock()).map_err(|r| {
             anyhow!(
                 "bar {} ({}): the keeper saw {status:?} but the rebalance would be refused: {r}",
                 self.bar,
@@ -949,7 +952,7 @@ impl Op {
         market: &Market,
         price: &PriceInput,
         vault: u64,
-        now: i64,
+        now: Now,
         amount: u64,
         min: u64,
     ) -> Result<(Market, Delta), Refusal> {

@@ -131,4 +131,8 @@ pub enum LeverError {
     InvalidPoolState,
     #[msg("Unknown pause bits")]
     InvalidPauseBits,
+    #[msg("A different price was already used in this slot; retry in the next slot")]
+    PriceChangedInSlot,
+    #[msg("The instruction takes no remaining accounts")]
+    UnexpectedAccounts,
 }

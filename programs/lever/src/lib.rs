@@ -27,58 +27,71 @@ declare_id!("DMWxYnRvMn7BSg3TSzy8dA3jHc69nHbRe4T4eZ45gUft");
 pub mod lever {
     use super::*;
 
+    // Every instruction first refuses remaining accounts (`no_remaining_accounts`).
+
     /// Create the protocol config. The signer becomes admin.
     pub fn initialize_config(ctx: Context<InitializeConfig>, args: InitializeConfigArgs) -> Result<()> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
         initialize_config_handler(ctx, args)
     }
 
     /// Admin: change the pause authority, the fee receiver or the global bounds.
     pub fn update_config(ctx: Context<UpdateConfig>, args: UpdateConfigArgs) -> Result<()> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
         update_config_handler(ctx, args)
     }
 
     /// Admin: name the next admin (step one of two).
     pub fn transfer_admin(ctx: Context<TransferAdmin>, new_admin: Pubkey) -> Result<()> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
         transfer_admin_handler(ctx, new_admin)
     }
 
     /// Pending admin: accept the role (step two of two).
     pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
         accept_admin_handler(ctx)
     }
 
     /// Admin: create a market (vault, LT and FT mints with metadata, seed deposit).
     pub fn create_market(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
         create_market_handler(ctx, args)
     }
 
     /// Admin: change market parameters, each checked against the bounds.
     pub fn update_market(ctx: Context<UpdateMarket>, update: UpdateMarketParams) -> Result<()> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
         update_market_handler(ctx, update)
     }
 
     /// Admin (any bits) or pause authority (only adding bits): set the market's pause bits.
     pub fn set_pause(ctx: Context<SetPause>, paused: u8) -> Result<()> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
         set_pause_handler(ctx, paused)
     }
 
     /// Admin: re-open LT mints after a wipe-out (all wiped LT must have been burned).
     pub fn reopen_market(ctx: Context<ReopenMarket>) -> Result<()> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
         reopen_market_handler(ctx)
     }
 
     /// Admin: pay protocol fee units to the fee receiver's token account.
     pub fn withdraw_fees(ctx: Context<WithdrawFees>, amount: u64) -> Result<()> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
         withdraw_fees_handler(ctx, amount)
     }
 
     /// Deposit `amount` underlying units, receive at least `min_shares_out` LT.
     pub fn mint_lt(ctx: Context<MintLt>, amount: u64, min_shares_out: u64) -> Result<MintLtOutcome> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
         mint_lt_handler(ctx, amount, min_shares_out)
     }
 
     /// Burn `shares` LT, receive at least `min_units_out` underlying units.
     pub fn redeem_lt(ctx: Context<RedeemLt>, shares: u64, min_units_out: u64) -> Result<RedeemLtOutcome> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
         redeem_lt_handler(ctx, shares, min_units_out)
     }
 
@@ -88,6 +101,7 @@ pub mod lever {
         amount: u64,
         min_shares_out: u64,
     ) -> Result<DepositFundingOutcome> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
         deposit_funding_handler(ctx, amount, min_shares_out)
     }
 
@@ -97,11 +111,13 @@ pub mod lever {
         shares: u64,
         min_units_out: u64,
     ) -> Result<WithdrawFundingOutcome> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
         withdraw_funding_handler(ctx, shares, min_units_out)
     }
 
     /// Anyone: bring an out-of-band market back to its target leverage (or wipe an insolvent one).
     pub fn rebalance(ctx: Context<Rebalance>) -> Result<RebalanceOutcome> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
         rebalance_handler(ctx)
     }
 }

@@ -3,7 +3,8 @@
 //! Anchor's `Account<PriceUpdateV2>` has already checked the owner (the Pyth receiver program) and
 //! the discriminator (so a `TwapUpdate` or any other account is refused). Here: Full verification,
 //! the pinned feed id, the maximum age, price > 0, the confidence limit, the exponent, and that the
-//! update is not older than the last one the market used.
+//! update is not older than the last one the market used, and that within one slot every
+//! instruction uses the same price.
 
 use anchor_lang::prelude::*;
 use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
@@ -12,6 +13,25 @@ use crate::error::LeverError;
 use crate::math::{price_band, PriceBand};
 use crate::state::Market;
 
+/// The clock as the books see it: unix time for ages and funding, the slot for the one-price-per-slot
+/// rule. Handlers read it from the Clock sysvar (by syscall, so no sysvar account can be spoofed);
+/// the SDK passes the chain's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Now {
+    pub unix_timestamp: i64,
+    pub slot: u64,
+}
+
+impl Now {
+    pub fn get() -> Result<Self> {
+        let clock = Clock::get()?;
+        Ok(Self {
+            unix_timestamp: clock.unix_timestamp,
+            slot: clock.slot,
+        })
+    }
+}
+
 /// A price the market may use.
 #[derive(Clone, Copy, Debug)]
 pub struct ValidPrice {
@@ -19,7 +39,7 @@ pub struct ValidPrice {
     pub publish_time: i64,
 }
 
-pub fn read_price(update: &PriceUpdateV2, market: &Market, now: i64) -> Result<ValidPrice> {
+pub fn read_price(update: &PriceUpdateV2, market: &Market, now: Now) -> Result<ValidPrice> {
     require!(
         update.verification_level == VerificationLevel::Full,
         LeverError::PriceNotFullyVerified
@@ -27,7 +47,7 @@ pub fn read_price(update: &PriceUpdateV2, market: &Market, now: i64) -> Result<V
     let message = &update.price_message;
     require!(message.feed_id == market.feed_id, LeverError::PriceFeedMismatch);
     // Age from the publish time; a publish time in the future counts as age 0.
-    let age = now.saturating_sub(message.publish_time);
+    let age = now.unix_timestamp.saturating_sub(message.publish_time);
     require!(
         age <= i64::try_from(market.max_price_age_secs).unwrap_or(i64::MAX),
         LeverError::PriceTooOld
@@ -44,6 +64,14 @@ pub fn read_price(update: &PriceUpdateV2, market: &Market, now: i64) -> Result<V
         market.max_conf_ppm,
         market.conf_multiplier_ppm,
     )?;
+    // One price per slot: a second update in the same slot (the same transaction included) must be
+    // the one already used, or a caller could mint at one price and redeem at another.
+    if now.slot == market.last_price_slot && market.last_publish_time != 0 {
+        require!(
+            message.publish_time == market.last_publish_time && band.mid == market.last_price.get(),
+            LeverError::PriceChangedInSlot
+        );
+    }
     Ok(ValidPrice {
         band,
         publish_time: message.publish_time,

@@ -16,6 +16,7 @@ use crate::constants::MARKET_SEED;
 use crate::error::LeverError;
 use crate::events::{FundingAccrued, Rebalanced};
 use crate::math::{Accrual, PoolState, RebalanceResult};
+pub use crate::oracle::Now;
 use crate::state::{Market, Refresh};
 
 /// The market PDA's signer seeds, copied out so the account can be released before a CPI.
@@ -272,13 +273,20 @@ pub fn begin_priced(
     update: &pyth_solana_receiver_sdk::price_update::PriceUpdateV2,
     op: u8,
     vault_amount: u64,
-    now: i64,
+    now: Now,
 ) -> Result<(crate::oracle::ValidPrice, Refresh)> {
     market.require_not_paused(op)?;
     absorb_donations(market, vault_amount)?;
     let price = crate::oracle::read_price(update, market, now)?;
     let refresh = market.refresh(price.band.mid, price.publish_time, now)?;
     Ok((price, refresh))
+}
+
+/// Every instruction names all the accounts it reads; anything more is a caller's mistake (or a
+/// probe, e.g. a forged sysvar), refused before any work.
+pub fn no_remaining_accounts(remaining: &[AccountInfo]) -> Result<()> {
+    require!(remaining.is_empty(), LeverError::UnexpectedAccounts);
+    Ok(())
 }
 
 /// Put an instruction's outcome in the transaction's return data.

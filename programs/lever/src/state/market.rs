@@ -7,6 +7,7 @@ use crate::math::{
     accrue_funding, band_status, rebalance, Accrual, BandStatus, FundingCurve, PoolState, RebalanceResult,
     RiskParams,
 };
+use crate::oracle::Now;
 
 /// One market: one underlying at one target leverage, its two pools and its parameters.
 /// PDA `[MARKET_SEED, underlying_mint, id (u32 LE)]`; it is the authority of the vault and of the
@@ -89,12 +90,15 @@ pub struct Market {
     /// Pause bits ([`crate::constants::pause`]).
     pub paused: u8,
     pub _padding: [u8; 6],
-    pub _reserved: [u8; 256],
+    /// Clock slot of the last price used: within one slot every instruction must use that same
+    /// price, so no transaction can act at two prices (mint at one, post another, redeem).
+    pub last_price_slot: u64,
+    pub _reserved: [u8; 248],
 }
 
 impl Market {
     pub const SIZE: usize =
-        7 * 32 + 32 + 15 * 8 + 8 + 16 + 4 * 8 + 16 + 2 * 8 + 2 * 8 + 2 * 16 + 8 + 16 + 256;
+        7 * 32 + 32 + 15 * 8 + 8 + 16 + 4 * 8 + 16 + 2 * 8 + 2 * 8 + 2 * 16 + 8 + 16 + 8 + 248;
     pub const SPACE: usize = 8 + Self::SIZE;
 
     pub fn pool(&self) -> PoolState {
@@ -226,16 +230,18 @@ impl Market {
         Ok(result)
     }
 
-    /// Record a validated price as the last one used and accrue funding up to `now` at it.
-    pub fn observe(&mut self, price: u128, publish_time: i64, now: i64) -> Result<Accrual> {
+    /// Record a validated price as the last one used (and the slot it was used in) and accrue
+    /// funding up to `now` at it.
+    pub fn observe(&mut self, price: u128, publish_time: i64, now: Now) -> Result<Accrual> {
         self.last_price.set(price);
         self.last_publish_time = publish_time;
-        self.accrue(price, now)
+        self.last_price_slot = now.slot;
+        self.accrue(price, now.unix_timestamp)
     }
 
     /// What every price-reading instruction does first: record the price, accrue funding at it,
     /// and bring an out-of-band (or insolvent) market back into band.
-    pub fn refresh(&mut self, price: u128, publish_time: i64, now: i64) -> Result<Refresh> {
+    pub fn refresh(&mut self, price: u128, publish_time: i64, now: Now) -> Result<Refresh> {
         let accrual = self.observe(price, publish_time, now)?;
         let pool_after_accrual = self.pool();
         let rebalance = match band_status(&self.pool(), &self.risk_params(), price)? {

@@ -4,7 +4,7 @@ use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 use crate::constants::pause;
 use crate::instructions::{emit_accrual, emit_rebalance, publish_return_data};
 use crate::math::{Accrual, PoolState, RebalanceResult};
-use crate::oracle::{read_price, ValidPrice};
+use crate::oracle::{read_price, Now, ValidPrice};
 use crate::state::Market;
 
 #[event_cpi]
@@ -50,7 +50,7 @@ impl RebalanceOutcome {
 pub fn rebalance_books(
     market: &mut Market,
     update: &PriceUpdateV2,
-    now: i64,
+    now: Now,
 ) -> Result<(ValidPrice, Accrual, PoolState, RebalanceResult)> {
     market.require_not_paused(pause::REBALANCE)?;
     let price = read_price(update, market, now)?;
@@ -62,7 +62,7 @@ pub fn rebalance_books(
 }
 
 pub fn rebalance_handler(ctx: Context<Rebalance>) -> Result<RebalanceOutcome> {
-    let now = Clock::get()?.unix_timestamp;
+    let now = Now::get()?;
     let market_key = ctx.accounts.market.key();
     let (price, accrual, pool_after_accrual, result, pool) = {
         let mut market = ctx.accounts.market.load_mut()?;

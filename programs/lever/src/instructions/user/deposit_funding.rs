@@ -66,7 +66,7 @@ pub fn deposit_funding_books(
     market: &mut Market,
     update: &PriceUpdateV2,
     vault_amount: u64,
-    now: i64,
+    now: Now,
     amount: u64,
     min_shares_out: u64,
 ) -> Result<(ValidPrice, Refresh, DepositQuote)> {
@@ -83,7 +83,7 @@ pub fn deposit_funding_handler(
     amount: u64,
     min_shares_out: u64,
 ) -> Result<DepositFundingOutcome> {
-    let now = Clock::get()?.unix_timestamp;
+    let now = Now::get()?;
     let market_key = ctx.accounts.market.key();
     let (price, refresh, pool, quote, signer) = {
         let mut market = ctx.accounts.market.load_mut()?;

@@ -66,7 +66,7 @@ pub fn mint_lt_books(
     market: &mut Market,
     update: &PriceUpdateV2,
     vault_amount: u64,
-    now: i64,
+    now: Now,
     amount: u64,
     min_shares_out: u64,
 ) -> Result<(ValidPrice, Refresh, MintLtQuote)> {
@@ -88,7 +88,7 @@ pub fn mint_lt_books(
 }
 
 pub fn mint_lt_handler(ctx: Context<MintLt>, amount: u64, min_shares_out: u64) -> Result<MintLtOutcome> {
-    let now = Clock::get()?.unix_timestamp;
+    let now = Now::get()?;
     let market_key = ctx.accounts.market.key();
     let (price, refresh, pool, quote, signer) = {
         let mut market = ctx.accounts.market.load_mut()?;

@@ -66,7 +66,7 @@ pub fn redeem_lt_books(
     market: &mut Market,
     update: &PriceUpdateV2,
     vault_amount: u64,
-    now: i64,
+    now: Now,
     shares: u64,
     min_units_out: u64,
 ) -> Result<(ValidPrice, Refresh, RedeemLtQuote)> {
@@ -86,7 +86,7 @@ pub fn redeem_lt_books(
 }
 
 pub fn redeem_lt_handler(ctx: Context<RedeemLt>, shares: u64, min_units_out: u64) -> Result<RedeemLtOutcome> {
-    let now = Clock::get()?.unix_timestamp;
+    let now = Now::get()?;
     let market_key = ctx.accounts.market.key();
     let (price, refresh, pool, quote, signer) = {
         let mut market = ctx.accounts.market.load_mut()?;

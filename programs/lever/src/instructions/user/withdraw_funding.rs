@@ -66,7 +66,7 @@ pub fn withdraw_funding_books(
     market: &mut Market,
     update: &PriceUpdateV2,
     vault_amount: u64,
-    now: i64,
+    now: Now,
     shares: u64,
     min_units_out: u64,
 ) -> Result<(ValidPrice, Refresh, WithdrawQuote)> {
@@ -83,7 +83,7 @@ pub fn withdraw_funding_handler(
     shares: u64,
     min_units_out: u64,
 ) -> Result<WithdrawFundingOutcome> {
-    let now = Clock::get()?.unix_timestamp;
+    let now = Now::get()?;
     let market_key = ctx.accounts.market.key();
     let (price, refresh, pool, quote, signer) = {
         let mut market = ctx.accounts.market.load_mut()?;
