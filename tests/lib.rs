@@ -102,6 +102,22 @@ pub struct Harness {
     pub external_burns: bool,
 }
 
+/// A harness with 100 SOL of funding from `lp` and a 10 SOL LT mint by `alice` (3x: 30 SOL exposure,
+/// 20 SOL lent).
+pub async fn levered() -> (Harness, User, User) {
+    levered_with(MarketOpts::default()).await
+}
+
+/// [`levered`] on a market set up by `opts` (amounts in 1e9 raw units whatever the decimals).
+pub async fn levered_with(opts: MarketOpts) -> (Harness, User, User) {
+    let mut h = Harness::new(opts).await;
+    let lp = h.user(sol(110.0)).await;
+    h.deposit(&lp, sol(100.0)).await.expect("deposit");
+    let alice = h.user(sol(20.0)).await;
+    h.mint_lt(&alice, sol(10.0)).await.expect("mint");
+    (h, lp, alice)
+}
+
 pub fn sol(units: f64) -> u64 {
     (units * 1e9).round() as u64
 }
@@ -332,6 +348,23 @@ impl Harness {
         let after = self.snapshot().await;
         assert_eq!(before, after, "a refused instruction changed state");
         fail
+    }
+
+    /// The four user instructions (mint, redeem, deposit, withdraw) with `min_out`, each with its
+    /// signer.
+    pub fn user_ixs(
+        &self,
+        lp: &User,
+        alice: &User,
+        amount: u64,
+        min_out: u64,
+    ) -> Vec<(Instruction, Keypair)> {
+        vec![
+            (self.mint_ix(alice, amount, min_out), alice.kp.insecure_clone()),
+            (self.redeem_ix(alice, amount, min_out), alice.kp.insecure_clone()),
+            (self.deposit_ix(lp, amount, min_out), lp.kp.insecure_clone()),
+            (self.withdraw_ix(lp, amount, min_out), lp.kp.insecure_clone()),
+        ]
     }
 
     pub fn lt_accounts(&self, u: &User) -> UserAccounts {

@@ -125,17 +125,6 @@ async fn second_market(h: &mut Harness, new_mint: bool, id: u32) -> MarketKeys {
     keys
 }
 
-/// A harness with 100 SOL of funding from `lp` and a 10 SOL LT mint by `alice` (3x: 30 SOL exposure,
-/// 20 SOL lent).
-async fn levered() -> (Harness, User, User) {
-    let mut h = Harness::new(MarketOpts::default()).await;
-    let lp = h.user(sol(110.0)).await;
-    h.deposit(&lp, sol(100.0)).await.expect("deposit");
-    let alice = h.user(sol(20.0)).await;
-    h.mint_lt(&alice, sol(10.0)).await.expect("mint");
-    (h, lp, alice)
-}
-
 /// Charge `units` of protocol fees the ordinary way: a 1% deposit fee on a deposit of 100x.
 async fn collect_fees(h: &mut Harness, units: u64) {
     let before = h.market().await.fee_units;
@@ -185,16 +174,6 @@ async fn set_bounds(h: &mut Harness, bounds: ConfigBounds) {
 async fn set_pause_ok(h: &mut Harness, bits: u8) {
     let ix = ix::set_pause(h.admin.pubkey(), h.keys.market, bits);
     h.admin_send(&[ix]).await.expect("set_pause");
-}
-
-/// The four user instructions with `min_out`, each with its signer.
-fn user_ixs(h: &Harness, lp: &User, alice: &User, amount: u64, min_out: u64) -> Vec<(Instruction, Keypair)> {
-    vec![
-        (h.mint_ix(alice, amount, min_out), alice.kp.insecure_clone()),
-        (h.redeem_ix(alice, amount, min_out), alice.kp.insecure_clone()),
-        (h.deposit_ix(lp, amount, min_out), lp.kp.insecure_clone()),
-        (h.withdraw_ix(lp, amount, min_out), lp.kp.insecure_clone()),
-    ]
 }
 
 /// Write the market's price account as raw `data` owned by `owner`.
@@ -496,7 +475,7 @@ async fn err_operation_paused() {
     let (mut h, lp, alice) = levered().await;
     set_pause_ok(&mut h, pause::ALL).await;
     h.set_price(110.0);
-    for (ix, kp) in user_ixs(&h, &lp, &alice, sol(1.0), 0) {
+    for (ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
         h.expect_error(&[ix], &[&kp], LeverError::OperationPaused).await;
     }
     let payer = h.chain.payer_pubkey();
@@ -879,7 +858,7 @@ async fn err_invalid_metadata() {
 async fn err_vault_mismatch() {
     let (mut h, lp, alice) = levered().await;
     let other = second_market(&mut h, false, 1).await;
-    for (mut ix, kp) in user_ixs(&h, &lp, &alice, sol(1.0), 0) {
+    for (mut ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
         let i = ix.accounts.iter().position(|m| m.pubkey == h.keys.vault).unwrap();
         ix.accounts[i].pubkey = other.vault;
         h.expect_error(&[ix], &[&kp], LeverError::VaultMismatch).await;
@@ -900,7 +879,7 @@ async fn err_vault_mismatch() {
 async fn err_lt_mint_mismatch() {
     let (mut h, lp, alice) = levered().await;
     let other = second_market(&mut h, false, 1).await;
-    let ixs = user_ixs(&h, &lp, &alice, sol(1.0), 0);
+    let ixs = h.user_ixs(&lp, &alice, sol(1.0), 0);
     for (mut ix, kp) in ixs.into_iter().take(2) {
         let i = ix
             .accounts
@@ -916,7 +895,7 @@ async fn err_lt_mint_mismatch() {
 async fn err_ft_mint_mismatch() {
     let (mut h, lp, alice) = levered().await;
     let other = second_market(&mut h, false, 1).await;
-    let ixs = user_ixs(&h, &lp, &alice, sol(1.0), 0);
+    let ixs = h.user_ixs(&lp, &alice, sol(1.0), 0);
     for (mut ix, kp) in ixs.into_iter().skip(2) {
         let i = ix
             .accounts
@@ -932,7 +911,7 @@ async fn err_ft_mint_mismatch() {
 async fn err_underlying_mint_mismatch() {
     let (mut h, lp, alice) = levered().await;
     let other = second_market(&mut h, true, 0).await;
-    for (mut ix, kp) in user_ixs(&h, &lp, &alice, sol(1.0), 0) {
+    for (mut ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
         let i = ix
             .accounts
             .iter()
@@ -958,7 +937,7 @@ async fn err_underlying_mint_mismatch() {
 async fn err_token_program_mismatch() {
     // The market's underlying is SPL Token; Token-2022 passes the Interface check but not has_one.
     let (mut h, lp, alice) = levered().await;
-    for (mut ix, kp) in user_ixs(&h, &lp, &alice, sol(1.0), 0) {
+    for (mut ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
         let i = ix.accounts.iter().position(|m| m.pubkey == TOKEN).unwrap();
         ix.accounts[i].pubkey = TOKEN_2022;
         h.expect_error(&[ix], &[&kp], LeverError::TokenProgramMismatch)
@@ -1008,7 +987,7 @@ async fn anchor_price_account_wrong_owner() {
     for owner in [lever::ID, Pubkey::default(), Pubkey::new_unique()] {
         let data = price_update_data(&h.price_input(100.0));
         write_raw_price(&mut h, data, owner);
-        for (ix, kp) in user_ixs(&h, &lp, &alice, sol(1.0), 0) {
+        for (ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
             let fail = h.expect_failure(&[ix], &[&kp]).await;
             assert_eq!(
                 fail.custom_code(),
@@ -1045,7 +1024,7 @@ async fn anchor_price_account_twap_update() {
     twap.try_serialize(&mut data).unwrap();
     data.resize(PriceUpdateV2::LEN, 0);
     write_raw_price(&mut h, data, pyth_solana_receiver_sdk::ID);
-    for (ix, kp) in user_ixs(&h, &lp, &alice, sol(1.0), 0) {
+    for (ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
         let fail = h.expect_failure(&[ix], &[&kp]).await;
         assert_eq!(
             fail.custom_code(),
@@ -1062,7 +1041,7 @@ async fn anchor_price_account_garbage() {
     let mut data = price_update_data(&h.price_input(100.0));
     data[..8].copy_from_slice(&[0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4]);
     write_raw_price(&mut h, data, pyth_solana_receiver_sdk::ID);
-    let (ix, kp) = user_ixs(&h, &lp, &alice, sol(1.0), 0).remove(2);
+    let (ix, kp) = h.user_ixs(&lp, &alice, sol(1.0), 0).remove(2);
     let fail = h.expect_failure(&[ix], &[&kp]).await;
     assert_eq!(
         fail.custom_code(),
@@ -1070,7 +1049,7 @@ async fn anchor_price_account_garbage() {
         "{fail}"
     );
     write_raw_price(&mut h, vec![1, 2, 3], pyth_solana_receiver_sdk::ID);
-    let (ix, kp) = user_ixs(&h, &lp, &alice, sol(1.0), 0).remove(2);
+    let (ix, kp) = h.user_ixs(&lp, &alice, sol(1.0), 0).remove(2);
     let fail = h.expect_failure(&[ix], &[&kp]).await;
     assert_eq!(
         fail.custom_code(),
@@ -1080,7 +1059,7 @@ async fn anchor_price_account_garbage() {
     // The right discriminator with a truncated body.
     let data = price_update_data(&h.price_input(100.0))[..40].to_vec();
     write_raw_price(&mut h, data, pyth_solana_receiver_sdk::ID);
-    let (ix, kp) = user_ixs(&h, &lp, &alice, sol(1.0), 0).remove(2);
+    let (ix, kp) = h.user_ixs(&lp, &alice, sol(1.0), 0).remove(2);
     let fail = h.expect_failure(&[ix], &[&kp]).await;
     assert_eq!(
         fail.custom_code(),
@@ -1138,7 +1117,7 @@ async fn anchor_user_shares_wrong_mint() {
 #[tokio::test]
 async fn anchor_wrong_share_token_program() {
     let (mut h, lp, alice) = levered().await;
-    for (mut ix, kp) in user_ixs(&h, &lp, &alice, sol(1.0), 0) {
+    for (mut ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
         let i = ix.accounts.iter().position(|m| m.pubkey == TOKEN_2022).unwrap();
         ix.accounts[i].pubkey = TOKEN;
         let fail = h.expect_failure(&[ix], &[&kp]).await;
@@ -1200,7 +1179,7 @@ async fn err_price_feed_mismatch() {
     let mut input = h.price_input(100.0);
     input.feed_id[0] ^= 1;
     h.write_price(&input);
-    for (ix, kp) in user_ixs(&h, &lp, &alice, sol(1.0), 0) {
+    for (ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
         h.expect_error(&[ix], &[&kp], LeverError::PriceFeedMismatch).await;
     }
     let payer = h.chain.payer_pubkey();
@@ -1212,9 +1191,18 @@ async fn err_price_feed_mismatch() {
 async fn err_price_too_old() {
     let (mut h, lp, alice) = levered().await;
     h.set_price(110.0);
-    h.advance(61);
-    for (ix, kp) in user_ixs(&h, &lp, &alice, sol(1.0), 0) {
+    // Exits accept up to STALE_EXIT_AGE_FACTOR x the maximum age (priced with the band as a
+    // haircut: `stale_price_blocks_mint_and_deposit_but_not_exits`); past that, everything refuses.
+    h.advance(601);
+    for (ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
         h.expect_error(&[ix], &[&kp], LeverError::PriceTooOld).await;
+    }
+    h.advance(-540);
+    // Past the maximum age: mint, deposit and rebalance refuse.
+    for (i, (ix, kp)) in h.user_ixs(&lp, &alice, sol(1.0), 0).into_iter().enumerate() {
+        if i % 2 == 0 {
+            h.expect_error(&[ix], &[&kp], LeverError::PriceTooOld).await;
+        }
     }
     let payer = h.chain.payer_pubkey();
     h.expect_error(&[h.rebalance_ix(&payer)], &[], LeverError::PriceTooOld)
@@ -1233,7 +1221,7 @@ async fn err_price_not_fully_verified() {
         let mut input = h.price_input(100.0);
         input.verification = Verification::Partial(n);
         h.write_price(&input);
-        for (ix, kp) in user_ixs(&h, &lp, &alice, sol(1.0), 0) {
+        for (ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
             h.expect_error(&[ix], &[&kp], LeverError::PriceNotFullyVerified)
                 .await;
         }
@@ -1248,7 +1236,7 @@ async fn err_price_confidence_too_wide() {
     let (mut h, lp, alice) = levered().await;
     // 2.5% against a 2% limit.
     h.set_price_conf(100.0, 0.025);
-    for (ix, kp) in user_ixs(&h, &lp, &alice, sol(1.0), 0) {
+    for (ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
         h.expect_error(&[ix], &[&kp], LeverError::PriceConfidenceTooWide)
             .await;
     }
@@ -1266,7 +1254,7 @@ async fn err_price_confidence_too_wide() {
     )
     .await;
     h.set_price_conf(100.0, 0.1);
-    let (ix, kp) = user_ixs(&h, &lp, &alice, sol(1.0), 0).remove(2);
+    let (ix, kp) = h.user_ixs(&lp, &alice, sol(1.0), 0).remove(2);
     h.expect_error(&[ix], &[&kp], LeverError::PriceConfidenceTooWide)
         .await;
 }
@@ -1280,7 +1268,7 @@ async fn err_price_not_positive() {
             ..h.price_input(100.0)
         };
         h.write_price(&input);
-        for (ix, kp) in user_ixs(&h, &lp, &alice, sol(1.0), 0) {
+        for (ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
             h.expect_error(&[ix], &[&kp], LeverError::PriceNotPositive).await;
         }
         let payer = h.chain.payer_pubkey();
@@ -1300,7 +1288,7 @@ async fn err_price_older_than_last() {
         ..h.price_input(100.0)
     };
     h.write_price(&input);
-    for (ix, kp) in user_ixs(&h, &lp, &alice, sol(1.0), 0) {
+    for (ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
         h.expect_error(&[ix], &[&kp], LeverError::PriceOlderThanLast)
             .await;
     }
@@ -1319,7 +1307,7 @@ async fn err_price_out_of_range() {
             ..h.price_input(100.0)
         };
         h.write_price(&input);
-        for (ix, kp) in user_ixs(&h, &lp, &alice, sol(1.0), 0) {
+        for (ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
             h.expect_error(&[ix], &[&kp], LeverError::PriceOutOfRange).await;
         }
         let payer = h.chain.payer_pubkey();
@@ -1493,10 +1481,10 @@ async fn err_slippage_exceeded() {
     let quotes = [sol(1.0), sol(1.0), sol(1.0), sol(1.0)];
     let names = ["mint_lt", "redeem_lt", "deposit_funding", "withdraw_funding"];
     for (i, name) in names.iter().enumerate() {
-        let (ix, kp) = user_ixs(&h, &lp, &alice, sol(1.0), quotes[i] + 1).remove(i);
+        let (ix, kp) = h.user_ixs(&lp, &alice, sol(1.0), quotes[i] + 1).remove(i);
         h.expect_error(&[ix], &[&kp], LeverError::SlippageExceeded).await;
         // At exactly the quote it lands.
-        let (ix, kp) = user_ixs(&h, &lp, &alice, sol(1.0), quotes[i]).remove(i);
+        let (ix, kp) = h.user_ixs(&lp, &alice, sol(1.0), quotes[i]).remove(i);
         h.send(&[ix], &[&kp])
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -1506,7 +1494,7 @@ async fn err_slippage_exceeded() {
 #[tokio::test]
 async fn err_zero_amount() {
     let (mut h, lp, alice) = levered().await;
-    for (ix, kp) in user_ixs(&h, &lp, &alice, 0, 0) {
+    for (ix, kp) in h.user_ixs(&lp, &alice, 0, 0) {
         h.expect_error(&[ix], &[&kp], LeverError::ZeroAmount).await;
     }
     collect_fees(&mut h, 5_000).await;

@@ -366,6 +366,22 @@ async fn ext_interest_bearing_allowed() {
 }
 
 #[tokio::test]
+async fn ext_scaled_ui_amount_allowed() {
+    // A UI multiplier (here 2x) changes what wallets display only; the books, the vault and every
+    // outcome in `allowed` are raw amounts, unchanged by the multiplier.
+    allowed(&[ExtensionType::ScaledUiAmount], |mint| {
+        vec![ext::scaled_ui_amount::instruction::initialize(
+            &TOKEN_2022,
+            mint,
+            Some(Pubkey::new_unique()),
+            2.0,
+        )
+        .unwrap()]
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn ext_default_state_initialized_allowed() {
     allowed(&[ExtensionType::DefaultAccountState], |mint| {
         vec![

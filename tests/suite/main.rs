@@ -7,4 +7,5 @@ mod gap;
 mod happy;
 mod oracle;
 mod scenario;
+mod security;
 mod sim;

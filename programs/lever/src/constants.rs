@@ -34,6 +34,10 @@ pub const MAX_BAND_PPM: u64 = 500_000;
 pub const MAX_FEE_PPM: u64 = 50_000;
 /// A price may be at most one day old whatever the market says.
 pub const MAX_PRICE_AGE_SECS: u64 = 86_400;
+/// Exits (`redeem_lt`, `withdraw_funding`) still work with a price up to this many times the
+/// market's maximum age, so an oracle outage never locks holders in; such a "stale exit" is priced
+/// with the interval widened by the band on each side and does not rebalance.
+pub const STALE_EXIT_AGE_FACTOR: u64 = 10;
 /// Confidence may be at most 10% of the price.
 pub const MAX_CONF_PPM: u64 = 100_000;
 /// The confidence interval may be widened up to 10x (1x = PPM means "as published").

@@ -12,7 +12,7 @@ pub use user::*;
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{self, Mint, TokenAccount};
 
-use crate::constants::MARKET_SEED;
+use crate::constants::{pause, MARKET_SEED};
 use crate::error::LeverError;
 use crate::events::{FundingAccrued, Rebalanced};
 use crate::math::{Accrual, PoolState, RebalanceResult};
@@ -267,7 +267,8 @@ pub fn burn_shares<'info>(
 }
 
 /// The common start of every user instruction: the pause bit, donations, the price, then
-/// funding accrual and the automatic return into band.
+/// funding accrual and the automatic return into band (not on a stale exit: a rebalance moves value
+/// between the pools at the price, which must be fresh for that).
 pub fn begin_priced(
     market: &mut Market,
     update: &pyth_solana_receiver_sdk::price_update::PriceUpdateV2,
@@ -277,8 +278,9 @@ pub fn begin_priced(
 ) -> Result<(crate::oracle::ValidPrice, Refresh)> {
     market.require_not_paused(op)?;
     absorb_donations(market, vault_amount)?;
-    let price = crate::oracle::read_price(update, market, now)?;
-    let refresh = market.refresh(price.band.mid, price.publish_time, now)?;
+    let exit = op == pause::REDEEM_LT || op == pause::WITHDRAW_FUNDING;
+    let price = crate::oracle::read_price(update, market, now, exit)?;
+    let refresh = market.refresh(price.band.mid, price.publish_time, now, !price.stale)?;
     Ok((price, refresh))
 }
 

@@ -240,13 +240,13 @@ impl Market {
     }
 
     /// What every price-reading instruction does first: record the price, accrue funding at it,
-    /// and bring an out-of-band (or insolvent) market back into band.
-    pub fn refresh(&mut self, price: u128, publish_time: i64, now: Now) -> Result<Refresh> {
+    /// and (when `rebalance` is allowed) bring an out-of-band (or insolvent) market back into band.
+    pub fn refresh(&mut self, price: u128, publish_time: i64, now: Now, rebalance: bool) -> Result<Refresh> {
         let accrual = self.observe(price, publish_time, now)?;
         let pool_after_accrual = self.pool();
         let rebalance = match band_status(&self.pool(), &self.risk_params(), price)? {
-            BandStatus::Out { .. } | BandStatus::Insolvent => Some(self.rebalance(price)?),
-            BandStatus::Empty | BandStatus::Within { .. } => None,
+            BandStatus::Out { .. } | BandStatus::Insolvent if rebalance => Some(self.rebalance(price)?),
+            _ => None,
         };
         Ok(Refresh {
             accrual,
