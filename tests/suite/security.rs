@@ -794,3 +794,38 @@ async fn sec_pause_authority_cannot_change_parameters() {
         h.expect_error(&[ix], &[&pa], LeverError::Unauthorized).await;
     }
 }
+
+// ----------------------------------------------------------------------------------------------
+// the table
+
+#[test]
+fn security_md_names_only_existing_tests() {
+    // Every `module::function` in SECURITY.md's tables is a test function in tests/suite/.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("../SECURITY.md")).expect("SECURITY.md");
+    let mut named = 0;
+    for row in doc
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| id"))
+    {
+        let test_column = row.split('|').nth(3).unwrap_or_default();
+        let names: Vec<&str> = test_column
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|n| n.contains("::"))
+            .collect();
+        assert!(!names.is_empty(), "a row with no test: {row}");
+        for name in names {
+            let (module, function) = name.split_once("::").unwrap();
+            let source = std::fs::read_to_string(root.join(format!("suite/{module}.rs")))
+                .unwrap_or_else(|_| panic!("no module {module} for {name}"));
+            assert!(
+                source.contains(&format!("fn {function}()")),
+                "{name} in SECURITY.md is not a test"
+            );
+            named += 1;
+        }
+    }
+    assert!(named >= 60, "only {named} test names found");
+}
