@@ -23,10 +23,13 @@
 //!   `MintDefaultFrozen`, `MintHasCloseAuthority`, `MintIsPausable`) are reached with real
 //!   Token-2022 mints in `extensions.rs`.
 //!
+//! - `InvalidPoolState`: a deposit needs a funding value above 0, and it is rounded up, so it is
+//!   positive whenever idle or debt is; a first `mint_lt` needs N = D = 0, and `Market::refresh`
+//!   closes a position left without LT holders before any mint; `reopen_market` follows a wipe,
+//!   which zeroes N and D together. Covered in the pure math: `err_invalid_pool_state`.
+//!
 //! Reachable invariant guards (tested here): `MathOverflow` (a first LT mint of u64::MAX units),
-//! `InvalidPoolState` (a deposit at a price so small that the funding pool is worth 0 value units;
-//! its other uses, in `reopen_market` and a first `mint_lt`, cannot be reached: a full redeem or a
-//! wipe-out always zeroes N and D together), `ShareSupplyMismatch` (a holder burning LT/FT
+//! `ShareSupplyMismatch` (a holder burning LT/FT
 //! directly with Token-2022; see the FINDING on that test), `TokenProgramMismatch` and
 //! `UnderlyingMintMismatch`.
 
@@ -1662,21 +1665,25 @@ fn err_unsupported_mint_extension() {
     assert_eq!(err, LeverError::UnsupportedMintExtension.into());
 }
 
-#[tokio::test]
-async fn err_invalid_pool_state() {
-    // A price so small (mantissa 1000, exponent -30: 1e-27 USD per SOL) that the whole funding pool
-    // (the seed's 1,000 units) is worth 0 value units: a deposit cannot be priced.
-    let mut h = Harness::new(MarketOpts::default()).await;
-    let lp = h.user(sol(1.0)).await;
-    let input = PriceInput {
-        price: 1_000,
-        exponent: -30,
-        ..h.price_input(100.0)
+#[test]
+fn err_invalid_pool_state() {
+    // The first-mint branch's guard: no LT but a position. `Market::refresh` closes such a position
+    // into idle before any mint, so only the pure math can show it.
+    let pool = lever::math::PoolState {
+        exposure: 5,
+        idle: 1_000,
+        ft_supply: 1_000,
+        ..Default::default()
     };
-    h.write_price(&input);
-    let ix = h.deposit_ix(&lp, sol(1.0), 0);
-    h.expect_error(&[ix], &[&lp.kp], LeverError::InvalidPoolState)
-        .await;
+    let params = lever::math::RiskParams {
+        target_leverage_ppm: 3 * PPM,
+        ..Default::default()
+    };
+    let q = 100 * lever::constants::PRICE_SCALE;
+    assert_eq!(
+        lever::math::mint_lt(&pool, &params, q, q, 1_000).unwrap_err(),
+        LeverError::InvalidPoolState
+    );
 }
 
 #[tokio::test]

@@ -22,9 +22,9 @@ async fn gap_minus_50_wipes_lt_and_market_recovers() {
     let ev: Rebalanced = find_event(&events).expect("Rebalanced event");
     assert!(ev.wiped);
     // D = 2000 USD plus 5 s of funding, N*P = 30 * 50 = 1500 USD: about 500 USD of the loss falls
-    // on the funding pool. The funding rate at the new price: U = 2000 / (2000 + 80 * 50) = 1/3,
-    // rate = 2% + 8% * (1/3) / 0.8 (the default curve).
-    let rate = 0.02 + 0.08 * (1.0 / 3.0) / 0.8;
+    // on the funding pool. The funding rate at the new price: the debt counts at most at what backs
+    // it, so U = 2000 / (1500 + 80 * 50) = 4/11, rate = 2% + 8% * (4/11) / 0.8 (the default curve).
+    let rate = 0.02 + 0.08 * (4.0 / 11.0) / 0.8;
     let expected_bad_debt = 2_000.0 * (1.0 + rate * 5.0 / 31_536_000.0) - 1_500.0;
     let got = ev.bad_debt as f64 / 1e18;
     assert!(

@@ -642,6 +642,40 @@ async fn sec_round_trips_never_profit_at_extreme_decimals_and_prices() {
     }
 }
 
+#[tokio::test]
+async fn sec_burning_every_lt_outside_does_not_lock_mints() {
+    // The only LT holder burns every LT with Token-2022 directly. The position nobody owns is
+    // closed into idle by the next refresh (the funding pool lent it and takes its units), and the
+    // next mint opens a fresh pool at target instead of failing.
+    let (mut h, lp, alice) = levered().await;
+    h.external_burns = true;
+    let held = lt_balance(&mut h, &alice).await;
+    let burn = spl_token_2022::instruction::burn(
+        &TOKEN_2022,
+        &alice.lt,
+        &h.keys.lt_mint,
+        &alice.pubkey(),
+        &[],
+        held,
+    )
+    .unwrap();
+    h.chain.send(&[burn], &[&alice.kp]).await.expect("burn every LT");
+    let before = h.market().await;
+    let bob = h.user(sol(2.0)).await;
+    let minted = h
+        .mint_lt(&bob, sol(1.0))
+        .await
+        .expect("mint after every LT was burned");
+    let m = h.market().await;
+    assert_eq!(m.lt_supply, minted.shares_out);
+    assert_eq!(m.exposure, 3 * sol(1.0), "a fresh pool at 3x");
+    assert_eq!(m.idle + m.exposure, before.idle + before.exposure + sol(1.0));
+    // The funding provider got the orphaned equity: the FT is worth more than was deposited.
+    let ft = h.balance(&lp.ft).await;
+    let out = h.withdraw(&lp, ft / 2).await.expect("withdraw").units_out;
+    assert!(out > sol(50.0), "{out}");
+}
+
 // ----------------------------------------------------------------------------------------------
 // economics
 

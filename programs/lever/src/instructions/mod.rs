@@ -134,6 +134,17 @@ pub fn emit_refresh(
         &refresh.accrual,
         refresh.pool_after_accrual,
     )?;
+    if let Some(r) = &refresh.settled {
+        emit_rebalance(
+            authority,
+            market,
+            caller,
+            true,
+            price,
+            r,
+            refresh.pool_after_accrual,
+        )?;
+    }
     if let Some(r) = &refresh.rebalance {
         emit_rebalance(authority, market, caller, true, price, r, refresh.pool_after)?;
     }

@@ -133,12 +133,14 @@ mod tests {
 
     #[test]
     fn accrual_rounds_debt_up() {
+        // Fully lent: the debt is backed by 2,000 units at one value unit each.
         let pool = PoolState {
+            exposure: 2_000,
             debt: 1_000,
             idle: 0,
             ..PoolState::default()
         };
-        let (next, a) = accrue_funding(&pool, &curve(), 1, 1).unwrap();
+        let (next, a) = accrue_funding(&pool, &curve(), crate::constants::PRICE_SCALE, 1).unwrap();
         assert_eq!(a.utilization_ppm, PPM);
         assert_eq!(next.debt, 1_001);
     }

@@ -9,7 +9,7 @@ use super::{
     add_u128, add_u64, fee_up, mul_div, sub_u128, sub_u64, to_i128, units_for_value, utilization_ppm,
     value_of, FundingCurve, MathResult, Rounding,
 };
-use crate::constants::PPM;
+use crate::constants::{PPM, PRICE_SCALE};
 use crate::error::LeverError;
 
 /// The books of one market.
@@ -53,15 +53,29 @@ impl PoolState {
 
     /// `E = N*P - D` (signed, value units); `N*P` rounds down.
     pub fn equity(&self, price: u128) -> MathResult<i128> {
-        let exposure_value = to_i128(value_of(self.exposure, price, Rounding::Down)?)?;
+        self.equity_rounded(price, Rounding::Down)
+    }
+
+    /// `E` with `N*P` rounded as asked (up where `E` divides a newcomer's share: fewer shares).
+    pub fn equity_rounded(&self, price: u128, rounding: Rounding) -> MathResult<i128> {
+        let exposure_value = to_i128(value_of(self.exposure, price, rounding)?)?;
         exposure_value
             .checked_sub(to_i128(self.debt)?)
             .ok_or(LeverError::MathOverflow)
     }
 
-    /// `F = D + I*P` (value units); `I*P` rounds down.
+    /// `F = min(D, N*P) + I*P` (value units); the products round down. The debt counts at most
+    /// at what the exposure backing it is worth: only an insolvent pool (seen by a stale exit,
+    /// which does not wipe) has `D > N*P`, and its shortfall is the funding pool's loss, not
+    /// something the first FT holders out can be paid for.
     pub fn funding_value(&self, price: u128) -> MathResult<u128> {
-        add_u128(self.debt, value_of(self.idle, price, Rounding::Down)?)
+        self.funding_value_rounded(price, Rounding::Down)
+    }
+
+    /// `F` with the products rounded as asked (up where `F` divides a depositor's share).
+    pub fn funding_value_rounded(&self, price: u128, rounding: Rounding) -> MathResult<u128> {
+        let backed = self.debt.min(value_of(self.exposure, price, rounding)?);
+        add_u128(backed, value_of(self.idle, price, rounding)?)
     }
 
     /// Leverage `N*P / E` in PPM, or `None` when `E <= 0` (or the pool is empty).
@@ -184,11 +198,20 @@ pub fn rebalance(
         u128::from(PPM),
         Rounding::Down,
     )?;
-    // Fewer exposure units when rounding: leverage never overshoots the target.
-    let mut target_exposure = units_for_value(target_exposure_value, price, Rounding::Down)?;
+    // Fewer exposure units when rounding: leverage never overshoots the target. A target beyond
+    // u64 units is cut to u64::MAX; the move up is bounded by the idle units anyway.
+    let target_units = mul_div(target_exposure_value, PRICE_SCALE, price, Rounding::Down)?;
+    let clamped = target_units > u128::from(u64::MAX);
+    let mut target_exposure = u64::try_from(target_units).unwrap_or(u64::MAX);
+    if target_exposure == 0 {
+        // The equity is worth less than one unit at target: no position can hold it, and
+        // leaving LT outstanding over an empty pool would lock the market. Wipe the dust.
+        return wipe(pool, price);
+    }
     let mut next = *pool;
     let mut result = RebalanceResult {
         leverage_before_ppm: leverage_before,
+        bounded: clamped,
         ..RebalanceResult::default()
     };
     if target_exposure >= pool.exposure {
@@ -213,8 +236,10 @@ pub fn rebalance(
     Ok((next, result))
 }
 
-/// `E <= 0`: every unit of the leveraged pool goes to idle, the debt is written off.
-fn wipe(pool: &PoolState, price: u128) -> MathResult<(PoolState, RebalanceResult)> {
+/// `E <= 0`: every unit of the leveraged pool goes to idle, the debt is written off. Also how a
+/// position left with no LT holders (every LT burned outside the program) is closed: its units go
+/// to the funding pool, which is owed them.
+pub fn wipe(pool: &PoolState, price: u128) -> MathResult<(PoolState, RebalanceResult)> {
     let exposure_value = value_of(pool.exposure, price, Rounding::Down)?;
     let mut next = *pool;
     next.idle = add_u64(pool.idle, pool.exposure)?;
@@ -260,6 +285,7 @@ pub fn mint_lt(
         return Err(LeverError::ZeroSharesOut);
     }
     let (shares, from_idle, debt_added) = if pool.lt_supply == 0 {
+        // `Market::refresh` settles a position left without holders before any mint.
         if pool.exposure != 0 || pool.debt != 0 {
             return Err(LeverError::InvalidPoolState);
         }
@@ -273,21 +299,27 @@ pub fn mint_lt(
         let from_idle = sub_u64(exposure, net)?;
         (net, from_idle, value_of(from_idle, upper, Rounding::Up)?)
     } else {
-        let equity = pool.equity(upper)?;
+        // E rounds up here: as the denominator of the newcomer's share it gives fewer shares.
+        let equity = pool.equity_rounded(upper, Rounding::Up)?;
         if equity <= 0 {
             return Err(LeverError::MarketWiped);
         }
         let equity = equity.unsigned_abs();
-        let added_equity = value_of(net, upper, Rounding::Down)?;
-        // s = dE / E: shares round down, debt rounds up, units lent round down.
+        let paid_value = value_of(net, upper, Rounding::Down)?;
+        // s = dE / E: debt rounds up, units lent round down.
+        let debt_added = mul_div(pool.debt, paid_value, equity, Rounding::Up)?;
+        let from_idle = units_for_value(debt_added, upper, Rounding::Down)?;
+        // Shares price the equity the pool actually gained: the units that entered (paid and lent,
+        // valued down) less the debt taken on. Lending rounds down, so this is at most `paid_value`
+        // and the existing holders never pay for the rounding.
+        let added_equity =
+            value_of(add_u64(net, from_idle)?, upper, Rounding::Down)?.saturating_sub(debt_added);
         let shares = crate::math::to_u64(mul_div(
             u128::from(pool.lt_supply),
             added_equity,
             equity,
             Rounding::Down,
         )?)?;
-        let debt_added = mul_div(pool.debt, added_equity, equity, Rounding::Up)?;
-        let from_idle = units_for_value(debt_added, upper, Rounding::Down)?;
         (shares, from_idle, debt_added)
     };
     if shares == 0 {
@@ -416,7 +448,8 @@ pub fn deposit_funding(
     let shares = if pool.ft_supply == 0 {
         net
     } else {
-        let value = pool.funding_value(lower)?;
+        // F rounds up here: as the denominator of the depositor's share it gives fewer shares.
+        let value = pool.funding_value_rounded(lower, Rounding::Up)?;
         if value == 0 {
             return Err(LeverError::InvalidPoolState);
         }

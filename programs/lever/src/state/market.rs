@@ -4,8 +4,8 @@ use super::{Config, WideU128};
 use crate::constants::*;
 use crate::error::LeverError;
 use crate::math::{
-    accrue_funding, band_status, rebalance, Accrual, BandStatus, FundingCurve, PoolState, RebalanceResult,
-    RiskParams,
+    accrue_funding, band_status, rebalance, wipe, Accrual, BandStatus, FundingCurve, PoolState,
+    RebalanceResult, RiskParams,
 };
 use crate::oracle::Now;
 
@@ -243,6 +243,21 @@ impl Market {
     /// and (when `rebalance` is allowed) bring an out-of-band (or insolvent) market back into band.
     pub fn refresh(&mut self, price: u128, publish_time: i64, now: Now, rebalance: bool) -> Result<Refresh> {
         let accrual = self.observe(price, publish_time, now)?;
+        // Every LT burned outside the program leaves a position nobody owns: close it into idle
+        // (the funding pool lent it) so the next mint opens a fresh pool instead of failing.
+        let settled = if self.lt_supply == 0 && (self.exposure != 0 || self.debt.get() != 0) {
+            let (pool, result) = wipe(&self.pool(), price)?;
+            self.set_pool(&pool);
+            let bad = self
+                .total_bad_debt
+                .get()
+                .checked_add(result.bad_debt)
+                .ok_or(LeverError::MathOverflow)?;
+            self.total_bad_debt.set(bad);
+            Some(result)
+        } else {
+            None
+        };
         let pool_after_accrual = self.pool();
         let rebalance = match band_status(&self.pool(), &self.risk_params(), price)? {
             BandStatus::Out { .. } | BandStatus::Insolvent if rebalance => Some(self.rebalance(price)?),
@@ -250,6 +265,7 @@ impl Market {
         };
         Ok(Refresh {
             accrual,
+            settled,
             pool_after_accrual,
             rebalance,
             pool_after: self.pool(),
@@ -261,6 +277,8 @@ impl Market {
 #[derive(Clone, Copy, Debug)]
 pub struct Refresh {
     pub accrual: Accrual,
+    /// A position with no LT holders, closed into idle (see [`Market::refresh`]).
+    pub settled: Option<RebalanceResult>,
     pub pool_after_accrual: PoolState,
     pub rebalance: Option<RebalanceResult>,
     pub pool_after: PoolState,
