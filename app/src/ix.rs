@@ -119,12 +119,13 @@ pub fn set_pause(authority: Pubkey, market: Pubkey, paused: u8) -> Instruction {
     )
 }
 
-pub fn reopen_market(admin: Pubkey, market: Pubkey) -> Instruction {
+pub fn reopen_market(admin: Pubkey, keys: &MarketKeys) -> Instruction {
     build(
         lever::accounts::ReopenMarket {
             admin,
             config: pda::config(),
-            market,
+            market: keys.market,
+            lt_mint: keys.lt_mint,
             event_authority: pda::event_authority(),
             program: lever::ID,
         },

@@ -257,7 +257,7 @@ async fn err_unauthorized_reopen_market() {
     h.set_price(50.0);
     assert!(h.rebalance().await.unwrap().wiped);
     let rnd = stranger(&mut h).await;
-    let ix = ix::reopen_market(rnd.pubkey(), h.keys.market);
+    let ix = ix::reopen_market(rnd.pubkey(), &h.keys);
     h.expect_error(&[ix], &[&rnd], LeverError::Unauthorized).await;
 }
 
@@ -323,7 +323,7 @@ async fn anchor_admin_missing_signature() {
         }),
         ix::update_config(h.admin.pubkey(), UpdateConfigArgs::default()),
         ix::set_pause(h.admin.pubkey(), h.keys.market, pause::ALL),
-        ix::reopen_market(h.admin.pubkey(), h.keys.market),
+        ix::reopen_market(h.admin.pubkey(), &h.keys),
         ix::transfer_admin(h.admin.pubkey(), Pubkey::new_unique()),
     ];
     for ix in &mut ixs {
@@ -1450,11 +1450,11 @@ async fn err_market_wiped() {
 async fn err_market_not_wiped() {
     let (mut h, _lp, _alice) = levered().await;
     let a = admin(&h);
-    let ix = ix::reopen_market(a.pubkey(), h.keys.market);
+    let ix = ix::reopen_market(a.pubkey(), &h.keys);
     h.expect_error(&[ix], &[&a], LeverError::MarketNotWiped).await;
     let mut fresh = Harness::new(MarketOpts::default()).await;
     let a = admin(&fresh);
-    let ix = ix::reopen_market(a.pubkey(), fresh.keys.market);
+    let ix = ix::reopen_market(a.pubkey(), &fresh.keys);
     fresh.expect_error(&[ix], &[&a], LeverError::MarketNotWiped).await;
 }
 
@@ -1464,7 +1464,7 @@ async fn err_lt_supply_outstanding() {
     h.set_price(50.0);
     assert!(h.rebalance().await.unwrap().wiped);
     let a = admin(&h);
-    let ix = ix::reopen_market(a.pubkey(), h.keys.market);
+    let ix = ix::reopen_market(a.pubkey(), &h.keys);
     h.expect_error(std::slice::from_ref(&ix), &[&a], LeverError::LtSupplyOutstanding)
         .await;
     // Burn part of the wiped LT: still outstanding.

@@ -50,7 +50,7 @@ async fn gap_minus_50_wipes_lt_and_market_recovers() {
     let bob = h.user(sol(5.0)).await;
     let ix = h.mint_ix(&bob, sol(5.0), 0);
     h.expect_error(&[ix], &[&bob.kp], LeverError::MarketWiped).await;
-    let reopen = lever_sdk::ix::reopen_market(h.admin.pubkey(), h.keys.market);
+    let reopen = lever_sdk::ix::reopen_market(h.admin.pubkey(), &h.keys);
     h.expect_error(
         std::slice::from_ref(&reopen),
         &[&h.admin.insecure_clone()],

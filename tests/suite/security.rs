@@ -676,6 +676,32 @@ async fn sec_burning_every_lt_outside_does_not_lock_mints() {
     assert!(out > sol(50.0), "{out}");
 }
 
+#[tokio::test]
+async fn sec_wiped_lt_burned_outside_does_not_block_reopening() {
+    // After a wipe-out the holder burns the worthless LT with the token program (as wallets offer)
+    // instead of redeeming it for 0: `reopen_market` syncs the supply with the mint and re-opens.
+    let (mut h, _lp, alice) = levered().await;
+    h.set_price(50.0);
+    assert!(h.rebalance().await.unwrap().wiped);
+    h.external_burns = true;
+    let held = lt_balance(&mut h, &alice).await;
+    let burn = spl_token_2022::instruction::burn(
+        &TOKEN_2022,
+        &alice.lt,
+        &h.keys.lt_mint,
+        &alice.pubkey(),
+        &[],
+        held,
+    )
+    .unwrap();
+    h.chain.send(&[burn], &[&alice.kp]).await.expect("burn wiped LT");
+    let ix = ix::reopen_market(h.admin.pubkey(), &h.keys);
+    h.admin_send(&[ix]).await.expect("reopen after an outside burn");
+    assert!(!h.market().await.is_wiped());
+    let bob = h.user(sol(2.0)).await;
+    h.mint_lt(&bob, sol(1.0)).await.expect("mint after reopening");
+}
+
 // ----------------------------------------------------------------------------------------------
 // economics
 
@@ -821,7 +847,7 @@ async fn sec_pause_authority_cannot_change_parameters() {
             },
         ),
         ix::withdraw_fees(pa.pubkey(), &h.keys, dest, 1),
-        ix::reopen_market(pa.pubkey(), h.keys.market),
+        ix::reopen_market(pa.pubkey(), &h.keys),
         ix::transfer_admin(pa.pubkey(), pa.pubkey()),
     ];
     for ix in attempts {

@@ -892,7 +892,7 @@ impl Sim {
             )
         })?;
         let admin = self.m.admin.insecure_clone();
-        let ix = ix::reopen_market(admin.pubkey(), self.m.keys.market);
+        let ix = ix::reopen_market(admin.pubkey(), &self.m.keys);
         let signers = [&admin];
         self.m.chain.send(&[ix], &signers).await.map_err(|e| {
             anyhow!(

@@ -1,9 +1,10 @@
 use anchor_lang::prelude::*;
+use anchor_spl::token_interface::Mint;
 
 use crate::constants::{CONFIG_SEED, STATUS_WIPED};
 use crate::error::LeverError;
 use crate::events::MarketReopened;
-use crate::instructions::emit_event;
+use crate::instructions::{emit_event, sync_supply};
 use crate::state::{Config, Market};
 
 #[event_cpi]
@@ -12,8 +13,15 @@ pub struct ReopenMarket<'info> {
     pub admin: Signer<'info>,
     #[account(seeds = [CONFIG_SEED], bump = config.load()?.bump, has_one = admin @ LeverError::Unauthorized)]
     pub config: AccountLoader<'info, Config>,
-    #[account(mut, has_one = config @ LeverError::ConfigMismatch)]
+    #[account(
+        mut,
+        has_one = config @ LeverError::ConfigMismatch,
+        has_one = lt_mint @ LeverError::LtMintMismatch,
+    )]
     pub market: AccountLoader<'info, Market>,
+    /// Read to sync the recorded LT supply: wiped LT burned with the token program directly (not
+    /// redeemed for zero) must not keep the market closed.
+    pub lt_mint: Box<InterfaceAccount<'info, Mint>>,
 }
 
 /// Re-open LT mints after a wipe-out. The wiped LT must all have been redeemed (burned for zero)
@@ -34,6 +42,7 @@ pub fn reopen_books(market: &mut Market) -> Result<()> {
 pub fn reopen_market_handler(ctx: Context<ReopenMarket>) -> Result<()> {
     let pool = {
         let mut market = ctx.accounts.market.load_mut()?;
+        sync_supply(&ctx.accounts.lt_mint, &mut market.lt_supply)?;
         reopen_books(&mut market)?;
         market.pool()
     };
