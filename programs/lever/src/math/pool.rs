@@ -268,7 +268,8 @@ pub struct MintLtQuote {
     pub debt_added: u128,
 }
 
-/// Mint LT for `units` at `upper` (the interval end that gives fewer LT); caps read at `mid`.
+/// Mint LT for `units` at `upper` (the interval end that gives fewer LT); caps read at `mid`; the
+/// first mint of a pool opens at `mid`.
 pub fn mint_lt(
     pool: &PoolState,
     params: &RiskParams,
@@ -289,7 +290,9 @@ pub fn mint_lt(
         if pool.exposure != 0 || pool.debt != 0 {
             return Err(LeverError::InvalidPoolState);
         }
-        // First mint opens at target leverage: N = L*k, D = (L-1)*k*P (the lent units at P, up).
+        // First mint opens at target leverage at the mid: N = L*k, D = (L-1)*k*P_mid (the lent units,
+        // rounded up). With no LT holders to protect, the interval has no one to charge; booking the
+        // debt at the upper end would open the pool above its band (or insolvent) at the mid.
         let exposure = crate::math::to_u64(mul_div(
             u128::from(net),
             u128::from(params.target_leverage_ppm),
@@ -297,7 +300,7 @@ pub fn mint_lt(
             Rounding::Down,
         )?)?;
         let from_idle = sub_u64(exposure, net)?;
-        (net, from_idle, value_of(from_idle, upper, Rounding::Up)?)
+        (net, from_idle, value_of(from_idle, mid, Rounding::Up)?)
     } else {
         // E rounds up here: as the denominator of the newcomer's share it gives fewer shares.
         let equity = pool.equity_rounded(upper, Rounding::Up)?;
