@@ -338,6 +338,21 @@ impl Harness {
         assert_eq!(before, after, "a refused instruction changed state");
     }
 
+    /// Send and require the exact Anchor framework error (an account check), with nothing changed.
+    pub async fn expect_anchor_error(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        expected: anchor_lang::error::ErrorCode,
+    ) {
+        let fail = self.expect_failure(ixs, signers).await;
+        assert_eq!(
+            fail.custom_code(),
+            Some(expected as u32),
+            "expected {expected:?}, got {fail}"
+        );
+    }
+
     /// Send and require any failure (Anchor or runtime), with nothing changed. Returns it.
     pub async fn expect_failure(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> TxFail {
         let before = self.snapshot().await;

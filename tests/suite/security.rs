@@ -30,10 +30,6 @@ use spl_token_2022::extension::{
     StateWithExtensionsMut,
 };
 
-fn anchor(e: AnchorError) -> Option<u32> {
-    Some(e as u32)
-}
-
 fn token_error(e: TokenError) -> Option<u32> {
     Some(e as u32)
 }
@@ -61,12 +57,8 @@ async fn sec_user_missing_signature() {
     for (mut ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
         let meta = ix.accounts.iter_mut().find(|m| m.pubkey == kp.pubkey()).unwrap();
         meta.is_signer = false;
-        let fail = h.expect_failure(&[ix], &[]).await;
-        assert_eq!(
-            fail.custom_code(),
-            anchor(AnchorError::AccountNotSigner),
-            "{fail}"
-        );
+        h.expect_anchor_error(&[ix], &[], AnchorError::AccountNotSigner)
+            .await;
     }
 }
 
@@ -88,12 +80,8 @@ async fn sec_market_copy_owned_by_another_program() {
         for m in ix.accounts.iter_mut().filter(|m| m.pubkey == h.keys.market) {
             m.pubkey = fake;
         }
-        let fail = h.expect_failure(&[ix], &[&kp]).await;
-        assert_eq!(
-            fail.custom_code(),
-            anchor(AnchorError::AccountOwnedByWrongProgram),
-            "{fail}"
-        );
+        h.expect_anchor_error(&[ix], &[&kp], AnchorError::AccountOwnedByWrongProgram)
+            .await;
     }
 }
 
@@ -107,12 +95,8 @@ async fn sec_config_passed_as_market() {
         for m in ix.accounts.iter_mut().filter(|m| m.pubkey == h.keys.market) {
             m.pubkey = config;
         }
-        let fail = h.expect_failure(&[ix], &[&kp]).await;
-        assert_eq!(
-            fail.custom_code(),
-            anchor(AnchorError::AccountDiscriminatorMismatch),
-            "{fail}"
-        );
+        h.expect_anchor_error(&[ix], &[&kp], AnchorError::AccountDiscriminatorMismatch)
+            .await;
     }
 }
 
@@ -168,12 +152,8 @@ async fn sec_fake_token_program() {
             let mut ix = ix.clone();
             let i = ix.accounts.iter().rposition(|m| m.pubkey == slot).unwrap();
             ix.accounts[i].pubkey = lever::ID;
-            let fail = h.expect_failure(&[ix], &[&kp]).await;
-            assert_eq!(
-                fail.custom_code(),
-                anchor(AnchorError::InvalidProgramId),
-                "{fail}"
-            );
+            h.expect_anchor_error(&[ix], &[&kp], AnchorError::InvalidProgramId)
+                .await;
         }
     }
 }
@@ -212,8 +192,8 @@ async fn sec_non_canonical_bump_market_refused() {
         ..MarketOpts::default()
     });
     let ix = ix::create_market(owner, &keys, admin_underlying, args);
-    let fail = h.expect_failure(&[ix], &[&admin]).await;
-    assert_eq!(fail.custom_code(), anchor(AnchorError::ConstraintSeeds), "{fail}");
+    h.expect_anchor_error(&[ix], &[&admin], AnchorError::ConstraintSeeds)
+        .await;
     assert!(h.chain.account(&other).await.unwrap().is_none());
 }
 

@@ -220,14 +220,20 @@ impl Market {
         self.rebalance_count = self.rebalance_count.saturating_add(1);
         if result.wiped {
             self.status |= STATUS_WIPED;
-            let bad = self
-                .total_bad_debt
-                .get()
-                .checked_add(result.bad_debt)
-                .ok_or(LeverError::MathOverflow)?;
-            self.total_bad_debt.set(bad);
+            self.record_bad_debt(result.bad_debt)?;
         }
         Ok(result)
+    }
+
+    /// Add a written-off debt to the statistics.
+    fn record_bad_debt(&mut self, bad_debt: u128) -> Result<()> {
+        let total = self
+            .total_bad_debt
+            .get()
+            .checked_add(bad_debt)
+            .ok_or(LeverError::MathOverflow)?;
+        self.total_bad_debt.set(total);
+        Ok(())
     }
 
     /// Record a validated price as the last one used (and the slot it was used in) and accrue
@@ -248,12 +254,7 @@ impl Market {
         let settled = if self.lt_supply == 0 && (self.exposure != 0 || self.debt.get() != 0) {
             let (pool, result) = wipe(&self.pool(), price)?;
             self.set_pool(&pool);
-            let bad = self
-                .total_bad_debt
-                .get()
-                .checked_add(result.bad_debt)
-                .ok_or(LeverError::MathOverflow)?;
-            self.total_bad_debt.set(bad);
+            self.record_bad_debt(result.bad_debt)?;
             Some(result)
         } else {
             None
