@@ -5,6 +5,7 @@
 //! and `lever::math`, so a quote equals what the program does to the unit.
 
 pub mod chain;
+pub mod hermes;
 pub mod ix;
 pub mod local;
 pub mod pda;
