@@ -5,8 +5,10 @@
 //! and `lever::math`, so a quote equals what the program does to the unit.
 
 pub mod chain;
+pub mod cluster;
 pub mod hermes;
 pub mod ix;
+pub mod keeper;
 pub mod local;
 pub mod pda;
 pub mod pyth;
