@@ -12,7 +12,7 @@ use std::borrow::BorrowMut;
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Mutex as StdMutex;
 use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
@@ -168,36 +168,6 @@ pub trait Cluster: Send + Sync {
 }
 
 impl<C: Cluster> Cluster for &C {
-    fn account(&self, address: &Pubkey) -> impl Future<Output = ClusterResult<Option<Account>>> + Send {
-        (**self).account(address)
-    }
-    fn accounts(
-        &self,
-        addresses: &[Pubkey],
-    ) -> impl Future<Output = ClusterResult<Vec<Option<Account>>>> + Send {
-        (**self).accounts(addresses)
-    }
-    fn markets(&self) -> impl Future<Output = ClusterResult<Vec<(Pubkey, Market)>>> + Send {
-        (**self).markets()
-    }
-    fn clock(&self) -> impl Future<Output = ClusterResult<Now>> + Send {
-        (**self).clock()
-    }
-    fn latest_blockhash(&self) -> impl Future<Output = ClusterResult<Hash>> + Send {
-        (**self).latest_blockhash()
-    }
-    fn simulate(&self, tx: &Transaction) -> impl Future<Output = ClusterResult<Simulation>> + Send {
-        (**self).simulate(tx)
-    }
-    fn send_and_confirm(&self, tx: &Transaction) -> impl Future<Output = ClusterResult<Landed>> + Send {
-        (**self).send_and_confirm(tx)
-    }
-    fn wait_for_slot_after(&self, slot: u64) -> impl Future<Output = ClusterResult<Now>> + Send {
-        (**self).wait_for_slot_after(slot)
-    }
-}
-
-impl<C: Cluster> Cluster for Arc<C> {
     fn account(&self, address: &Pubkey) -> impl Future<Output = ClusterResult<Option<Account>>> + Send {
         (**self).account(address)
     }

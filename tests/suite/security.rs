@@ -26,8 +26,8 @@ use solana_signer::Signer;
 use spl_token_2022::error::TokenError;
 use spl_token_2022::extension::transfer_fee::{TransferFee, TransferFeeAmount, TransferFeeConfig};
 use spl_token_2022::extension::{
-    BaseStateWithExtensions, BaseStateWithExtensionsMut, ExtensionType, StateWithExtensions,
-    StateWithExtensionsMut,
+    BaseState, BaseStateWithExtensions, BaseStateWithExtensionsMut, Extension, ExtensionType,
+    StateWithExtensions, StateWithExtensionsMut,
 };
 
 fn token_error(e: TokenError) -> Option<u32> {
@@ -274,49 +274,40 @@ fn bincode_clock(c: &anchor_lang::prelude::Clock) -> Vec<u8> {
     out
 }
 
-/// `data` (a Token-2022 mint) rewritten with a 1% transfer fee.
-fn mint_with_transfer_fee(data: &[u8]) -> Vec<u8> {
-    let base = StateWithExtensions::<spl_token_2022::state::Mint>::unpack(data)
-        .unwrap()
-        .base;
-    let len = ExtensionType::try_calculate_account_len::<spl_token_2022::state::Mint>(&[
-        ExtensionType::TransferFeeConfig,
-    ])
-    .unwrap();
+/// `data` (a Token-2022 mint or account of type `S`) rewritten with extension `E` added and set by
+/// `set`.
+fn with_extension<S, E>(data: &[u8], set: impl FnOnce(&mut E)) -> Vec<u8>
+where
+    S: BaseState + Pack,
+    E: Extension + bytemuck::Pod + Default,
+{
+    let base = StateWithExtensions::<S>::unpack(data).unwrap().base;
+    let len = ExtensionType::try_calculate_account_len::<S>(&[E::TYPE]).unwrap();
     let mut out = vec![0u8; len];
-    let mut state =
-        StateWithExtensionsMut::<spl_token_2022::state::Mint>::unpack_uninitialized(&mut out).unwrap();
-    let fee = TransferFee {
-        epoch: 0.into(),
-        maximum_fee: u64::MAX.into(),
-        transfer_fee_basis_points: 100.into(),
-    };
-    let ext = state.init_extension::<TransferFeeConfig>(true).unwrap();
-    ext.older_transfer_fee = fee;
-    ext.newer_transfer_fee = fee;
+    let mut state = StateWithExtensionsMut::<S>::unpack_uninitialized(&mut out).unwrap();
+    set(state.init_extension::<E>(true).unwrap());
     state.base = base;
     state.pack_base();
     state.init_account_type().unwrap();
     out
 }
 
+/// `data` (a Token-2022 mint) rewritten with a 1% transfer fee.
+fn mint_with_transfer_fee(data: &[u8]) -> Vec<u8> {
+    let fee = TransferFee {
+        epoch: 0.into(),
+        maximum_fee: u64::MAX.into(),
+        transfer_fee_basis_points: 100.into(),
+    };
+    with_extension::<spl_token_2022::state::Mint, TransferFeeConfig>(data, |ext| {
+        ext.older_transfer_fee = fee;
+        ext.newer_transfer_fee = fee;
+    })
+}
+
 /// `data` (a Token-2022 account) rewritten with room for withheld transfer fees.
 fn account_with_fee_amount(data: &[u8]) -> Vec<u8> {
-    let base = StateWithExtensions::<spl_token_2022::state::Account>::unpack(data)
-        .unwrap()
-        .base;
-    let len = ExtensionType::try_calculate_account_len::<spl_token_2022::state::Account>(&[
-        ExtensionType::TransferFeeAmount,
-    ])
-    .unwrap();
-    let mut out = vec![0u8; len];
-    let mut state =
-        StateWithExtensionsMut::<spl_token_2022::state::Account>::unpack_uninitialized(&mut out).unwrap();
-    state.init_extension::<TransferFeeAmount>(true).unwrap();
-    state.base = base;
-    state.pack_base();
-    state.init_account_type().unwrap();
-    out
+    with_extension::<spl_token_2022::state::Account, TransferFeeAmount>(data, |_| {})
 }
 
 async fn rewrite(h: &mut Harness, address: &Pubkey, f: fn(&[u8]) -> Vec<u8>) {
