@@ -197,6 +197,37 @@ impl<C: Cluster> Cluster for &C {
     }
 }
 
+/// Sign `ixs` with `payer` (the fee payer) and `signers` on a fresh blockhash, simulate, and send
+/// only if the simulation succeeds (a refusal then costs no fee). A blockhash that expires before
+/// confirmation is retried once on a new one.
+pub async fn submit<C: Cluster>(
+    cluster: &C,
+    ixs: &[solana_instruction::Instruction],
+    payer: &solana_keypair::Keypair,
+    signers: &[&solana_keypair::Keypair],
+) -> ClusterResult<Landed> {
+    use solana_signer::Signer as _;
+    let mut all: Vec<&solana_keypair::Keypair> = vec![payer];
+    all.extend(signers.iter().copied().filter(|s| s.pubkey() != payer.pubkey()));
+    let mut attempt = 0;
+    loop {
+        let blockhash = cluster.latest_blockhash().await?;
+        let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, blockhash);
+        let simulation = cluster.simulate(&tx).await?;
+        if let Some(error) = simulation.error {
+            return Err(ClusterError::Transaction {
+                error,
+                logs: simulation.logs,
+                signature: None,
+            });
+        }
+        match cluster.send_and_confirm(&tx).await {
+            Err(e) if e.is_blockhash_expired() && attempt == 0 => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
 /// Decode `account` as a Lever market if it is one (owner, discriminator and size).
 pub fn decode_market(account: &Account) -> Option<Market> {
     if account.owner != lever::ID || account.data.len() != Market::SPACE {

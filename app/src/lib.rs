@@ -6,6 +6,7 @@
 
 pub mod chain;
 pub mod cluster;
+pub mod errors;
 pub mod hermes;
 pub mod ix;
 pub mod keeper;
@@ -14,5 +15,6 @@ pub mod pda;
 pub mod pyth;
 pub mod quote;
 pub mod sim;
+pub mod units;
 
 pub use lever;
