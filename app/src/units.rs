@@ -87,10 +87,8 @@ pub fn parse_ppm(text: &str) -> Result<u64, UnitsError> {
     if let Some(p) = t.strip_suffix('%') {
         parse_units(p, 4)
     } else if let Some(b) = t.strip_suffix("bps") {
-        parse_units(b, 2).and_then(|v| {
-            v.checked_mul(100)
-                .ok_or_else(|| UnitsError::TooLarge(text.into()))
-        })
+        // 1 bps = 100 PPM: hundredths of a basis point are PPM.
+        parse_units(b, 2)
     } else if let Some(x) = t.strip_suffix('x') {
         // Leverage: "3x" is 3_000_000 PPM.
         parse_units(x, 6)
