@@ -265,3 +265,29 @@ pub fn rebalance(caller: Pubkey, market: Pubkey, price_update: Pubkey) -> Instru
         lever::instruction::Rebalance {},
     )
 }
+
+/// The ATA program's `CreateIdempotent` (instruction 1): creates `owner`'s associated token
+/// account for `mint` if it does not exist, and succeeds without change if it does.
+pub fn create_associated_token_account_idempotent(
+    payer: Pubkey,
+    owner: Pubkey,
+    mint: Pubkey,
+    token_program: Pubkey,
+) -> Instruction {
+    use solana_instruction::AccountMeta;
+    Instruction {
+        program_id: pda::ASSOCIATED_TOKEN_PROGRAM,
+        accounts: vec![
+            AccountMeta::new(payer, true),
+            AccountMeta::new(
+                pda::associated_token_account(&owner, &mint, &token_program),
+                false,
+            ),
+            AccountMeta::new_readonly(owner, false),
+            AccountMeta::new_readonly(mint, false),
+            AccountMeta::new_readonly(anchor_lang::system_program::ID, false),
+            AccountMeta::new_readonly(token_program, false),
+        ],
+        data: vec![1],
+    }
+}

@@ -144,6 +144,9 @@ pub struct KeeperConfig {
     /// Feed id → the `PriceUpdateV2` account to pass (e.g. Pyth's sponsored push-feed account,
     /// [`sponsored_feed_address`]).
     pub price_accounts: HashMap<[u8; 32], Pubkey>,
+    /// Feeds missing from `price_accounts` use Pyth's sponsored push-feed account on this shard
+    /// ([`sponsored_feed_address`]); `None`: such a market fails with "no price account".
+    pub sponsored_shard: Option<u16>,
     pub log: LogSink,
 }
 
@@ -158,6 +161,7 @@ impl Default for KeeperConfig {
             backoff_max: Duration::from_secs(5),
             markets: MarketSelection::All,
             price_accounts: HashMap::new(),
+            sponsored_shard: None,
             log: LogSink::stdout(),
         }
     }
@@ -533,7 +537,12 @@ impl<C: Cluster> Keeper<C> {
         if market.paused & pause::REBALANCE != 0 {
             return Verdict::Skip(format!("rebalance paused (pause bits {:#07b})", market.paused));
         }
-        let Some(&price_account) = self.config.price_accounts.get(&market.feed_id) else {
+        let configured = self.config.price_accounts.get(&market.feed_id).copied();
+        let sponsored = self
+            .config
+            .sponsored_shard
+            .map(|shard| sponsored_feed_address(shard, &market.feed_id));
+        let Some(price_account) = configured.or(sponsored) else {
             return failed(format!(
                 "no price account configured for feed 0x{}",
                 hex(&market.feed_id)

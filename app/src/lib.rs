@@ -11,6 +11,7 @@ pub mod hermes;
 pub mod ix;
 pub mod keeper;
 pub mod local;
+pub mod ops;
 pub mod pda;
 pub mod pyth;
 pub mod quote;

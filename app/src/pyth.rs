@@ -92,3 +92,18 @@ pub fn feed_id_from_hex(hex: &str) -> Option<[u8; 32]> {
     }
     Some(out)
 }
+
+/// Bytes as lowercase hex (feed ids, message hashes), without 0x.
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `mantissa · 10^exponent` as a float, for display (divided by an exact power of ten when the
+/// exponent is negative, so $110 at exponent -8 is exactly 110.0).
+pub fn scaled(mantissa: i64, exponent: i32) -> f64 {
+    if exponent < 0 {
+        mantissa as f64 / 10f64.powi(-exponent)
+    } else {
+        mantissa as f64 * 10f64.powi(exponent)
+    }
+}

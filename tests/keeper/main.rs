@@ -37,6 +37,7 @@ fn config(h: &Harness, log: &MemoryLog) -> KeeperConfig {
         backoff_max: Duration::from_millis(40),
         markets: MarketSelection::Only(vec![h.keys.market]),
         price_accounts: HashMap::from([(h.feed_id, h.price_account)]),
+        sponsored_shard: None,
         log: log.sink(),
     }
 }

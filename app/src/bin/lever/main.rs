@@ -12,6 +12,8 @@ use lever_sdk::sim::report::{self, ChartInfo};
 use lever_sdk::sim::study::{self, format_nav, interval_label, Case};
 use lever_sdk::sim::{self, prices, ConfMode, SimConfig, Summary};
 
+mod net;
+
 /// The bundled SOL/USDT hourly series (see app/data/README.md).
 const DEFAULT_PRICES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -41,6 +43,29 @@ enum Cmd {
     /// Sweep leverage, band and keeper interval over price series (runs `lever sim --json` per
     /// case) and print a Markdown table.
     Study(StudyArgs),
+    /// Status of every market: NAV, leverage and band, utilization and funding rate, caps, the
+    /// last price and its age, the oracle.
+    Status(net::StatusArgs),
+    /// List, show or update markets.
+    #[command(subcommand)]
+    Market(net::MarketCmd),
+    /// Mint leveraged tokens: pay underlying, receive LT.
+    Mint(net::UserArgs),
+    /// Redeem leveraged tokens: burn LT, receive underlying.
+    Redeem(net::UserArgs),
+    /// Fund the market: deposit underlying into the funding pool, receive FT.
+    Fund(net::UserArgs),
+    /// Withdraw from the funding pool: burn FT, receive underlying.
+    Withdraw(net::UserArgs),
+    /// Rebalance one market now, if it is out of band (anyone may; the program checks).
+    Rebalance(net::RebalanceArgs),
+    /// Pause operations on a market (admin, or the pause authority, which may only add pauses).
+    Pause(net::PauseArgs),
+    /// Resume every operation on a market (admin).
+    Unpause(net::UnpauseArgs),
+    /// Watch every market and rebalance those out of band, until Ctrl-C. Logs one JSON line per
+    /// decision.
+    Keeper(net::KeeperArgs),
 }
 
 /// Market and run settings shared by `sim` and `study`.
@@ -189,6 +214,16 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Cmd::Sim(args) => cmd_sim(args),
         Cmd::Study(args) => cmd_study(args),
+        Cmd::Status(args) => net::status(args),
+        Cmd::Market(cmd) => net::market(cmd),
+        Cmd::Mint(args) => net::user(lever_sdk::ops::Flow::Mint, args),
+        Cmd::Redeem(args) => net::user(lever_sdk::ops::Flow::Redeem, args),
+        Cmd::Fund(args) => net::user(lever_sdk::ops::Flow::Deposit, args),
+        Cmd::Withdraw(args) => net::user(lever_sdk::ops::Flow::Withdraw, args),
+        Cmd::Rebalance(args) => net::rebalance(args),
+        Cmd::Pause(args) => net::pause_cmd(args),
+        Cmd::Unpause(args) => net::unpause_cmd(args),
+        Cmd::Keeper(args) => net::keeper(args),
     };
     match outcome {
         Ok(code) => code,
