@@ -28,13 +28,16 @@ use solana_rpc_client::api::config::{
     CommitmentConfig, RpcAccountInfoConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig,
     RpcSimulateTransactionConfig, RpcTransactionConfig, UiAccountEncoding, UiTransactionEncoding,
 };
-use solana_rpc_client::api::filter::{Memcmp, RpcFilterType};
-use solana_rpc_client::api::response::UiTransactionReturnData;
+use solana_rpc_client::api::filter::{Memcmp, MemcmpEncodedBytes, RpcFilterType};
+use solana_rpc_client::api::response::{
+    UiInnerInstructions, UiInstruction, UiLoadedAddresses, UiParsedInstruction, UiTransactionReturnData,
+};
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_transaction::{Hash, Signature, Transaction};
 use solana_transaction_error::TransactionError;
 
 use crate::chain::{decode_zero_copy, Chain};
+use crate::events::{events_in, LeverEvent};
 
 /// What a simulation reported. `error` is the transaction's error, if it would fail.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +46,10 @@ pub struct Simulation {
     pub logs: Vec<String>,
     pub return_data: Option<Vec<u8>>,
     pub units_consumed: Option<u64>,
+    /// Lever events the simulated run emitted, in order (for a failed run, those emitted before
+    /// the failure: none of them would happen). Empty if the cluster reported no inner
+    /// instructions.
+    pub events: Vec<LeverEvent>,
 }
 
 impl Simulation {
@@ -59,6 +66,9 @@ pub struct Landed {
     /// Logs and return data as the cluster reported them (an RPC node may not return them).
     pub logs: Vec<String>,
     pub return_data: Option<Vec<u8>>,
+    /// Lever events (`emit_cpi!` inner instructions) the transaction emitted, in order. Empty if
+    /// the cluster did not report inner instructions (an RPC node may not).
+    pub events: Vec<LeverEvent>,
 }
 
 /// Why a call failed.
@@ -228,6 +238,16 @@ pub async fn submit<C: Cluster>(
     }
 }
 
+/// The Lever events among inner instructions compiled against `keys` (the transaction's account
+/// keys): each given as (program id index, data).
+fn compiled_events(keys: &[Pubkey], inner: impl IntoIterator<Item = (u8, Vec<u8>)>) -> Vec<LeverEvent> {
+    events_in(
+        inner
+            .into_iter()
+            .filter_map(|(index, data)| Some((*keys.get(usize::from(index))?, data))),
+    )
+}
+
 /// Decode `account` as a Lever market if it is one (owner, discriminator and size).
 pub fn decode_market(account: &Account) -> Option<Market> {
     if account.owner != lever::ID || account.data.len() != Market::SPACE {
@@ -388,6 +408,16 @@ impl<B: BorrowMut<Chain> + Send> Cluster for Embedded<B> {
             .result
             .ok_or_else(|| ClusterError::Client("the bank returned no simulation result".into()))?;
         let details = out.simulation_details;
+        let events = compiled_events(
+            &tx.message.account_keys,
+            details
+                .as_ref()
+                .and_then(|d| d.inner_instructions.clone())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|i| (i.instruction.program_id_index, i.instruction.data)),
+        );
         Ok(Simulation {
             error: result.err(),
             logs: details.as_ref().map(|d| d.logs.clone()).unwrap_or_default(),
@@ -396,6 +426,7 @@ impl<B: BorrowMut<Chain> + Send> Cluster for Embedded<B> {
                 .and_then(|d| d.return_data.as_ref())
                 .map(|r| r.data.clone()),
             units_consumed: details.map(|d| d.units_consumed),
+            events,
         })
     }
 
@@ -408,6 +439,28 @@ impl<B: BorrowMut<Chain> + Send> Cluster for Embedded<B> {
             .insert(tx.message.recent_blockhash);
         self.sent.fetch_add(1, Ordering::SeqCst);
         chain.transactions += 1;
+        // The bank keeps no inner instructions of a processed transaction (program-test's banks
+        // server drops them from the metadata), so the events come from simulating this same
+        // transaction at this same state, just before it is processed: the chain's lock is held
+        // throughout, so nothing changes the accounts in between.
+        let events = chain
+            .ctx
+            .banks_client
+            .simulate_transaction(tx.clone())
+            .await
+            .ok()
+            .filter(|s| matches!(s.result, Some(Ok(()))))
+            .and_then(|s| s.simulation_details?.inner_instructions)
+            .map(|inner| {
+                compiled_events(
+                    &tx.message.account_keys,
+                    inner
+                        .into_iter()
+                        .flatten()
+                        .map(|i| (i.instruction.program_id_index, i.instruction.data)),
+                )
+            })
+            .unwrap_or_default();
         let out = chain
             .ctx
             .banks_client
@@ -423,6 +476,7 @@ impl<B: BorrowMut<Chain> + Send> Cluster for Embedded<B> {
                 signature,
                 logs,
                 return_data,
+                events,
             }),
             Err(error) => Err(ClusterError::Transaction {
                 error,
@@ -500,25 +554,73 @@ impl RpcCluster {
         self.client.url()
     }
 
-    /// Logs and return data of a confirmed transaction (best effort: a node may have neither).
-    async fn details(&self, signature: &Signature) -> (Vec<String>, Option<Vec<u8>>) {
+    /// Logs, return data and Lever events of a confirmed transaction (best effort: a node may
+    /// have none of them).
+    async fn details(&self, signature: &Signature) -> (Vec<String>, Option<Vec<u8>>, Vec<LeverEvent>) {
         let config = RpcTransactionConfig {
             encoding: Some(UiTransactionEncoding::Base64),
             commitment: Some(self.commitment),
             max_supported_transaction_version: Some(0),
         };
         let Ok(tx) = self.client.get_transaction_with_config(signature, config).await else {
-            return (Vec::new(), None);
+            return (Vec::new(), None, Vec::new());
         };
         let Some(meta) = tx.transaction.meta else {
-            return (Vec::new(), None);
+            return (Vec::new(), None, Vec::new());
         };
         let logs = Option::<Vec<String>>::from(meta.log_messages).unwrap_or_default();
         let return_data: Option<UiTransactionReturnData> = meta.return_data.into();
         let return_data =
             return_data.and_then(|r| base64::engine::general_purpose::STANDARD.decode(r.data.0).ok());
-        (logs, return_data)
+        // Inner instructions index the account keys of the message (asked for in base64, so it
+        // decodes to the transaction), then the addresses loaded from lookup tables.
+        let mut keys = tx
+            .transaction
+            .transaction
+            .decode()
+            .map(|t| t.message.static_account_keys().to_vec())
+            .unwrap_or_default();
+        if let Some(loaded) = Option::<UiLoadedAddresses>::from(meta.loaded_addresses) {
+            let parsed: Result<Vec<Pubkey>, _> = loaded
+                .writable
+                .iter()
+                .chain(&loaded.readonly)
+                .map(|k| k.parse::<Pubkey>())
+                .collect();
+            keys.extend(parsed.unwrap_or_default());
+        }
+        let events = ui_events(&keys, meta.inner_instructions.into());
+        (logs, return_data, events)
     }
+}
+
+/// The Lever events among inner instructions as an RPC node reports them, in order: compiled
+/// against `keys` (or, in `jsonParsed`, partially decoded with their program id), data in base58.
+fn ui_events(keys: &[Pubkey], inner: Option<Vec<UiInnerInstructions>>) -> Vec<LeverEvent> {
+    let lever = |program_id: Pubkey, data: &str| {
+        (program_id == lever::ID).then(|| Some((program_id, base58_decode(data)?)))?
+    };
+    events_in(
+        inner
+            .into_iter()
+            .flatten()
+            .flat_map(|i| i.instructions)
+            .filter_map(|ix| match ix {
+                UiInstruction::Compiled(c) => lever(*keys.get(usize::from(c.program_id_index))?, &c.data),
+                UiInstruction::Parsed(UiParsedInstruction::PartiallyDecoded(p)) => {
+                    lever(p.program_id.parse().ok()?, &p.data)
+                }
+                UiInstruction::Parsed(UiParsedInstruction::Parsed(_)) => None,
+            }),
+    )
+}
+
+/// Base58 as RPC nodes encode instruction data, through the `bs58` the RPC types already use for
+/// memcmp filters (this crate has no direct base58 dependency).
+fn base58_decode(text: &str) -> Option<Vec<u8>> {
+    Memcmp::new(0, MemcmpEncodedBytes::Base58(text.to_owned()))
+        .bytes()
+        .map(|b| b.into_owned())
 }
 
 fn rpc_error(context: &str, e: ClientError) -> ClusterError {
@@ -606,6 +708,7 @@ impl Cluster for RpcCluster {
             replace_recent_blockhash: false,
             commitment: Some(self.commitment),
             encoding: Some(UiTransactionEncoding::Base64),
+            inner_instructions: true,
             ..RpcSimulateTransactionConfig::default()
         };
         let r = self
@@ -621,6 +724,7 @@ impl Cluster for RpcCluster {
                 .return_data
                 .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d.data.0).ok()),
             units_consumed: r.units_consumed,
+            events: ui_events(&tx.message.account_keys, r.inner_instructions),
         })
     }
 
@@ -655,12 +759,13 @@ impl Cluster for RpcCluster {
                 .value;
             if let Some(Some(status)) = statuses.into_iter().next() {
                 if status.satisfies_commitment(self.commitment) {
-                    let (logs, return_data) = self.details(&signature).await;
+                    let (logs, return_data, events) = self.details(&signature).await;
                     return match status.err {
                         None => Ok(Landed {
                             signature,
                             logs,
                             return_data,
+                            events,
                         }),
                         Some(error) => Err(ClusterError::Transaction {
                             error,
@@ -846,11 +951,118 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn rpc_events_decode_from_inner_instructions() {
+        use anchor_lang::Event as _;
+        use solana_rpc_client::api::request::RpcRequest;
+
+        let tx = signed_tx();
+        let keys = &tx.message.account_keys;
+        let lever_index = keys.iter().position(|k| *k == lever::ID).expect("lever in keys");
+        let event = lever::events::LtMinted {
+            market: Pubkey::new_unique(),
+            user: keys[0],
+            units_in: 1_000_000_000,
+            fee_units: 3_000,
+            shares_out: 999_997_000,
+            from_idle: 2_000_000_000,
+            debt_added: 200_000_000_000_000_000_000,
+            price: 100_000_000_000_000_000_000,
+            pool: lever::events::PoolSnapshot {
+                exposure: 3_000_000_000,
+                debt: 200_000_000_000_000_000_000,
+                idle: 8_000_000_000,
+                fee_units: 3_000,
+                lt_supply: 999_997_000,
+                ft_supply: 10_000_000_000,
+            },
+        };
+        let mut data = anchor_lang::event::EVENT_IX_TAG_LE.to_vec();
+        data.extend(event.data());
+        let mut unknown = data.clone();
+        unknown[8] ^= 0xff;
+        let base58 = |bytes: &[u8]| {
+            serde_json::to_value(Memcmp::new_base58_encoded(0, bytes)).expect("memcmp")["bytes"]
+                .as_str()
+                .expect("base58")
+                .to_owned()
+        };
+        let inner = |index: usize, data: &[u8]| {
+            serde_json::json!({
+                "programIdIndex": index,
+                "accounts": [],
+                "data": base58(data),
+                "stackHeight": 2,
+            })
+        };
+        // The event, then the same bytes from another program, an unknown Lever event and an
+        // index past the keys: only the first is Lever's.
+        let inner_instructions = serde_json::json!([{"index": 0, "instructions": [
+            inner(lever_index, &data),
+            inner(0, &data),
+            inner(lever_index, &unknown),
+            inner(keys.len(), &data),
+        ]}]);
+        // The legacy wire format: signature count (one byte below 128), signatures, message.
+        let mut wire = vec![u8::try_from(tx.signatures.len()).expect("few signatures")];
+        for signature in &tx.signatures {
+            wire.extend_from_slice(signature.as_ref());
+        }
+        wire.extend(tx.message_data());
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+        let get_transaction = serde_json::json!({
+            "slot": 5,
+            "blockTime": null,
+            "version": "legacy",
+            "transaction": [b64(&wire), "base64"],
+            "meta": {
+                "err": null,
+                "status": {"Ok": null},
+                "fee": 5000,
+                "preBalances": [],
+                "postBalances": [],
+                "innerInstructions": inner_instructions,
+                "logMessages": ["Program log: minted"],
+                "loadedAddresses": {"writable": [], "readonly": []},
+                "returnData": {"programId": lever::ID.to_string(), "data": [b64(&[7, 8]), "base64"]},
+            },
+        });
+        let simulation = serde_json::json!({
+            "context": {"slot": 5},
+            "value": {"err": null, "logs": [], "accounts": null, "unitsConsumed": 10,
+                      "returnData": null, "innerInstructions": inner_instructions},
+        });
+        let mocks = [
+            (RpcRequest::GetTransaction, get_transaction),
+            (RpcRequest::SimulateTransaction, simulation),
+        ]
+        .into_iter()
+        .collect();
+        let rpc = RpcCluster::from_client(RpcClient::new_mock_with_mocks("succeeds".into(), mocks));
+
+        let expected = crate::events::LeverEvent::from(event);
+        let landed = rpc.send_and_confirm(&tx).await.expect("landed");
+        assert_eq!(landed.logs, ["Program log: minted"]);
+        assert_eq!(landed.return_data, Some(vec![7, 8]));
+        assert_eq!(landed.events, std::slice::from_ref(&expected));
+        let got = crate::events::find::<lever::events::LtMinted>(&landed.events).expect("LtMinted");
+        assert_eq!(got.units_in, 1_000_000_000);
+        assert_eq!(got.shares_out, 999_997_000);
+        assert_eq!(got.user, keys[0]);
+        assert_eq!(got.pool.debt, 200_000_000_000_000_000_000);
+
+        let sim = rpc.simulate(&tx).await.expect("simulate");
+        assert_eq!(sim.error, None);
+        assert_eq!(sim.events, [expected]);
+    }
+
+    #[tokio::test]
     async fn rpc_send_and_confirm_maps_the_status() {
         let tx = signed_tx();
         let ok = RpcCluster::from_client(RpcClient::new_mock("succeeds".into()));
         let landed = ok.send_and_confirm(&tx).await.expect("landed");
         assert_eq!(landed.signature, tx.signatures[0]);
+        // The mock answers getTransaction in JSON and with no inner instructions: no events.
+        assert!(landed.events.is_empty());
         let refused = RpcCluster::from_client(RpcClient::new_mock("instruction_error".into()));
         match refused.send_and_confirm(&tx).await {
             Err(ClusterError::Transaction {

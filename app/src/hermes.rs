@@ -166,9 +166,7 @@ pub enum HermesError {
     Serialize(String),
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::pyth::to_hex as hex;
 
 impl fmt::Display for HermesError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

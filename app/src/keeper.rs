@@ -46,7 +46,7 @@ use solana_transaction_error::TransactionError;
 use tokio::sync::watch;
 
 use crate::cluster::{custom_code, decode_market, Cluster, ClusterError, ClusterResult};
-use crate::pyth::{decode_price_update, PriceInput, Verification};
+use crate::pyth::{scaled, to_hex, PriceInput, Verification};
 use crate::{ix, quote};
 
 /// Which markets a keeper watches.
@@ -545,35 +545,28 @@ impl<C: Cluster> Keeper<C> {
         let Some(price_account) = configured.or(sponsored) else {
             return failed(format!(
                 "no price account configured for feed 0x{}",
-                hex(&market.feed_id)
+                to_hex(&market.feed_id)
             ));
         };
         let update = match self.cluster.account(&price_account).await {
             Err(e) => return Verdict::Retry(format!("read price account: {e}")),
             Ok(None) => return failed(format!("price account {price_account} not found")),
-            Ok(Some(a)) if a.owner != pyth_solana_receiver_sdk::ID => {
-                return failed(format!(
-                    "price account {price_account} is owned by {}, not the Pyth receiver",
-                    a.owner
-                ))
-            }
-            Ok(Some(a)) => match decode_price_update(&a.data) {
+            Ok(Some(a)) => match crate::ops::price_update_of(&price_account, &a) {
                 Ok(u) => u,
-                Err(e) => {
-                    return failed(format!(
-                        "price account {price_account} is not a PriceUpdateV2: {e}"
-                    ))
-                }
+                Err(e) => return failed(e.to_string()),
             },
         };
         let msg = &update.price_message;
         let age = now.unix_timestamp.saturating_sub(msg.publish_time);
-        obs.price = Some(usd(msg.price, msg.exponent));
+        obs.price = Some(scaled(msg.price, msg.exponent));
         obs.publish_time = Some(msg.publish_time);
         obs.publish_age_secs = Some(age);
         if msg.feed_id != market.feed_id {
             return Verdict::Failed {
-                reason: format!("price account {price_account} holds feed 0x{}", hex(&msg.feed_id)),
+                reason: format!(
+                    "price account {price_account} holds feed 0x{}",
+                    to_hex(&msg.feed_id)
+                ),
                 code: Some(LeverError::PriceFeedMismatch.into()),
             };
         }
@@ -903,16 +896,6 @@ fn in_band_leverage(market: &Market, update: &PriceUpdateV2, now: Now) -> Option
     Some(ppm_u64(leverage))
 }
 
-/// `mantissa · 10^exponent` (divided by an exact power of ten when the exponent is negative, so
-/// $110 at exponent -8 is exactly 110.0).
-fn usd(mantissa: i64, exponent: i32) -> f64 {
-    if exponent < 0 {
-        mantissa as f64 / 10f64.powi(-exponent)
-    } else {
-        mantissa as f64 * 10f64.powi(exponent)
-    }
-}
-
 fn ppm_u64(ppm: u128) -> u64 {
     u64::try_from(ppm).unwrap_or(u64::MAX)
 }
@@ -936,10 +919,6 @@ fn band_text(market: &Market) -> String {
         lev(target - width),
         lev(target + width)
     )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

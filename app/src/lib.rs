@@ -7,6 +7,7 @@
 pub mod chain;
 pub mod cluster;
 pub mod errors;
+pub mod events;
 pub mod hermes;
 pub mod ix;
 pub mod keeper;

@@ -395,7 +395,7 @@ fn status_of(
             .risk_params()
             .curve
             .rate_ppm(marks.utilization_ppm)
-            .map_err(|e| Refusal::from(e))?;
+            .map_err(Refusal::from)?;
         (Some(marks), rate)
     } else {
         (None, market.base_rate_ppm)
