@@ -21,7 +21,10 @@ use solana_signer::Signer;
 /// holding `units`.
 async fn ata_wallet(h: &mut Harness, units: u64) -> Keypair {
     let k = Keypair::new();
-    h.chain.airdrop(&k.pubkey(), 1_000_000_000).await.expect("airdrop");
+    h.chain
+        .airdrop(&k.pubkey(), 1_000_000_000)
+        .await
+        .expect("airdrop");
     let create = ix::create_associated_token_account_idempotent(
         k.pubkey(),
         k.pubkey(),
@@ -91,7 +94,11 @@ async fn user_operations_land_exactly_as_previewed() {
     ];
     for (flow, amount, from, to) in steps {
         // Redeem and withdraw spend everything the mint and deposit gave.
-        let amount = if amount == 0 { balance_or_zero(&mut h, &from).await } else { amount };
+        let amount = if amount == 0 {
+            balance_or_zero(&mut h, &from).await
+        } else {
+            amount
+        };
         assert!(amount > 0, "{flow:?}: nothing to spend");
         let from_before = balance_or_zero(&mut h, &from).await;
         let to_before = balance_or_zero(&mut h, &to).await;
@@ -105,9 +112,14 @@ async fn user_operations_land_exactly_as_previewed() {
         assert_eq!(executed.amount_out, prepared.expected_out, "{flow:?}");
         assert_eq!(executed.fee_units, prepared.fee_units, "{flow:?}");
         // The minimum sent is the preview less 0.5%, rounded down.
-        let floor = u128::from(prepared.expected_out) * u128::from(PPM - DEFAULT_SLIPPAGE_PPM) / u128::from(PPM);
+        let floor =
+            u128::from(prepared.expected_out) * u128::from(PPM - DEFAULT_SLIPPAGE_PPM) / u128::from(PPM);
         assert_eq!(u128::from(prepared.min_out), floor, "{flow:?}");
-        assert_eq!(balance_or_zero(&mut h, &from).await, from_before - amount, "{flow:?}");
+        assert_eq!(
+            balance_or_zero(&mut h, &from).await,
+            from_before - amount,
+            "{flow:?}"
+        );
         assert_eq!(
             balance_or_zero(&mut h, &to).await,
             to_before + executed.amount_out,
@@ -115,7 +127,11 @@ async fn user_operations_land_exactly_as_previewed() {
         );
         assert_eq!(
             executed.received,
-            format!("{} {}", format_units(executed.amount_out, h.decimals), flow.tokens().1)
+            format!(
+                "{} {}",
+                format_units(executed.amount_out, h.decimals),
+                flow.tokens().1
+            )
         );
         h.check().await;
     }
@@ -136,7 +152,9 @@ async fn refusals_are_named_and_send_nothing() {
     assert!(matches!(zero, Err(OpsError::Invalid(_))), "{zero:?}");
 
     match run(&mut h, &bob, Flow::Mint, sol(60.0), None).await {
-        Err(OpsError::InsufficientBalance { have, need, account, .. }) => {
+        Err(OpsError::InsufficientBalance {
+            have, need, account, ..
+        }) => {
             assert_eq!((have, need), (sol(50.0), sol(60.0)));
             assert_eq!(account, underlying_ata(&h, &bob.pubkey()));
         }
@@ -169,7 +187,9 @@ async fn refusals_are_named_and_send_nothing() {
     };
     let wrong = run(&mut h, &bob, Flow::Mint, sol(1.0), Some(not_pyth)).await;
     match &wrong {
-        Err(e @ OpsError::WrongAccount { .. }) => assert!(e.to_string().contains("not the Pyth receiver"), "{e}"),
+        Err(e @ OpsError::WrongAccount { .. }) => {
+            assert!(e.to_string().contains("not the Pyth receiver"), "{e}")
+        }
         other => panic!("expected WrongAccount, got {other:?}"),
     }
 
@@ -222,7 +242,9 @@ async fn status_reports_the_market_as_the_program_sees_it() {
     let status = {
         // The embedded chain lists the markets it is told about (an RPC node lists them all).
         let cluster = Embedded::new(&mut h.chain).with_markets([market_key]);
-        ops::status(&cluster, &[], |_| Some(price_account)).await.expect("status")
+        ops::status(&cluster, &[], |_| Some(price_account))
+            .await
+            .expect("status")
     };
     assert_eq!(status.len(), 1, "one market on this chain");
     let s = &status[0];
@@ -242,7 +264,10 @@ async fn status_reports_the_market_as_the_program_sees_it() {
         slope1_ppm: market.slope1_ppm,
         slope2_ppm: market.slope2_ppm,
     };
-    assert_eq!(s.funding_rate_ppm, curve.rate_ppm(marks.utilization_ppm).expect("rate"));
+    assert_eq!(
+        s.funding_rate_ppm,
+        curve.rate_ppm(marks.utilization_ppm).expect("rate")
+    );
     assert_eq!(s.lt_supply, format_units(market.lt_supply, h.decimals));
     assert_eq!(s.ft_supply, format_units(market.ft_supply, h.decimals));
     assert_eq!(s.exposure, format_units(market.exposure, h.decimals));
@@ -251,7 +276,10 @@ async fn status_reports_the_market_as_the_program_sees_it() {
     assert!((s.lt_nav_usd - ops::nav_usd(marks.lt_nav, h.decimals)).abs() < 1e-12);
     assert!((s.last_price_usd - 100.0).abs() < 1e-9, "{}", s.last_price_usd);
     assert_eq!(s.last_price_age_secs, h.chain.now() - market.last_publish_time);
-    assert_eq!((s.oracle.state.as_str(), s.priced_at.as_str()), ("usable", "oracle"));
+    assert_eq!(
+        (s.oracle.state.as_str(), s.priced_at.as_str()),
+        ("usable", "oracle")
+    );
     assert_eq!(s.oracle.price_usd, Some(100.0));
     assert!(s.paused.is_empty() && !s.wiped);
 
@@ -260,27 +288,40 @@ async fn status_reports_the_market_as_the_program_sees_it() {
     h.set_price(90.0);
     let s = {
         let cluster = Embedded::new(&mut h.chain);
-        ops::market_status(&cluster, &market_key, Some(price_account)).await.expect("status")
+        ops::market_status(&cluster, &market_key, Some(price_account))
+            .await
+            .expect("status")
     };
     assert_eq!(s.band_state, "out");
-    assert!(s.leverage_ppm.expect("leverage") > 3_000_000 + 3 * market.band_ppm, "{:?}", s.leverage);
+    assert!(
+        s.leverage_ppm.expect("leverage") > 3_000_000 + 3 * market.band_ppm,
+        "{:?}",
+        s.leverage
+    );
     assert_eq!(s.oracle.price_usd, Some(90.0));
 
     // The oracle goes stale: the numbers fall back to the market's last price, and say so.
     h.advance(61);
     let s = {
         let cluster = Embedded::new(&mut h.chain);
-        ops::market_status(&cluster, &market_key, Some(price_account)).await.expect("status")
+        ops::market_status(&cluster, &market_key, Some(price_account))
+            .await
+            .expect("status")
     };
     assert_eq!(s.priced_at, "last");
     assert!(s.oracle.state.contains("PriceTooOld"), "{}", s.oracle.state);
     assert_eq!(s.oracle.age_secs, Some(61));
-    assert_eq!(s.band_state, "within", "at the last price ($100) the market is in band");
+    assert_eq!(
+        s.band_state, "within",
+        "at the last price ($100) the market is in band"
+    );
 
     // The default price account is Pyth's sponsored one, absent here.
     let s = {
         let cluster = Embedded::new(&mut h.chain);
-        ops::market_status(&cluster, &market_key, None).await.expect("status")
+        ops::market_status(&cluster, &market_key, None)
+            .await
+            .expect("status")
     };
     assert_eq!(s.oracle.state, "missing");
     assert_eq!(
@@ -301,7 +342,10 @@ async fn admin_operations_change_only_what_they_say() {
     let bits = ops::pause_bits(&["mint".into(), "fund".into()]).expect("names");
     assert_eq!(bits, pause::MINT_LT | pause::DEPOSIT_FUNDING);
     assert_eq!(ops::pause_bits(&["all".into()]).expect("all"), pause::ALL);
-    assert!(matches!(ops::pause_bits(&["halt".into()]), Err(OpsError::Invalid(_))));
+    assert!(matches!(
+        ops::pause_bits(&["halt".into()]),
+        Err(OpsError::Invalid(_))
+    ));
 
     {
         let cluster = Embedded::new(&mut h.chain);
@@ -317,10 +361,15 @@ async fn admin_operations_change_only_what_they_say() {
     }
     // Someone else cannot resume it; the error names the program's reason.
     let intruder = Keypair::new();
-    h.chain.airdrop(&intruder.pubkey(), 1_000_000_000).await.expect("airdrop");
+    h.chain
+        .airdrop(&intruder.pubkey(), 1_000_000_000)
+        .await
+        .expect("airdrop");
     {
         let cluster = Embedded::new(&mut h.chain);
-        let e = ops::set_pause(&cluster, &intruder, market_key, 0).await.expect_err("not allowed");
+        let e = ops::set_pause(&cluster, &intruder, market_key, 0)
+            .await
+            .expect_err("not allowed");
         assert!(e.to_string().contains("Unauthorized"), "{e}");
     }
     assert_eq!(h.market().await.paused, bits);
@@ -331,10 +380,14 @@ async fn admin_operations_change_only_what_they_say() {
             .await
             .expect_err("the pause authority cannot resume");
         assert!(e.to_string().contains("PauseAuthorityCannotUnpause"), "{e}");
-        ops::set_pause(&cluster, &admin, market_key, 0).await.expect("resume");
+        ops::set_pause(&cluster, &admin, market_key, 0)
+            .await
+            .expect("resume");
     }
     assert_eq!(h.market().await.paused, 0);
-    run(&mut h, &bob, Flow::Mint, sol(1.0), None).await.expect("mint after resume");
+    run(&mut h, &bob, Flow::Mint, sol(1.0), None)
+        .await
+        .expect("mint after resume");
     h.check().await;
 
     // One parameter changes; every other stays.
@@ -346,7 +399,9 @@ async fn admin_operations_change_only_what_they_say() {
     };
     {
         let cluster = Embedded::new(&mut h.chain);
-        ops::update_market(&cluster, &admin, market_key, update).await.expect("update");
+        ops::update_market(&cluster, &admin, market_key, update)
+            .await
+            .expect("update");
     }
     let after = h.market().await.params();
     assert_eq!(after.band_ppm, new_band);
