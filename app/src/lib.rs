@@ -6,6 +6,7 @@
 
 pub mod chain;
 pub mod cluster;
+pub mod deploy;
 pub mod errors;
 pub mod events;
 pub mod hermes;

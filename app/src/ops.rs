@@ -131,11 +131,11 @@ pub fn mint_supply_decimals(data: &[u8]) -> Option<(u64, u8)> {
     Some((supply, *data.get(44)?))
 }
 
-/// Name and symbol from a Token-2022 mint's metadata extension (the LT and FT carry one).
-pub fn token_metadata(data: &[u8]) -> Option<(String, String)> {
+/// Name, symbol and uri from a Token-2022 mint's metadata extension (the LT and FT carry one).
+pub fn token_metadata(data: &[u8]) -> Option<(String, String, String)> {
     let state = StateWithExtensions::<spl_token_2022::state::Mint>::unpack(data).ok()?;
     let meta = state.get_variable_len_extension::<TokenMetadata>().ok()?;
-    Some((meta.name, meta.symbol))
+    Some((meta.name, meta.symbol, meta.uri))
 }
 
 /// The market account at `address`, decoded.
@@ -419,7 +419,7 @@ fn status_of(
     let symbol = lt_mint_acc
         .as_ref()
         .and_then(|a| token_metadata(&a.data))
-        .map(|(_, symbol)| symbol)
+        .map(|(_, symbol, _)| symbol)
         .unwrap_or_else(|| crate::local::leverage_label(market.target_leverage_ppm));
     let vault_units = vault_acc
         .as_ref()

@@ -24,7 +24,27 @@ fn head(bars: usize) -> String {
 
 #[test]
 fn every_subcommand_has_help() {
-    for args in [&["--help"][..], &["sim", "--help"], &["study", "--help"]] {
+    let commands: &[&[&str]] = &[
+        &["--help"],
+        &["sim", "--help"],
+        &["study", "--help"],
+        &["status", "--help"],
+        &["market", "--help"],
+        &["market", "list", "--help"],
+        &["market", "show", "--help"],
+        &["market", "create", "--help"],
+        &["market", "update", "--help"],
+        &["mint", "--help"],
+        &["redeem", "--help"],
+        &["fund", "--help"],
+        &["withdraw", "--help"],
+        &["rebalance", "--help"],
+        &["pause", "--help"],
+        &["unpause", "--help"],
+        &["keeper", "--help"],
+        &["deploy", "--help"],
+    ];
+    for &args in commands {
         let out = Command::new(LEVER).args(args).output().expect("run lever");
         assert!(out.status.success(), "{args:?}");
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: lever"));

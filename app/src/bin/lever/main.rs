@@ -66,6 +66,9 @@ enum Cmd {
     /// Watch every market and rebalance those out of band, until Ctrl-C. Logs one JSON line per
     /// decision.
     Keeper(net::KeeperArgs),
+    /// Create or update the config and markets from a declarative file (admin): prints the plan,
+    /// asks, applies; running it again changes nothing.
+    Deploy(net::DeployArgs),
 }
 
 /// Market and run settings shared by `sim` and `study`.
@@ -224,6 +227,7 @@ fn main() -> ExitCode {
         Cmd::Pause(args) => net::pause_cmd(args),
         Cmd::Unpause(args) => net::unpause_cmd(args),
         Cmd::Keeper(args) => net::keeper(args),
+        Cmd::Deploy(args) => net::deploy_cmd(args),
     };
     match outcome {
         Ok(code) => code,

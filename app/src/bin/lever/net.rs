@@ -17,11 +17,12 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::{Args, Subcommand};
 use lever_sdk::cluster::{resolve_url, Cluster, RpcCluster};
+use lever_sdk::deploy::{self, DeployFile, Step};
 use lever_sdk::keeper::{self, Action, Keeper, KeeperConfig, LogSink, MarketSelection};
 use lever_sdk::lever::state::{Market, UpdateMarketParams};
 use lever_sdk::ops::{self, Flow, MarketStatus, SendOptions};
 use lever_sdk::pyth::feed_id_from_hex;
-use lever_sdk::units::{format_units, parse_ppm, parse_units};
+use lever_sdk::units::{parse_ppm, parse_units};
 use serde::Serialize;
 use solana_keypair::Keypair;
 use solana_rpc_client::api::config::CommitmentConfig;
@@ -73,12 +74,28 @@ pub enum MarketCmd {
         #[command(flatten)]
         net: Net,
     },
+    /// Create one market described in a deploy file (admin): the `[[market]]` entry named by
+    /// --name (or the file's only one). Refuses if it exists; `lever deploy` updates.
+    Create {
+        /// A deploy file (see migrations/markets.toml).
+        file: PathBuf,
+        /// The entry's `name` (needed when the file has several markets).
+        #[arg(long)]
+        name: Option<String>,
+        /// Print the plan and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        confirm: Confirm,
+        #[command(flatten)]
+        net: Net,
+    },
     /// Change parameters (admin). Only the flags given change; the program checks them against
     /// the config's bounds.
     Update {
         market: Pubkey,
         #[command(flatten)]
-        params: ParamFlags,
+        params: Box<ParamFlags>,
         #[command(flatten)]
         confirm: Confirm,
         #[command(flatten)]
@@ -451,6 +468,13 @@ pub fn market(cmd: MarketCmd) -> Result<ExitCode> {
             print_status(&s);
             Ok(())
         })?,
+        MarketCmd::Create {
+            file,
+            name,
+            dry_run,
+            confirm: c,
+            net,
+        } => rt.block_on(create_market(&file, name.as_deref(), dry_run, c.yes, &net))?,
         MarketCmd::Update {
             market,
             params,
@@ -479,71 +503,108 @@ pub fn market(cmd: MarketCmd) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `lever market create FILE`: the deploy plan, kept to the one market's creation.
+async fn create_market(file: &Path, name: Option<&str>, dry_run: bool, yes: bool, net: &Net) -> Result<()> {
+    let cluster = net.cluster();
+    let admin = net.signer()?;
+    let deploy_file = DeployFile::load(file)?;
+    let entry = match name {
+        Some(n) => deploy_file
+            .markets
+            .iter()
+            .find(|m| m.name == n)
+            .ok_or_else(|| anyhow!("{} has no market named `{n}`", file.display()))?,
+        None => match deploy_file.markets.as_slice() {
+            [only] => only,
+            _ => bail!(
+                "{} has {} markets: say which with --name",
+                file.display(),
+                deploy_file.markets.len()
+            ),
+        },
+    };
+    if cluster.account(&lever_sdk::pda::config()).await?.is_none() {
+        bail!("the program has no config yet: run `lever deploy` with a [config] section first");
+    }
+    let one = DeployFile {
+        config: deploy_file.config.clone(),
+        markets: vec![entry.clone()],
+    };
+    let mut plan = deploy::plan(&cluster, &one, admin.pubkey()).await?;
+    plan.steps.retain(|s| matches!(s, Step::CreateMarket(_)));
+    if plan.steps.is_empty() {
+        bail!(
+            "market `{}` already exists at {}: `lever market update` or `lever deploy` change it",
+            entry.name,
+            entry.address()
+        );
+    }
+    show_plan(&plan, net.json);
+    if dry_run {
+        return Ok(());
+    }
+    confirm("create this market", yes)?;
+    report_applied(&deploy::apply(&cluster, &plan, &admin).await?, net.json)
+}
+
+fn show_plan(plan: &deploy::Plan, json: bool) {
+    if json {
+        println!("{}", plan.to_json());
+    } else {
+        println!("{plan}");
+    }
+}
+
+fn report_applied(applied: &[deploy::Applied], json: bool) -> Result<()> {
+    if json {
+        return print_json(&applied);
+    }
+    for a in applied {
+        println!("{a}");
+    }
+    Ok(())
+}
+
+/// `lever deploy FILE`.
+#[derive(Args, Debug)]
+pub struct DeployArgs {
+    /// The declarative file (see migrations/markets.toml and migrations/README.md).
+    pub file: PathBuf,
+    /// Print the plan and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub confirm: Confirm,
+    #[command(flatten)]
+    pub net: Net,
+}
+
+pub fn deploy_cmd(args: DeployArgs) -> Result<ExitCode> {
+    runtime()?.block_on(async {
+        let cluster = args.net.cluster();
+        let admin = args.net.signer()?;
+        let file = DeployFile::load(&args.file)?;
+        let plan = deploy::plan(&cluster, &file, admin.pubkey()).await?;
+        show_plan(&plan, args.net.json);
+        if args.dry_run || plan.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        confirm(
+            &format!("apply these {} steps", plan.steps.len()),
+            args.confirm.yes,
+        )?;
+        report_applied(&deploy::apply(&cluster, &plan, &admin).await?, args.net.json)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
 /// `field: old -> new` for each parameter the update changes.
 fn describe_update(market: &Market, update: &UpdateMarketParams) -> Vec<String> {
     let before = market.params();
-    let after = before.apply(update);
-    let d = market.decimals;
-    let ratio = |v: u64| lever_sdk::units::format_percent(v);
-    let lev = |v: u64| lever_sdk::units::format_leverage(v);
-    let cap = |v: u64| {
-        if v == u64::MAX {
-            "none".to_string()
-        } else {
-            format_units(v, d)
-        }
-    };
-    let secs = |v: u64| format!("{v}s");
-    let rows: [(&str, u64, u64, &dyn Fn(u64) -> String); 15] = [
-        (
-            "leverage",
-            before.target_leverage_ppm,
-            after.target_leverage_ppm,
-            &lev,
-        ),
-        ("band", before.band_ppm, after.band_ppm, &ratio),
-        ("mint fee", before.mint_fee_ppm, after.mint_fee_ppm, &ratio),
-        ("redeem fee", before.redeem_fee_ppm, after.redeem_fee_ppm, &ratio),
-        (
-            "deposit fee",
-            before.deposit_fee_ppm,
-            after.deposit_fee_ppm,
-            &ratio,
-        ),
-        (
-            "withdraw fee",
-            before.withdraw_fee_ppm,
-            after.withdraw_fee_ppm,
-            &ratio,
-        ),
-        (
-            "max price age",
-            before.max_price_age_secs,
-            after.max_price_age_secs,
-            &secs,
-        ),
-        ("max conf", before.max_conf_ppm, after.max_conf_ppm, &ratio),
-        (
-            "conf multiplier",
-            before.conf_multiplier_ppm,
-            after.conf_multiplier_ppm,
-            &lev,
-        ),
-        ("exposure cap", before.exposure_cap, after.exposure_cap, &cap),
-        (
-            "max utilization",
-            before.max_utilization_ppm,
-            after.max_utilization_ppm,
-            &ratio,
-        ),
-        ("base rate", before.base_rate_ppm, after.base_rate_ppm, &ratio),
-        ("kink", before.kink_ppm, after.kink_ppm, &ratio),
-        ("slope1", before.slope1_ppm, after.slope1_ppm, &ratio),
-        ("slope2", before.slope2_ppm, after.slope2_ppm, &ratio),
-    ];
-    rows.iter()
-        .filter(|(_, b, a, _)| b != a)
-        .map(|(name, b, a, f)| format!("{name}: {} -> {}", f(*b), f(*a)))
+    let (_, changes) = deploy::diff_params(&before, &before.apply(update), market.decimals);
+    changes
+        .iter()
+        .map(|c| format!("{}: {} -> {}", c.field, c.from, c.to))
         .collect()
 }
 
