@@ -45,7 +45,7 @@
 //! ft_name = "SOL 3x Funding"
 //! ft_symbol = "fSOL3X"
 //! uri = "https://example.org/sol3x.json"
-//! paused = ["mint_lt"]               # optional: names, "all", or the bits as an integer
+//! paused = ["mint"]                     # optional: names, "all", or the bits as an integer
 //! ```
 //!
 //! - Ratios are strings, parsed exactly by [`parse_ppm`]: `"2%"`, `"30bps"`, `"0.02"`, `"3x"`.
@@ -405,7 +405,7 @@ impl<'de> Deserialize<'de> for PauseText {
         impl<'de> Visitor<'de> for V {
             type Value = PauseText;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("pause bits: a list of names (\"mint_lt\", ...), \"all\", or an integer")
+                f.write_str("pause bits: a list of names (\"mint\", \"redeem\", \"fund\", \"withdraw\", \"rebalance\"), \"all\", or an integer")
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<PauseText, E> {
                 Ok(PauseText::Bits(v))
@@ -1960,9 +1960,6 @@ mod tests {
     fn pause_bits_by_name() {
         assert_eq!(paused_names(pause::ALL).len(), 5);
         assert_eq!(pause_label(0), "none");
-        assert_eq!(
-            pause_label(pause::MINT_LT | pause::REBALANCE),
-            "mint_lt, rebalance"
-        );
+        assert_eq!(pause_label(pause::MINT_LT | pause::REBALANCE), "mint, rebalance");
     }
 }
