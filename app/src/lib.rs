@@ -13,6 +13,7 @@ pub mod hermes;
 pub mod ix;
 pub mod keeper;
 pub mod local;
+pub mod localnet;
 pub mod ops;
 pub mod pda;
 pub mod pyth;

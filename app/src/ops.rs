@@ -758,7 +758,8 @@ pub async fn prepare<C: Cluster>(
     })
 }
 
-/// What a user operation did, read from the program's return data.
+/// What a user operation did: read from the program's return data, or, when the node did not
+/// return it, from the change of the output token account (the fee is then the preview's).
 #[derive(Clone, Debug, Serialize)]
 pub struct Executed {
     pub signature: String,
@@ -768,22 +769,35 @@ pub struct Executed {
     pub fee_units: u64,
     /// Whole tokens.
     pub received: String,
+    /// `return_data` or `balance_change`.
+    pub source: &'static str,
 }
 
-/// Send a prepared operation signed by `user` (also the fee payer).
+/// Send a prepared operation signed by `user` (also the fee payer). Once the transaction has
+/// landed this never fails: a landed operation reported as an error could be sent twice.
 pub async fn execute<C: Cluster>(cluster: &C, user: &Keypair, prepared: &Prepared) -> OpsResult<Executed> {
     if user.pubkey() != prepared.user {
         return Err(OpsError::Invalid(
             "the operation was prepared for another wallet".into(),
         ));
     }
+    let out_before = token_balance(cluster, &prepared.user_out).await?;
     let landed = submit(cluster, &prepared.instructions, user, &[]).await?;
-    let (amount_in, amount_out, fee_units) = outcome(prepared.flow, &landed).ok_or_else(|| {
-        OpsError::Cluster(ClusterError::Client(format!(
-            "{} landed without the program's return data",
-            landed.signature
-        )))
-    })?;
+    let (amount_in, amount_out, fee_units, source) = match outcome(prepared.flow, &landed) {
+        Some((i, o, f)) => (i, o, f, "return_data"),
+        None => {
+            // Another transaction may move the account in between; the signature is what counts.
+            let after = token_balance(cluster, &prepared.user_out)
+                .await
+                .unwrap_or(out_before);
+            (
+                prepared.amount_in,
+                after.saturating_sub(out_before),
+                prepared.fee_units,
+                "balance_change",
+            )
+        }
+    };
     let (_, get) = prepared.flow.tokens();
     Ok(Executed {
         signature: landed.signature.to_string(),
@@ -792,7 +806,17 @@ pub async fn execute<C: Cluster>(cluster: &C, user: &Keypair, prepared: &Prepare
         amount_out,
         fee_units,
         received: format!("{} {get}", format_units(amount_out, prepared.decimals)),
+        source,
     })
+}
+
+/// A token account's amount (0 if it does not exist yet).
+async fn token_balance<C: Cluster>(cluster: &C, address: &Pubkey) -> OpsResult<u64> {
+    Ok(cluster
+        .account(address)
+        .await?
+        .and_then(|a| token_account_amount(&a.data))
+        .unwrap_or(0))
 }
 
 /// `(in, out, fee)` from the return data of the user instruction.

@@ -43,6 +43,7 @@ fn every_subcommand_has_help() {
         &["unpause", "--help"],
         &["keeper", "--help"],
         &["deploy", "--help"],
+        &["localnet", "--help"],
     ];
     for &args in commands {
         let out = Command::new(LEVER).args(args).output().expect("run lever");

@@ -9,13 +9,19 @@ use lever::constants::{pause, PPM};
 use lever::error::LeverError;
 use lever::math::FundingCurve;
 use lever::state::UpdateMarketParams;
-use lever_sdk::cluster::{ClusterError, Embedded};
+use std::future::Future;
+
+use lever::oracle::Now;
+use lever::state::Market;
+use lever_sdk::cluster::{Cluster, ClusterError, ClusterResult, Embedded, Landed, Simulation};
 use lever_sdk::ops::{self, Flow, OpsError, SendOptions, DEFAULT_SLIPPAGE_PPM};
 use lever_sdk::units::format_units;
 use lever_sdk::{ix, pda, quote};
 use lever_tests::{levered, sol, Harness};
+use solana_account::Account;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
+use solana_transaction::{Hash, Transaction};
 
 /// A wallet whose underlying sits in its associated token account (as a real wallet's does),
 /// holding `units`.
@@ -125,6 +131,7 @@ async fn user_operations_land_exactly_as_previewed() {
             to_before + executed.amount_out,
             "{flow:?}"
         );
+        assert_eq!(executed.source, "return_data");
         assert_eq!(
             executed.received,
             format!(
@@ -424,5 +431,65 @@ async fn admin_operations_change_only_what_they_say() {
         assert!(not_admin.to_string().contains("Unauthorized"), "{not_admin}");
     }
     assert_eq!(h.market().await.params(), after);
+    h.check().await;
+}
+
+/// A node that does not return the program's return data (as some RPC providers' `getTransaction`
+/// may not): everything else is the embedded chain's.
+struct NoReturnData<C>(C);
+
+impl<C: Cluster> Cluster for NoReturnData<C> {
+    fn account(&self, address: &Pubkey) -> impl Future<Output = ClusterResult<Option<Account>>> + Send {
+        self.0.account(address)
+    }
+    fn accounts(
+        &self,
+        addresses: &[Pubkey],
+    ) -> impl Future<Output = ClusterResult<Vec<Option<Account>>>> + Send {
+        self.0.accounts(addresses)
+    }
+    fn markets(&self) -> impl Future<Output = ClusterResult<Vec<(Pubkey, Market)>>> + Send {
+        self.0.markets()
+    }
+    fn clock(&self) -> impl Future<Output = ClusterResult<Now>> + Send {
+        self.0.clock()
+    }
+    fn latest_blockhash(&self) -> impl Future<Output = ClusterResult<Hash>> + Send {
+        self.0.latest_blockhash()
+    }
+    fn simulate(&self, tx: &Transaction) -> impl Future<Output = ClusterResult<Simulation>> + Send {
+        self.0.simulate(tx)
+    }
+    async fn send_and_confirm(&self, tx: &Transaction) -> ClusterResult<Landed> {
+        let landed = self.0.send_and_confirm(tx).await?;
+        Ok(Landed {
+            return_data: None,
+            ..landed
+        })
+    }
+    fn wait_for_slot_after(&self, slot: u64) -> impl Future<Output = ClusterResult<Now>> + Send {
+        self.0.wait_for_slot_after(slot)
+    }
+}
+
+#[tokio::test]
+async fn a_landed_operation_is_reported_even_without_return_data() {
+    let (mut h, _lp, _alice) = levered().await;
+    let bob = ata_wallet(&mut h, sol(10.0)).await;
+    let market = h.keys.market;
+    let lt = share_ata(&bob.pubkey(), &h.keys.lt_mint);
+    let opts = options(&h);
+    let (prepared, executed) = {
+        let cluster = NoReturnData(Embedded::new(&mut h.chain));
+        let prepared = ops::prepare(&cluster, bob.pubkey(), market, Flow::Mint, sol(2.0), opts)
+            .await
+            .expect("prepare");
+        let executed = ops::execute(&cluster, &bob, &prepared).await.expect("landed");
+        (prepared, executed)
+    };
+    // Read from the LT account instead: the same amount, never an error after landing.
+    assert_eq!(executed.source, "balance_change");
+    assert_eq!(executed.amount_out, prepared.expected_out);
+    assert_eq!(h.balance(&lt).await, executed.amount_out);
     h.check().await;
 }

@@ -69,6 +69,9 @@ enum Cmd {
     /// Create or update the config and markets from a declarative file (admin): prints the plan,
     /// asks, applies; running it again changes nothing.
     Deploy(net::DeployArgs),
+    /// Serve a demo chain over JSON-RPC (the real program in-process, one SOL 3x market, funded
+    /// keypairs) for trying the commands above offline: `lever status -u localhost`.
+    Localnet(net::LocalnetArgs),
 }
 
 /// Market and run settings shared by `sim` and `study`.
@@ -228,6 +231,7 @@ fn main() -> ExitCode {
         Cmd::Unpause(args) => net::unpause_cmd(args),
         Cmd::Keeper(args) => net::keeper(args),
         Cmd::Deploy(args) => net::deploy_cmd(args),
+        Cmd::Localnet(args) => net::localnet(args),
     };
     match outcome {
         Ok(code) => code,

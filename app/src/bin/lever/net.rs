@@ -432,6 +432,7 @@ pub fn market(cmd: MarketCmd) -> Result<ExitCode> {
             }
             if statuses.is_empty() {
                 println!("no markets");
+                return Ok(());
             }
             println!(
                 "{:<44}  {:<10}  {:>6}  {:>8}  {:<9}  {:>12}  paused",
@@ -933,4 +934,47 @@ mod tests {
         assert!(parse_price_account("ef0d8b6fda2ceba41da15d4095d1da392a0d2f8ed0c6c7bc0f4cfac8c280b56d=7UVimffxr9ow1uXYxsr4LHAcV58mLzhmwaeKvJ1pjLiE").is_ok());
         assert!(parse_price_account("ef0d=7UVimffxr9ow1uXYxsr4LHAcV58mLzhmwaeKvJ1pjLiE").is_err());
     }
+}
+
+/// `lever localnet`.
+#[derive(Args, Debug)]
+pub struct LocalnetArgs {
+    /// Address to serve JSON-RPC on (`-u localhost` is 127.0.0.1:8899).
+    #[arg(long, default_value = "127.0.0.1:8899")]
+    pub bind: std::net::SocketAddr,
+    /// Where to write the demo's keypairs (admin.json, pause-authority.json, user.json).
+    #[arg(long, default_value = "target/localnet")]
+    pub keypairs: PathBuf,
+}
+
+/// Serve the demo chain until Ctrl-C.
+pub fn localnet(args: LocalnetArgs) -> Result<ExitCode> {
+    runtime()?.block_on(async {
+        let (node, demo) = lever_sdk::localnet::Localnet::demo(args.bind).await?;
+        let files = demo
+            .write_keypairs(&args.keypairs)
+            .with_context(|| format!("write keypairs to {}", args.keypairs.display()))?;
+        eprintln!(
+            "Lever local node at {} (the program, SPL Token, Token-2022 and ATA in-process)",
+            node.url()
+        );
+        eprintln!(
+            "market {} (SOL 3x), Pyth SOL/USD account {} at ${:.2}",
+            demo.market,
+            demo.price_account,
+            lever_sdk::pyth::scaled(demo.price.price, demo.price.exponent)
+        );
+        eprintln!("keypairs: admin {}", files.admin.display());
+        eprintln!("          pause authority {}", files.pause_authority.display());
+        eprintln!("          user {} (100 SOL of underlying)", files.user.display());
+        eprintln!("try: lever status -u {}", node.url());
+        eprintln!("Ctrl-C stops it");
+        // The program runs natively in this process and prints its logs to stdout.
+        let quiet = gag::Gag::stdout().ok();
+        tokio::signal::ctrl_c().await.context("wait for Ctrl-C")?;
+        drop(quiet);
+        node.stop().await?;
+        eprintln!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
 }
