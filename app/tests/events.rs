@@ -31,24 +31,12 @@ const T0: i64 = 1_735_689_600;
 const SOL: u64 = 1_000_000_000;
 const DAY: i64 = 86_400;
 
-/// 3x, band 5%, every fee set (so each user event carries a fee), the default funding curve.
+/// The demo market's parameters (3x, band 5%, every fee set, so each user event carries a fee),
+/// with the whole funding pool lendable.
 fn params() -> MarketParams {
     MarketParams {
-        target_leverage_ppm: 3 * PPM,
-        band_ppm: 50_000,
-        mint_fee_ppm: 3_000,
-        redeem_fee_ppm: 2_000,
-        deposit_fee_ppm: 1_000,
-        withdraw_fee_ppm: 1_000,
-        max_price_age_secs: 60,
-        max_conf_ppm: 20_000,
-        conf_multiplier_ppm: PPM,
-        exposure_cap: u64::MAX,
         max_utilization_ppm: PPM,
-        base_rate_ppm: 20_000,
-        kink_ppm: 800_000,
-        slope1_ppm: 80_000,
-        slope2_ppm: 1_000_000,
+        ..lever_sdk::localnet::demo_params()
     }
 }
 
