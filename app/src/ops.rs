@@ -234,6 +234,39 @@ pub fn pause_bits(names: &[String]) -> OpsResult<u8> {
     })
 }
 
+/// The vault's units against what the market owes (`N + I + fee_units`), read in one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Conservation {
+    pub vault_units: u64,
+    pub owed_units: u64,
+}
+
+impl Conservation {
+    /// The program's invariant: the vault holds exactly what the pools and the fees are owed.
+    pub fn holds(&self) -> bool {
+        self.vault_units == self.owed_units
+    }
+}
+
+/// Read the market and its vault and compare them.
+pub async fn conservation<C: Cluster>(cluster: &C, market: &Pubkey) -> OpsResult<Conservation> {
+    let m = load_market(cluster, market).await?;
+    let vault = cluster.account(&m.vault).await?.ok_or(OpsError::AccountMissing {
+        what: "vault",
+        address: m.vault,
+    })?;
+    let vault_units = token_account_amount(&vault.data).ok_or_else(|| OpsError::WrongAccount {
+        what: "vault",
+        address: m.vault,
+        why: "not a token account".into(),
+    })?;
+    let owed_units = m.pool().units_owed().map_err(Refusal::from)?;
+    Ok(Conservation {
+        vault_units,
+        owed_units,
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Status
 // ---------------------------------------------------------------------------------------------
@@ -287,6 +320,8 @@ pub struct MarketStatus {
     pub idle: String,
     pub fees: String,
     pub vault_units: String,
+    /// The vault holds exactly `exposure + idle + fees` (false also when it cannot be read).
+    pub conserved: bool,
     pub debt_usd: f64,
     /// Whole tokens, or `none`.
     pub exposure_cap: String,
@@ -421,10 +456,9 @@ fn status_of(
         .and_then(|a| token_metadata(&a.data))
         .map(|(_, symbol, _)| symbol)
         .unwrap_or_else(|| crate::local::leverage_label(market.target_leverage_ppm));
-    let vault_units = vault_acc
-        .as_ref()
-        .and_then(|a| token_account_amount(&a.data))
-        .map_or_else(|| "missing".to_string(), |u| format_units(u, d));
+    let vault_raw = vault_acc.as_ref().and_then(|a| token_account_amount(&a.data));
+    let vault_units = vault_raw.map_or_else(|| "missing".to_string(), |u| format_units(u, d));
+    let conserved = vault_raw.is_some() && vault_raw == market.pool().units_owed().ok();
     Ok(MarketStatus {
         market: address.to_string(),
         symbol,
@@ -453,6 +487,7 @@ fn status_of(
         idle: format_units(accrued.idle, d),
         fees: format_units(accrued.fee_units, d),
         vault_units,
+        conserved,
         debt_usd: value_usd(accrued.debt.get()),
         exposure_cap: if market.exposure_cap == u64::MAX {
             "none".into()

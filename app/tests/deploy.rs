@@ -9,11 +9,35 @@ use anchor_spl::token_interface::spl_token_metadata_interface::state::TokenMetad
 use lever::state::{ConfigBounds, MarketParams, UpdateMarketParams};
 use lever_sdk::chain::Chain;
 use lever_sdk::cluster::{Cluster, Embedded};
-use lever_sdk::deploy::{self, apply, plan, Change, DeployError, DeployFile, Role, Step};
+use lever_sdk::deploy::{self, plan, Applied, Change, DeployError, DeployFile, Plan, Role, Step};
 use lever_sdk::pda;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 use spl_token_2022::extension::{BaseStateWithExtensions, StateWithExtensions};
+
+/// `deploy::apply`, then the conservation law on every market the plan names (vault == N + I +
+/// fees), whether the run landed everything or stopped at a failure.
+async fn apply_checked(emb: &Embedded, plan: &Plan, admin: &Keypair) -> Result<Vec<Applied>, DeployError> {
+    let out = deploy::apply(emb, plan, admin).await;
+    let markets = plan
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::CreateMarket(c) => Some(c.keys.market),
+            Step::UpdateMarket { market, .. } | Step::SetPause { market, .. } => Some(*market),
+            _ => None,
+        })
+        .chain(plan.up_to_date.iter().map(|u| u.market));
+    for market in markets {
+        if emb.account(&market).await.expect("read").is_some() {
+            let c = lever_sdk::ops::conservation(emb, &market)
+                .await
+                .expect("conservation");
+            assert!(c.holds(), "conservation on {market}: {c:?}");
+        }
+    }
+    out
+}
 
 const SPL_TOKEN: Pubkey = anchor_spl::token::ID;
 const TOKEN_2022: Pubkey = anchor_spl::token_2022::ID;
@@ -235,7 +259,7 @@ async fn env() -> Env {
 async fn deployed() -> Env {
     let e = env().await;
     let p = plan(&e.emb, &e.file(), e.admin.pubkey()).await.expect("plan");
-    apply(&e.emb, &p, &e.admin).await.expect("apply");
+    apply_checked(&e.emb, &p, &e.admin).await.expect("apply");
     e
 }
 
@@ -281,7 +305,7 @@ async fn first_run_creates_the_config_and_markets_exactly_as_written() {
     assert_eq!(e.emb.sent(), 0, "planning sends nothing");
     assert!(e.account(&pda::config()).await.is_none());
 
-    let applied = apply(&e.emb, &p, &e.admin).await.expect("apply");
+    let applied = apply_checked(&e.emb, &p, &e.admin).await.expect("apply");
     assert_eq!(applied.len(), 3);
     assert_eq!(e.emb.sent(), 3, "one transaction per step");
     assert_eq!(applied.iter().map(|a| a.step).collect::<Vec<_>>(), [1, 2, 3]);
@@ -382,7 +406,7 @@ async fn second_run_plans_nothing_and_sends_nothing() {
         ["AAA 3x", "BBB 5x"]
     );
     assert!(p.to_string().contains("Nothing to do"), "{p}");
-    let applied = apply(&e.emb, &p, &e.admin).await.expect("apply");
+    let applied = apply_checked(&e.emb, &p, &e.admin).await.expect("apply");
     assert!(applied.is_empty());
     assert_eq!(e.emb.sent(), sent, "no transaction sent");
     assert_eq!(e.emb.simulated(), simulated, "not even simulated");
@@ -429,7 +453,7 @@ async fn one_changed_field_is_one_update_of_that_field() {
     assert_eq!(json["up_to_date"][0]["name"], "BBB 5x");
 
     let sent = e.emb.sent();
-    let applied = apply(&e.emb, &p, &e.admin).await.expect("apply");
+    let applied = apply_checked(&e.emb, &p, &e.admin).await.expect("apply");
     assert_eq!(applied.len(), 1);
     assert_eq!(e.emb.sent(), sent + 1);
     let a = e.emb.chain().await.market(&e.market_a()).await.expect("A");
@@ -490,7 +514,7 @@ async fn config_exposure_cap_and_pause_changes_set_only_what_differs() {
         }
         other => panic!("expected a pause change, got {other:?}"),
     }
-    apply(&e.emb, &p, &e.admin).await.expect("apply");
+    apply_checked(&e.emb, &p, &e.admin).await.expect("apply");
     let config = e.emb.chain().await.config().await.expect("config");
     assert_eq!(config.fee_receiver, receiver);
     assert_eq!(config.max_fee_ppm, 20_000);
@@ -564,7 +588,7 @@ async fn what_is_fixed_at_creation_is_refused_and_nothing_is_sent() {
     // A plan made for one admin is not applied with another key.
     let empty = plan(&e.emb, &e.file(), e.admin.pubkey()).await.expect("plan");
     assert!(matches!(
-        apply(&e.emb, &empty, &stranger).await,
+        apply_checked(&e.emb, &empty, &stranger).await,
         Err(DeployError::WrongSigner { .. })
     ));
 
@@ -717,7 +741,7 @@ async fn a_failing_step_stops_the_run_names_the_program_error_and_a_rerun_resume
         Step::CreateMarket(c) => c.args.seed_units = 10,
         other => panic!("expected the second market's creation, got {other:?}"),
     }
-    let err = apply(&e.emb, &p, &e.admin).await.expect_err("refused");
+    let err = apply_checked(&e.emb, &p, &e.admin).await.expect_err("refused");
     let message = err.to_string();
     assert!(
         message.starts_with(&format!(
@@ -748,7 +772,9 @@ async fn a_failing_step_stops_the_run_names_the_program_error_and_a_rerun_resume
     assert_eq!(rest.steps.len(), 1, "{rest}");
     assert!(matches!(&rest.steps[0], Step::CreateMarket(c) if c.keys.market == e.market_b()));
     assert_eq!(rest.up_to_date.len(), 1);
-    apply(&e.emb, &rest, &e.admin).await.expect("apply the rest");
+    apply_checked(&e.emb, &rest, &e.admin)
+        .await
+        .expect("apply the rest");
     assert!(plan(&e.emb, &e.file(), e.admin.pubkey())
         .await
         .expect("plan")
@@ -803,7 +829,7 @@ async fn the_bundled_file_deploys_on_wrapped_sol() {
     let p = plan(&emb, &file, admin.pubkey()).await.expect("plan");
     assert_eq!(p.steps.len(), 3, "{p}");
     assert!(matches!(p.steps[0], Step::InitializeConfig { .. }));
-    apply(&emb, &p, &admin).await.expect("apply");
+    apply_checked(&emb, &p, &admin).await.expect("apply");
     for (id, leverage) in [(0, 3_000_000), (1, 5_000_000)] {
         let m = emb
             .chain()
@@ -823,7 +849,9 @@ async fn the_bundled_file_deploys_on_wrapped_sol() {
     let sent = emb.sent();
     let again = plan(&emb, &file, admin.pubkey()).await.expect("plan again");
     assert!(again.is_empty(), "{again}");
-    apply(&emb, &again, &admin).await.expect("nothing to apply");
+    apply_checked(&emb, &again, &admin)
+        .await
+        .expect("nothing to apply");
     assert_eq!(emb.sent(), sent);
 
     let edited = DeployFile::parse(&text.replacen("band = \"3%\"", "band = \"4%\"", 1)).expect("parses");
@@ -831,7 +859,7 @@ async fn the_bundled_file_deploys_on_wrapped_sol() {
     assert_eq!(p.steps.len(), 1, "{p}");
     assert!(p.to_string().contains("update market `SOL 5x`"), "{p}");
     assert!(p.to_string().contains("band: 3% -> 4%"), "{p}");
-    apply(&emb, &p, &admin).await.expect("apply edit");
+    apply_checked(&emb, &p, &admin).await.expect("apply edit");
     assert_eq!(emb.sent(), sent + 1);
     assert!(plan(&emb, &edited, admin.pubkey())
         .await

@@ -119,6 +119,20 @@ impl Fx {
             .lock()
             .unwrap()
             .extend(landed.events.iter().map(LeverEvent::name));
+        // After every landed transaction (once the market exists): vault == N + I + fees.
+        if self
+            .cluster
+            .account(&self.keys.market)
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+        {
+            let c = lever_sdk::ops::conservation(&self.cluster, &self.keys.market)
+                .await
+                .expect("read the market and vault");
+            assert!(c.holds(), "conservation after {:?}: {c:?}", names(&landed));
+        }
         landed
     }
 

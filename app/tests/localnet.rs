@@ -110,7 +110,8 @@ impl Fx {
     async fn lever(&self, key: &Path, args: &[&str]) -> Run {
         let mut cmd = self.command(key, args);
         let what = format!("lever {}", args.join(" "));
-        tokio::task::spawn_blocking(move || {
+        let label = what.clone();
+        let run = tokio::task::spawn_blocking(move || {
             let mut child = cmd.spawn().expect("spawn lever");
             let start = Instant::now();
             // Drain the pipes while waiting, so a chatty run cannot block on a full pipe.
@@ -143,7 +144,13 @@ impl Fx {
             })
         })
         .await
-        .expect("lever run")
+        .expect("lever run");
+        // Whatever the command did or refused, the vault still holds exactly N + I + fees.
+        let c = lever_sdk::ops::conservation(&**self.net.cluster(), &self.demo.market)
+            .await
+            .expect("read the market and vault");
+        assert!(c.holds(), "conservation after `{label}`: {c:?}");
+        run
     }
 
     async fn user(&self, args: &[&str]) -> Run {

@@ -280,6 +280,7 @@ async fn status_reports_the_market_as_the_program_sees_it() {
     assert_eq!(s.exposure, format_units(market.exposure, h.decimals));
     let vault = h.balance(&h.keys.vault.clone()).await;
     assert_eq!(s.vault_units, format_units(vault, h.decimals));
+    assert!(s.conserved, "vault {vault} against the books");
     assert!((s.lt_nav_usd - ops::nav_usd(marks.lt_nav, h.decimals)).abs() < 1e-12);
     assert!((s.last_price_usd - 100.0).abs() < 1e-9, "{}", s.last_price_usd);
     assert_eq!(s.last_price_age_secs, h.chain.now() - market.last_publish_time);

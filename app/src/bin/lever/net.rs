@@ -653,8 +653,17 @@ fn print_status(s: &MarketStatus) {
     );
     println!("  supply       {} LT, {} FT", s.lt_supply, s.ft_supply);
     println!(
-        "  books        exposure {}, idle {}, fees {}, debt ${:.2}; vault {}",
-        s.exposure, s.idle, s.fees, s.debt_usd, s.vault_units
+        "  books        exposure {}, idle {}, fees {}, debt ${:.2}; vault {} ({})",
+        s.exposure,
+        s.idle,
+        s.fees,
+        s.debt_usd,
+        s.vault_units,
+        if s.conserved {
+            "= exposure + idle + fees"
+        } else {
+            "DOES NOT MATCH the books"
+        }
     );
     println!(
         "  caps         exposure {}, fees mint {} redeem {} deposit {} withdraw {}",
