@@ -512,3 +512,28 @@ pub fn find_event<E: anchor_lang::Event + AnchorDeserialize>(events: &[Vec<u8>])
             .flatten()
     })
 }
+
+/// The real mainnet SOL/USD `PriceUpdateV2` account (`tests/fixtures/`, provenance in its README):
+/// its address (Pyth's sponsored shard-0 push feed) and the account as `solana account` printed it.
+pub fn mainnet_sol_usd_account() -> (Pubkey, solana_account::Account) {
+    use base64::Engine as _;
+    use std::str::FromStr as _;
+    const FIXTURE: &str = include_str!("fixtures/sol_usd_price_update_v2_mainnet.json");
+    let json: serde_json::Value = serde_json::from_str(FIXTURE).expect("fixture json");
+    let address = Pubkey::from_str(json["pubkey"].as_str().expect("pubkey")).expect("address");
+    let account = &json["account"];
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(account["data"][0].as_str().expect("data"))
+        .expect("base64");
+    let owner = Pubkey::from_str(account["owner"].as_str().expect("owner")).expect("owner");
+    (
+        address,
+        solana_account::Account {
+            lamports: account["lamports"].as_u64().expect("lamports"),
+            data,
+            owner,
+            executable: false,
+            rent_epoch: 0,
+        },
+    )
+}

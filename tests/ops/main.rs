@@ -494,3 +494,45 @@ async fn a_landed_operation_is_reported_even_without_return_data() {
     assert_eq!(h.balance(&lt).await, executed.amount_out);
     h.check().await;
 }
+
+#[tokio::test]
+async fn the_default_price_account_is_the_real_sponsored_feed() {
+    // The real mainnet SOL/USD account, at its real address: the one `lever` reads by default.
+    let (address, account) = lever_tests::mainnet_sol_usd_account();
+    let (mut h, _lp, _alice) = levered().await;
+    assert_eq!(address, lever_sdk::keeper::sponsored_feed_address(0, &h.feed_id));
+    let publish_time = 1_735_984_087; // 2025-01-04T09:48:07Z, in the account
+    h.chain.next_slot();
+    h.chain.set_account(&address, account);
+    h.chain.set_time(publish_time + 5);
+    let bob = ata_wallet(&mut h, sol(10.0)).await;
+    let market = h.keys.market;
+    let defaults = SendOptions {
+        slippage_ppm: DEFAULT_SLIPPAGE_PPM,
+        ..SendOptions::default()
+    };
+    let (status, prepared, executed) = {
+        let cluster = Embedded::new(&mut h.chain);
+        let status = ops::market_status(&cluster, &market, None).await.expect("status");
+        let prepared = ops::prepare(&cluster, bob.pubkey(), market, Flow::Mint, sol(1.0), defaults)
+            .await
+            .expect("prepare");
+        let executed = ops::execute(&cluster, &bob, &prepared).await.expect("mint");
+        (status, prepared, executed)
+    };
+    assert_eq!(status.oracle.account, address.to_string());
+    assert_eq!(status.oracle.price_usd, Some(215.681_370_69));
+    assert_eq!(status.oracle.age_secs, Some(5));
+    assert_eq!(
+        (status.oracle.state.as_str(), status.priced_at.as_str()),
+        ("usable", "oracle")
+    );
+    assert_eq!(prepared.price_account, address);
+    assert_eq!(executed.amount_out, prepared.expected_out);
+    // The mint converted at the top of the real confidence interval.
+    let m = h.market().await;
+    assert_eq!(m.last_price.get(), 21_568_137_069u128 * 10u128.pow(19));
+    assert_eq!(m.last_publish_time, publish_time);
+    assert!(prepared.price_usd > 215.681_370_69, "{}", prepared.price_usd);
+    h.check().await;
+}

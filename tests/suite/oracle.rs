@@ -1,34 +1,14 @@
 //! Prices the program reads from real Pyth account bytes.
 
 use anchor_lang::prelude::Pubkey;
-use base64::Engine;
 use lever::constants::PPM;
 use lever_sdk::pyth::decode_price_update;
 use lever_tests::*;
 use pyth_solana_receiver_sdk::price_update::VerificationLevel;
 use solana_account::Account;
-use std::str::FromStr;
-
-const FIXTURE: &str = include_str!("../fixtures/sol_usd_price_update_v2_mainnet.json");
 
 fn fixture() -> (Pubkey, Account) {
-    let json: serde_json::Value = serde_json::from_str(FIXTURE).expect("fixture json");
-    let address = Pubkey::from_str(json["pubkey"].as_str().expect("pubkey")).expect("address");
-    let account = &json["account"];
-    let data = base64::engine::general_purpose::STANDARD
-        .decode(account["data"][0].as_str().expect("data"))
-        .expect("base64");
-    let owner = Pubkey::from_str(account["owner"].as_str().expect("owner")).expect("owner");
-    (
-        address,
-        Account {
-            lamports: account["lamports"].as_u64().expect("lamports"),
-            data,
-            owner,
-            executable: false,
-            rent_epoch: 0,
-        },
-    )
+    mainnet_sol_usd_account()
 }
 
 #[tokio::test]
