@@ -248,6 +248,22 @@ fn compiled_events(keys: &[Pubkey], inner: impl IntoIterator<Item = (u8, Vec<u8>
     )
 }
 
+/// The Lever events in a bank simulation's inner instructions.
+fn simulation_events(
+    tx: &Transaction,
+    details: Option<&solana_banks_interface::TransactionSimulationDetails>,
+) -> Vec<LeverEvent> {
+    compiled_events(
+        &tx.message.account_keys,
+        details
+            .and_then(|d| d.inner_instructions.clone())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|i| (i.instruction.program_id_index, i.instruction.data)),
+    )
+}
+
 /// Decode `account` as a Lever market if it is one (owner, discriminator and size).
 pub fn decode_market(account: &Account) -> Option<Market> {
     if account.owner != lever::ID || account.data.len() != Market::SPACE {
@@ -408,16 +424,7 @@ impl<B: BorrowMut<Chain> + Send> Cluster for Embedded<B> {
             .result
             .ok_or_else(|| ClusterError::Client("the bank returned no simulation result".into()))?;
         let details = out.simulation_details;
-        let events = compiled_events(
-            &tx.message.account_keys,
-            details
-                .as_ref()
-                .and_then(|d| d.inner_instructions.clone())
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|i| (i.instruction.program_id_index, i.instruction.data)),
-        );
+        let events = simulation_events(tx, details.as_ref());
         Ok(Simulation {
             error: result.err(),
             logs: details.as_ref().map(|d| d.logs.clone()).unwrap_or_default(),
@@ -432,13 +439,6 @@ impl<B: BorrowMut<Chain> + Send> Cluster for Embedded<B> {
 
     async fn send_and_confirm(&self, tx: &Transaction) -> ClusterResult<Landed> {
         let mut chain = self.chain().await;
-        let signature = tx.signatures.first().copied().unwrap_or_default();
-        self.spent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(tx.message.recent_blockhash);
-        self.sent.fetch_add(1, Ordering::SeqCst);
-        chain.transactions += 1;
         // The bank keeps no inner instructions of a processed transaction (program-test's banks
         // server drops them from the metadata), so the events come from simulating this same
         // transaction at this same state, just before it is processed: the chain's lock is held
@@ -450,17 +450,42 @@ impl<B: BorrowMut<Chain> + Send> Cluster for Embedded<B> {
             .await
             .ok()
             .filter(|s| matches!(s.result, Some(Ok(()))))
-            .and_then(|s| s.simulation_details?.inner_instructions)
-            .map(|inner| {
-                compiled_events(
-                    &tx.message.account_keys,
-                    inner
-                        .into_iter()
-                        .flatten()
-                        .map(|i| (i.instruction.program_id_index, i.instruction.data)),
-                )
-            })
+            .map(|s| simulation_events(tx, s.simulation_details.as_ref()))
             .unwrap_or_default();
+        self.process_locked(&mut chain, tx, events).await
+    }
+
+    async fn wait_for_slot_after(&self, slot: u64) -> ClusterResult<Now> {
+        let mut chain = self.chain().await;
+        if chain.clock().slot <= slot {
+            chain.next_slot();
+        }
+        Ok(chain.clock())
+    }
+}
+
+impl<B: BorrowMut<Chain> + Send> Embedded<B> {
+    /// Process `tx` as [`Cluster::send_and_confirm`] does, without the simulation that reads its
+    /// events: the returned [`Landed::events`] is empty. For a caller that has just simulated the
+    /// transaction itself (the local RPC node's preflight), so it is not run a third time.
+    pub async fn process_without_events(&self, tx: &Transaction) -> ClusterResult<Landed> {
+        let mut chain = self.chain().await;
+        self.process_locked(&mut chain, tx, Vec::new()).await
+    }
+
+    async fn process_locked(
+        &self,
+        chain: &mut Chain,
+        tx: &Transaction,
+        events: Vec<LeverEvent>,
+    ) -> ClusterResult<Landed> {
+        let signature = tx.signatures.first().copied().unwrap_or_default();
+        self.spent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(tx.message.recent_blockhash);
+        self.sent.fetch_add(1, Ordering::SeqCst);
+        chain.transactions += 1;
         let out = chain
             .ctx
             .banks_client
@@ -484,14 +509,6 @@ impl<B: BorrowMut<Chain> + Send> Cluster for Embedded<B> {
                 signature: Some(signature),
             }),
         }
-    }
-
-    async fn wait_for_slot_after(&self, slot: u64) -> ClusterResult<Now> {
-        let mut chain = self.chain().await;
-        if chain.clock().slot <= slot {
-            chain.next_slot();
-        }
-        Ok(chain.clock())
     }
 }
 

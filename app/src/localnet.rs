@@ -1221,7 +1221,8 @@ impl Node {
                 .collect()
         };
         let pre_balances = balances(self.cluster.accounts(&keys).await.map_err(RpcErr::cluster)?);
-        let outcome = self.cluster.send_and_confirm(&tx).await;
+        // The preflight above already read the inner instructions: no second simulation.
+        let outcome = self.cluster.process_without_events(&tx).await;
         let post_balances = balances(self.cluster.accounts(&keys).await.map_err(RpcErr::cluster)?);
         let now = {
             let mut chain = self.cluster.chain().await;
