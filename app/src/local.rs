@@ -270,3 +270,36 @@ pub async fn new_wallet(
         ft,
     })
 }
+
+/// A new wallet as a real one holds its tokens: `lamports`, and `units` of the underlying in its
+/// associated token account (created by the ATA program). Returns the keypair and that account.
+pub async fn ata_wallet(
+    chain: &mut Chain,
+    keys: &MarketKeys,
+    mint_authority: &Keypair,
+    lamports: u64,
+    units: u64,
+) -> Result<(Keypair, Pubkey)> {
+    let kp = Keypair::new();
+    chain.airdrop(&kp.pubkey(), lamports).await?;
+    let payer = chain.payer_pubkey();
+    let create = ix::create_associated_token_account_idempotent(
+        payer,
+        kp.pubkey(),
+        keys.underlying_mint,
+        keys.underlying_token_program,
+    );
+    chain
+        .send(&[create], &[])
+        .await
+        .map_err(|e| anyhow!("create the associated token account: {e}"))?;
+    let account = crate::pda::associated_token_account(
+        &kp.pubkey(),
+        &keys.underlying_mint,
+        &keys.underlying_token_program,
+    );
+    if units > 0 {
+        fund(chain, keys, mint_authority, &account, units).await?;
+    }
+    Ok((kp, account))
+}

@@ -74,7 +74,7 @@ use crate::chain::Chain;
 use crate::cluster::{decode_market, Cluster, ClusterError, Embedded};
 use crate::keeper::sponsored_feed_address;
 use crate::local::{LocalMarket, MarketSpec};
-use crate::pda::{associated_token_account, MarketKeys};
+use crate::pda::MarketKeys;
 use crate::pyth::{PriceInput, SOL_USD_FEED_ID};
 
 /// The solana-core version `getVersion` reports (the crates this node is built from).
@@ -1594,20 +1594,14 @@ pub async fn demo() -> anyhow::Result<(Chain, Demo)> {
         .await
         .map_err(|e| anyhow!("mint_lt: {e}"))?;
 
-    let user = Keypair::new();
-    m.chain.airdrop(&user.pubkey(), DEMO_USER_LAMPORTS).await?;
-    let create = crate::ix::create_associated_token_account_idempotent(
-        m.chain.payer_pubkey(),
-        user.pubkey(),
-        m.keys.underlying_mint,
-        token_program,
-    );
-    m.chain
-        .send(&[create], &[])
-        .await
-        .map_err(|e| anyhow!("create the user's token account: {e}"))?;
-    let user_underlying = associated_token_account(&user.pubkey(), &m.keys.underlying_mint, &token_program);
-    m.fund(&user_underlying, DEMO_USER_UNITS).await?;
+    let (user, user_underlying) = crate::local::ata_wallet(
+        &mut m.chain,
+        &m.keys,
+        &m.mint_authority,
+        DEMO_USER_LAMPORTS,
+        DEMO_USER_UNITS,
+    )
+    .await?;
 
     let LocalMarket {
         chain,

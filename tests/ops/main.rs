@@ -16,7 +16,7 @@ use lever::state::Market;
 use lever_sdk::cluster::{Cluster, ClusterError, ClusterResult, Embedded, Landed, Simulation};
 use lever_sdk::ops::{self, Flow, OpsError, SendOptions, DEFAULT_SLIPPAGE_PPM};
 use lever_sdk::units::format_units;
-use lever_sdk::{ix, pda, quote};
+use lever_sdk::{pda, quote};
 use lever_tests::{levered, sol, Harness};
 use solana_account::Account;
 use solana_keypair::Keypair;
@@ -26,20 +26,10 @@ use solana_transaction::{Hash, Transaction};
 /// A wallet whose underlying sits in its associated token account (as a real wallet's does),
 /// holding `units`.
 async fn ata_wallet(h: &mut Harness, units: u64) -> Keypair {
-    let k = Keypair::new();
-    h.chain
-        .airdrop(&k.pubkey(), 1_000_000_000)
-        .await
-        .expect("airdrop");
-    let create = ix::create_associated_token_account_idempotent(
-        k.pubkey(),
-        k.pubkey(),
-        h.keys.underlying_mint,
-        h.keys.underlying_token_program,
-    );
-    h.send(&[create], &[&k]).await.expect("create the ATA");
-    let ata = underlying_ata(h, &k.pubkey());
-    h.fund(&ata, units).await;
+    let (k, ata) =
+        lever_sdk::local::ata_wallet(&mut h.chain, &h.keys, &h.mint_authority, 1_000_000_000, units)
+            .await
+            .expect("wallet");
     h.tracked.push(ata);
     k
 }
