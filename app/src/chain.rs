@@ -322,12 +322,7 @@ impl Chain {
 
     pub async fn token_amount(&mut self, address: &Pubkey) -> Result<u64> {
         let data = self.data(address).await?;
-        Ok(
-            StateWithExtensions::<spl_token_2022::state::Account>::unpack(&data)
-                .map_err(|e| anyhow!("token account {address}: {e}"))?
-                .base
-                .amount,
-        )
+        crate::ops::token_account_amount(&data).ok_or_else(|| anyhow!("{address} is not a token account"))
     }
 
     pub async fn mint_supply(&mut self, address: &Pubkey) -> Result<u64> {

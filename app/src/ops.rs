@@ -120,15 +120,11 @@ pub type OpsResult<T> = Result<T, OpsError>;
 // Reading accounts
 // ---------------------------------------------------------------------------------------------
 
-/// An SPL Token / Token-2022 token account's amount (bytes 64..72 of the base layout).
+/// An SPL Token / Token-2022 token account's amount (`None` if the data is not a token account).
 pub fn token_account_amount(data: &[u8]) -> Option<u64> {
-    Some(u64::from_le_bytes(data.get(64..72)?.try_into().ok()?))
-}
-
-/// A mint's supply and decimals (bytes 36..44 and 44 of the base layout).
-pub fn mint_supply_decimals(data: &[u8]) -> Option<(u64, u8)> {
-    let supply = u64::from_le_bytes(data.get(36..44)?.try_into().ok()?);
-    Some((supply, *data.get(44)?))
+    StateWithExtensions::<spl_token_2022::state::Account>::unpack(data)
+        .ok()
+        .map(|a| a.base.amount)
 }
 
 /// Name, symbol and uri from a Token-2022 mint's metadata extension (the LT and FT carry one).
