@@ -11,9 +11,10 @@ use lever::error::LeverError;
 use lever::instructions::*;
 use lever::math::PoolState;
 use lever::state::{Market, MarketParams, UpdateMarketParams};
-use lever_sdk::chain::{Chain, TxFail, TxOk};
+use lever_sdk::cluster::{ClusterError, Landed};
+use lever_testkit::chain::Chain;
 use lever_sdk::ix::{self, UserAccounts};
-use lever_sdk::local::{self, LocalMarket, MarketSpec, Wallet};
+use lever_testkit::local::{self, LocalMarket, MarketSpec, Wallet};
 use lever_sdk::pda::{self, MarketKeys};
 use lever_sdk::pyth::{PriceInput, Verification};
 use solana_instruction::Instruction;
@@ -316,7 +317,7 @@ impl Harness {
     }
 
     /// Send, then check the books whatever happened.
-    pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TxOk, TxFail> {
+    pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Landed, ClusterError> {
         let out = self.chain.send(ixs, signers).await;
         self.check().await;
         out
@@ -354,7 +355,7 @@ impl Harness {
     }
 
     /// Send and require any failure (Anchor or runtime), with nothing changed. Returns it.
-    pub async fn expect_failure(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> TxFail {
+    pub async fn expect_failure(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> ClusterError {
         let before = self.snapshot().await;
         let fail = self
             .send(ixs, signers)
@@ -414,31 +415,31 @@ impl Harness {
         ix::update_market(self.admin.pubkey(), self.keys.market, update)
     }
 
-    pub async fn mint_lt(&mut self, u: &User, amount: u64) -> Result<MintLtOutcome, TxFail> {
+    pub async fn mint_lt(&mut self, u: &User, amount: u64) -> Result<MintLtOutcome, ClusterError> {
         let ix = self.mint_ix(u, amount, 0);
         let ok = self.send(&[ix], &[&u.kp]).await?;
         Ok(decode(&ok))
     }
 
-    pub async fn redeem_lt(&mut self, u: &User, shares: u64) -> Result<RedeemLtOutcome, TxFail> {
+    pub async fn redeem_lt(&mut self, u: &User, shares: u64) -> Result<RedeemLtOutcome, ClusterError> {
         let ix = self.redeem_ix(u, shares, 0);
         let ok = self.send(&[ix], &[&u.kp]).await?;
         Ok(decode(&ok))
     }
 
-    pub async fn deposit(&mut self, u: &User, amount: u64) -> Result<DepositFundingOutcome, TxFail> {
+    pub async fn deposit(&mut self, u: &User, amount: u64) -> Result<DepositFundingOutcome, ClusterError> {
         let ix = self.deposit_ix(u, amount, 0);
         let ok = self.send(&[ix], &[&u.kp]).await?;
         Ok(decode(&ok))
     }
 
-    pub async fn withdraw(&mut self, u: &User, shares: u64) -> Result<WithdrawFundingOutcome, TxFail> {
+    pub async fn withdraw(&mut self, u: &User, shares: u64) -> Result<WithdrawFundingOutcome, ClusterError> {
         let ix = self.withdraw_ix(u, shares, 0);
         let ok = self.send(&[ix], &[&u.kp]).await?;
         Ok(decode(&ok))
     }
 
-    pub async fn rebalance(&mut self) -> Result<RebalanceOutcome, TxFail> {
+    pub async fn rebalance(&mut self) -> Result<RebalanceOutcome, ClusterError> {
         let payer = self.chain.payer_pubkey();
         let ix = ix::rebalance(payer, self.keys.market, self.price_account);
         let ok = self.send(&[ix], &[]).await?;
@@ -446,7 +447,7 @@ impl Harness {
     }
 
     /// Send as the admin.
-    pub async fn admin_send(&mut self, ixs: &[Instruction]) -> Result<TxOk, TxFail> {
+    pub async fn admin_send(&mut self, ixs: &[Instruction]) -> Result<Landed, ClusterError> {
         let admin = self.admin.insecure_clone();
         self.send(ixs, &[&admin]).await
     }
@@ -460,7 +461,7 @@ impl Harness {
 }
 
 /// Decode an instruction's return data.
-pub fn decode<T: AnchorDeserialize>(ok: &TxOk) -> T {
+pub fn decode<T: AnchorDeserialize>(ok: &Landed) -> T {
     let data = ok
         .return_data
         .as_ref()
@@ -513,13 +514,15 @@ pub fn find_event<E: anchor_lang::Event + AnchorDeserialize>(events: &[Vec<u8>])
     })
 }
 
-/// The real mainnet SOL/USD `PriceUpdateV2` account (`tests/fixtures/`, provenance in its README):
-/// its address (Pyth's sponsored shard-0 push feed) and the account as `solana account` printed it.
+/// The real mainnet SOL/USD `PriceUpdateV2` account (read from the shared data set,
+/// `lever_sdk::data::files::SOL_USD_PRICE_UPDATE_V2`; provenance in the README): its address (Pyth's
+/// sponsored shard-0 push feed) and the account as `solana account` printed it.
 pub fn mainnet_sol_usd_account() -> (Pubkey, solana_account::Account) {
     use base64::Engine as _;
     use std::str::FromStr as _;
-    const FIXTURE: &str = include_str!("fixtures/sol_usd_price_update_v2_mainnet.json");
-    let json: serde_json::Value = serde_json::from_str(FIXTURE).expect("fixture json");
+    let fixture = lever_sdk::data::read_data_file(None, lever_sdk::data::files::SOL_USD_PRICE_UPDATE_V2)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let json: serde_json::Value = serde_json::from_str(&fixture).expect("fixture json");
     let address = Pubkey::from_str(json["pubkey"].as_str().expect("pubkey")).expect("address");
     let account = &json["account"];
     let data = base64::engine::general_purpose::STANDARD

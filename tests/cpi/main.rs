@@ -17,7 +17,8 @@ use anchor_spl::token_2022::ID as TOKEN_2022;
 use lever::constants::pause;
 use lever::error::LeverError;
 use lever::instructions::{MintLtOutcome, RedeemLtOutcome};
-use lever_sdk::chain::{Chain, TxFail, TxOk};
+use lever_sdk::cluster::{ClusterError, Landed};
+use lever_testkit::chain::Chain;
 use lever_sdk::ix;
 use lever_sdk::pda::{self, MarketKeys};
 use lever_sdk::pyth::PriceInput;
@@ -41,7 +42,7 @@ fn process_vault(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> 
 
 /// The SDK's chain (Lever natively, the real token programs) plus the vault, natively too.
 async fn chain() -> Chain {
-    let mut pt = lever_sdk::chain::program_test();
+    let mut pt = lever_testkit::chain::program_test();
     pt.add_program("lever_vault", lever_vault::ID, processor!(process_vault));
     Chain::start_with(pt).await.expect("chain")
 }
@@ -268,7 +269,7 @@ impl Fixture {
     }
 
     /// Send as bob; require the custom error `code` raised by `program` and nothing changed.
-    async fn expect_refused(&mut self, ix: Instruction, code: u32, program: Pubkey) -> TxFail {
+    async fn expect_refused(&mut self, ix: Instruction, code: u32, program: Pubkey) -> ClusterError {
         let before = self.snapshot().await;
         let bob = self.bob.kp.insecure_clone();
         let fail = self.h.send(&[ix], &[&bob]).await.expect_err("should be refused");
@@ -276,13 +277,13 @@ impl Fixture {
             fail.custom_code(),
             Some(code),
             "got {fail}; logs: {:#?}",
-            fail.logs
+            fail.logs()
         );
         let failed = format!("Program {program} failed: custom program error: {code:#x}");
         assert!(
-            fail.logs.iter().any(|l| l.contains(&failed)),
+            fail.logs().iter().any(|l| l.contains(&failed)),
             "expected `{failed}` in the logs: {:#?}",
-            fail.logs
+            fail.logs()
         );
         assert_eq!(
             before,
@@ -292,7 +293,7 @@ impl Fixture {
         fail
     }
 
-    async fn send_as_bob(&mut self, ix: Instruction) -> TxOk {
+    async fn send_as_bob(&mut self, ix: Instruction) -> Landed {
         let bob = self.bob.kp.insecure_clone();
         self.h.send(&[ix], &[&bob]).await.expect("vault instruction")
     }

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use lever_sdk::chain::{FailKind, TxFail};
+use lever_sdk::cluster::ClusterError;
 
 const ERROR_RS: &str = include_str!("../../programs/lever/src/error.rs");
 const LEVER_OFFSET: u32 = 6000;
@@ -45,12 +45,12 @@ pub fn code_name(code: u32) -> String {
 }
 
 /// A failed transaction's error, named.
-pub fn fail_name(fail: &TxFail) -> String {
+pub fn fail_name(fail: &ClusterError) -> String {
     match fail.custom_code() {
         Some(code) => code_name(code),
-        None => match &fail.error {
-            FailKind::Transaction(e) => format!("{e:?}"),
-            FailKind::Client(e) => format!("client: {e}"),
+        None => match fail {
+            ClusterError::Transaction { error, .. } => format!("{error:?}"),
+            other => other.to_string(),
         },
     }
 }

@@ -16,7 +16,7 @@ use lever::instructions::{
 use lever::math::{band_status, scale_mantissa, units_for_value, utilization_ppm, BandStatus, Rounding};
 use lever::oracle::{Now, ValidPrice};
 use lever::state::{Market, MarketParams, UpdateMarketParams};
-use lever_sdk::chain::TxOk;
+use lever_sdk::cluster::Landed;
 use lever_sdk::ix;
 use lever_sdk::pyth::{PriceInput, Verification};
 use lever_sdk::quote::{self, QuoteResult, Refusal};
@@ -300,7 +300,7 @@ fn restart_leverage(p: &MarketParams) -> f64 {
     p.target_leverage_ppm as f64 / 1e6 * (1.0 + p.band_ppm as f64 / 1e6) + 0.5
 }
 
-fn decode<T: AnchorDeserialize>(ok: &TxOk) -> Option<T> {
+fn decode<T: AnchorDeserialize>(ok: &Landed) -> Option<T> {
     ok.return_data
         .as_ref()
         .and_then(|d| T::deserialize(&mut &d[..]).ok())
@@ -696,7 +696,7 @@ impl Seq {
         ixs: &[Instruction],
         signers: Vec<Keypair>,
         expect: Expect,
-    ) -> Res<Option<TxOk>> {
+    ) -> Res<Option<Landed>> {
         let before = self.h.snapshot().await;
         let market_before = self.h.market().await;
         let refs: Vec<&Keypair> = signers.iter().collect();

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anchor_lang::prelude::Pubkey;
 use lever::constants::{pause, PPM};
 use lever_sdk::cluster::{Cluster, ClusterError, ClusterResult, Embedded, Landed, Simulation};
-use lever_sdk::keeper::{
+use lever_keeper::{
     shutdown_channel, Action, Keeper, KeeperConfig, MarketSelection, MemoryLog, Verdict,
 };
 use lever_sdk::lever::oracle::Now;

@@ -27,7 +27,7 @@ use solana_transaction::{Hash, Transaction};
 /// holding `units`.
 async fn ata_wallet(h: &mut Harness, units: u64) -> Keypair {
     let (k, ata) =
-        lever_sdk::local::ata_wallet(&mut h.chain, &h.keys, &h.mint_authority, 1_000_000_000, units)
+        lever_testkit::local::ata_wallet(&mut h.chain, &h.keys, &h.mint_authority, 1_000_000_000, units)
             .await
             .expect("wallet");
     h.tracked.push(ata);
@@ -324,7 +324,7 @@ async fn status_reports_the_market_as_the_program_sees_it() {
     assert_eq!(s.oracle.state, "missing");
     assert_eq!(
         s.oracle.account,
-        lever_sdk::keeper::sponsored_feed_address(0, &h.feed_id).to_string()
+        lever_sdk::pyth::sponsored_feed_address(0, &h.feed_id).to_string()
     );
     h.check().await;
 }
@@ -490,7 +490,7 @@ async fn the_default_price_account_is_the_real_sponsored_feed() {
     // The real mainnet SOL/USD account, at its real address: the one `lever` reads by default.
     let (address, account) = lever_tests::mainnet_sol_usd_account();
     let (mut h, _lp, _alice) = levered().await;
-    assert_eq!(address, lever_sdk::keeper::sponsored_feed_address(0, &h.feed_id));
+    assert_eq!(address, lever_sdk::pyth::sponsored_feed_address(0, &h.feed_id));
     let publish_time = 1_735_984_087; // 2025-01-04T09:48:07Z, in the account
     h.chain.next_slot();
     h.chain.set_account(&address, account);

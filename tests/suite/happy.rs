@@ -282,11 +282,15 @@ async fn compute_units_of_token_cpis() {
     let mint = h.send(&[ix], &[&alice.kp]).await.unwrap();
     let ix = h.redeem_ix(&alice, sol(10.0), 0);
     let redeem = h.send(&[ix], &[&alice.kp]).await.unwrap();
+    let (mint, redeem) = (
+        mint.compute_units.expect("the bank meters"),
+        redeem.compute_units.expect("the bank meters"),
+    );
     // Metered: the SPL Token transfer and the Token-2022 mint/burn CPIs (native code ~1 CU/call).
     println!(
         "compute units: mint_lt {} (SPL transfer + Token-2022 mint_to), redeem_lt {} (Token-2022 burn + SPL transfer)",
-        mint.compute_units, redeem.compute_units
+        mint, redeem
     );
-    assert!(mint.compute_units > 1_000 && mint.compute_units < 50_000);
-    assert!(redeem.compute_units > 1_000 && redeem.compute_units < 50_000);
+    assert!(mint > 1_000 && mint < 50_000);
+    assert!(redeem > 1_000 && redeem < 50_000);
 }

@@ -134,10 +134,10 @@ async fn sec_reinitialize_config_and_market() {
 }
 
 /// The failure came from the system program's account creation inside Lever's `init`.
-fn assert_system_refused(fail: &lever_sdk::chain::TxFail) {
+fn assert_system_refused(fail: &lever_sdk::cluster::ClusterError) {
     let system_failed = format!("Program {} failed", Pubkey::default());
     assert!(
-        fail.logs.iter().any(|l| l.starts_with(&system_failed)),
+        fail.logs().iter().any(|l| l.starts_with(&system_failed)),
         "{fail:?}"
     );
 }

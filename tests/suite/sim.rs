@@ -3,17 +3,17 @@
 //! inside the engine, that each transaction equals the SDK's prediction and that the vault
 //! always equals N + I + fees.
 
-use lever_sdk::sim::prices::{self, Series};
-use lever_sdk::sim::{run, ConfMode, SimConfig, Summary};
+use lever_sim::prices::{self, Series};
+use lever_sim::{run, ConfMode, SimConfig, Summary};
 
-const SOL_1H: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../app/data/prices/binance_spot_SOLUSDT_1h_2020-08_2026-01.csv"
-);
+/// The shared SOL/USDT hourly series (`lever_sdk::data`).
+fn sol_1h() -> std::path::PathBuf {
+    lever_sdk::data::data_file(None, lever_sdk::data::files::SOL_USDT_1H).unwrap_or_else(|e| panic!("{e}"))
+}
 
 /// `bars` rows of the bundled series starting at the row whose time is `from`.
 fn slice(from: &str, bars: usize) -> Series {
-    let text = std::fs::read_to_string(SOL_1H).expect("bundled series");
+    let text = std::fs::read_to_string(sol_1h()).expect("bundled series");
     let mut lines = text.lines();
     let header = lines.next().expect("header");
     let rows: Vec<&str> = lines.skip_while(|l| !l.starts_with(from)).take(bars).collect();

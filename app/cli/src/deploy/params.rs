@@ -1,0 +1,130 @@
+//! Market parameters and config bounds, field by field: display and diffs.
+
+use super::*;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::Path;
+use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_spl::token_interface::spl_token_2022;
+use lever::constants::{pause, MAX_NAME_LEN, MAX_SYMBOL_LEN, MAX_URI_LEN};
+use lever::error::LeverError;
+use lever::instructions::{CreateMarketArgs, InitializeConfigArgs, UpdateConfigArgs};
+use lever::state::{Config, ConfigBounds, MarketParams, UpdateMarketParams};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use solana_account::Account;
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use solana_transaction::Signature;
+use spl_token_2022::extension::StateWithExtensions;
+use lever_sdk::accounts::decode_zero_copy;
+use lever_sdk::accounts::decode_market;
+use lever_sdk::cluster::{submit, Cluster, ClusterError};
+use lever_sdk::errors::describe;
+use lever_sdk::ix;
+use lever_sdk::ops::paused_names;
+use lever_sdk::pda::{self, MarketKeys};
+use lever_sdk::pyth::feed_id_from_hex;
+use lever_sdk::units::{format_leverage, format_percent, format_units, parse_ppm, parse_units, UnitsError};
+
+// ---------------------------------------------------------------------------------------------
+// Parameters, field by field
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy)]
+pub(super) enum Unit {
+    Leverage,
+    Percent,
+    Seconds,
+    Tokens,
+}
+
+/// One market parameter: its name in the file, how to read it, how to set it in an update.
+pub(super) struct ParamField {
+    key: &'static str,
+    get: fn(&MarketParams) -> u64,
+    set: fn(&mut UpdateMarketParams, u64),
+    unit: Unit,
+}
+
+macro_rules! field {
+    ($key:literal, $f:ident, $unit:ident) => {
+        ParamField {
+            key: $key,
+            get: |p| p.$f,
+            set: |u, v| u.$f = Some(v),
+            unit: Unit::$unit,
+        }
+    };
+}
+
+pub(super) const PARAM_FIELDS: [ParamField; 15] = [
+    field!("leverage", target_leverage_ppm, Leverage),
+    field!("band", band_ppm, Percent),
+    field!("mint_fee", mint_fee_ppm, Percent),
+    field!("redeem_fee", redeem_fee_ppm, Percent),
+    field!("deposit_fee", deposit_fee_ppm, Percent),
+    field!("withdraw_fee", withdraw_fee_ppm, Percent),
+    field!("max_price_age_secs", max_price_age_secs, Seconds),
+    field!("max_conf", max_conf_ppm, Percent),
+    field!("conf_multiplier", conf_multiplier_ppm, Leverage),
+    field!("exposure_cap", exposure_cap, Tokens),
+    field!("max_utilization", max_utilization_ppm, Percent),
+    field!("base_rate", base_rate_ppm, Percent),
+    field!("kink", kink_ppm, Percent),
+    field!("slope1", slope1_ppm, Percent),
+    field!("slope2", slope2_ppm, Percent),
+];
+
+pub(super) fn show(unit: Unit, v: u64, decimals: u8) -> String {
+    match unit {
+        Unit::Leverage => format_leverage(v),
+        Unit::Percent => format_percent(v),
+        Unit::Seconds => format!("{v}s"),
+        Unit::Tokens if v == u64::MAX => "none".into(),
+        Unit::Tokens => format_units(v, decimals),
+    }
+}
+
+/// Each parameter as the file names it, formatted (whole tokens, percentages, leverage).
+pub(super) fn param_lines(p: &MarketParams, decimals: u8) -> Vec<(&'static str, String)> {
+    PARAM_FIELDS
+        .iter()
+        .map(|f| (f.key, show(f.unit, (f.get)(p), decimals)))
+        .collect()
+}
+
+/// What differs between two sets of market parameters: the update with only those fields set,
+/// and the list of changes (`lever market update` prints these too).
+pub fn diff_params(
+    on_chain: &MarketParams,
+    file: &MarketParams,
+    decimals: u8,
+) -> (UpdateMarketParams, Vec<Change>) {
+    let mut update = UpdateMarketParams::default();
+    let mut changes = Vec::new();
+    for f in &PARAM_FIELDS {
+        let (old, new) = ((f.get)(on_chain), (f.get)(file));
+        if old != new {
+            (f.set)(&mut update, new);
+            changes.push(Change {
+                field: f.key.to_string(),
+                from: show(f.unit, old, decimals),
+                to: show(f.unit, new, decimals),
+            });
+        }
+    }
+    (update, changes)
+}
+
+pub(super) fn bound_lines(b: &ConfigBounds) -> Vec<(&'static str, String)> {
+    vec![
+        ("min_leverage", format_leverage(b.min_leverage_ppm)),
+        ("max_leverage", format_leverage(b.max_leverage_ppm)),
+        ("max_fee", format_percent(b.max_fee_ppm)),
+        ("max_price_age_secs", format!("{}s", b.max_price_age_secs)),
+        ("max_conf", format_percent(b.max_conf_ppm)),
+        ("min_seed", format!("{} raw units", b.min_seed_units)),
+    ]
+}

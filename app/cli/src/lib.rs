@@ -1,0 +1,3 @@
+//! The library behind the `lever` binary: the declarative deployment planner ([`deploy`]).
+
+pub mod deploy;

@@ -1,0 +1,63 @@
+//! `lever keeper`: run the keeper against a cluster until Ctrl-C.
+
+use super::*;
+use std::collections::HashMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Duration;
+use anyhow::{anyhow, bail, Context as _, Result};
+use clap::{Args, Subcommand};
+use lever_sdk::cluster::{resolve_url, Cluster, RpcCluster};
+use lever_cli::deploy::{self, DeployFile, Step};
+use lever_keeper::{Action, Keeper, KeeperConfig, LogSink, MarketSelection};
+use lever_sdk::lever::state::{Market, UpdateMarketParams};
+use lever_sdk::ops::{self, Flow, MarketStatus, SendOptions};
+use lever_sdk::pyth::feed_id_from_hex;
+use lever_sdk::units::{parse_ppm, parse_units};
+use serde::Serialize;
+use solana_keypair::Keypair;
+use solana_rpc_client::api::config::CommitmentConfig;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_signer::Signer as _;
+use anchor_lang::prelude::Pubkey;
+
+pub fn keeper(args: KeeperArgs) -> Result<ExitCode> {
+    if !(args.interval.is_finite() && args.interval > 0.0) {
+        bail!("--interval must be a positive number of seconds");
+    }
+    runtime()?.block_on(async {
+        let cluster = args.net.cluster();
+        let payer = args.net.signer()?;
+        let mut config = KeeperConfig {
+            poll_interval: Duration::from_secs_f64(args.interval),
+            priority_fee_micro_lamports: args.with_compute_unit_price,
+            compute_unit_limit: args.compute_unit_limit,
+            max_retries: args.max_retries,
+            markets: if args.markets.is_empty() {
+                MarketSelection::All
+            } else {
+                MarketSelection::Only(args.markets.clone())
+            },
+            sponsored_shard: Some(0),
+            ..KeeperConfig::default()
+        };
+        for (feed, address) in &args.price_accounts {
+            config = config.with_price_account(*feed, *address);
+        }
+        eprintln!(
+            "keeper {} on {} every {}s; Ctrl-C stops it",
+            payer.pubkey(),
+            url_of(args.net.url.as_deref()),
+            args.interval
+        );
+        let keeper = Keeper::new(&cluster, payer, config);
+        let summary = keeper.run(lever_keeper::shutdown_on_ctrl_c()).await;
+        eprintln!(
+            "stopped after {} passes ({} could not list the markets)",
+            summary.passes, summary.failed_passes
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}

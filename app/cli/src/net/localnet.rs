@@ -1,0 +1,67 @@
+//! `lever localnet`: a JSON-RPC node over the embedded chain with a demo market.
+
+use super::*;
+use std::collections::HashMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Duration;
+use anyhow::{anyhow, bail, Context as _, Result};
+use clap::{Args, Subcommand};
+use lever_sdk::cluster::{resolve_url, Cluster, RpcCluster};
+use lever_cli::deploy::{self, DeployFile, Step};
+use lever_keeper::{Action, Keeper, KeeperConfig, LogSink, MarketSelection};
+use lever_sdk::lever::state::{Market, UpdateMarketParams};
+use lever_sdk::ops::{self, Flow, MarketStatus, SendOptions};
+use lever_sdk::pyth::feed_id_from_hex;
+use lever_sdk::units::{parse_ppm, parse_units};
+use serde::Serialize;
+use solana_keypair::Keypair;
+use solana_rpc_client::api::config::CommitmentConfig;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_signer::Signer as _;
+use anchor_lang::prelude::Pubkey;
+
+/// `lever localnet`.
+#[derive(Args, Debug)]
+pub struct LocalnetArgs {
+    /// Address to serve JSON-RPC on (`-u localhost` is 127.0.0.1:8899).
+    #[arg(long, default_value = "127.0.0.1:8899")]
+    pub bind: std::net::SocketAddr,
+    /// Where to write the demo's keypairs (admin.json, pause-authority.json, user.json).
+    #[arg(long, default_value = "target/localnet")]
+    pub keypairs: PathBuf,
+}
+
+/// Serve the demo chain until Ctrl-C.
+pub fn localnet(args: LocalnetArgs) -> Result<ExitCode> {
+    runtime()?.block_on(async {
+        let (node, demo) = lever_testkit::localnet::Localnet::demo(args.bind).await?;
+        let files = demo
+            .write_keypairs(&args.keypairs)
+            .with_context(|| format!("write keypairs to {}", args.keypairs.display()))?;
+        eprintln!(
+            "Lever local node at {} (the program, SPL Token, Token-2022 and ATA in-process)",
+            node.url()
+        );
+        eprintln!(
+            "market {} (SOL 3x), Pyth SOL/USD account {} at ${:.2}",
+            demo.market,
+            demo.price_account,
+            lever_sdk::pyth::scaled(demo.price.price, demo.price.exponent)
+        );
+        eprintln!("keypairs: admin {}", files.admin.display());
+        eprintln!("          pause authority {}", files.pause_authority.display());
+        eprintln!("          user {} (100 SOL of underlying)", files.user.display());
+        eprintln!("try: lever status -u {}", node.url());
+        eprintln!("Ctrl-C stops it");
+        // The program runs natively in this process and prints its logs to stdout.
+        let quiet = gag::Gag::stdout().ok();
+        tokio::signal::ctrl_c().await.context("wait for Ctrl-C")?;
+        drop(quiet);
+        node.stop().await?;
+        eprintln!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,397 @@
+//! An embedded in-process chain: a solana-program-test bank running the Lever program natively
+//! beside the real SPL Token and Token-2022 programs (SBF builds, metered). The simulator, the
+//! test suites and the keeper's end-to-end tests all run on it.
+
+use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
+use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::solana_program::program_pack::Pack;
+use anchor_spl::token_2022::spl_token_2022;
+use anyhow::{anyhow, Context as _, Result};
+use lever::oracle::Now;
+use lever::state::{Config, Market};
+use solana_account::{Account, AccountSharedData};
+use solana_compute_budget_interface::ComputeBudgetInstruction;
+use solana_instruction::error::InstructionError;
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_program_test::{processor, ProgramTest, ProgramTestContext};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+use spl_token_2022::extension::{BaseStateWithExtensions, ExtensionType, StateWithExtensions};
+
+use lever_sdk::accounts::decode_zero_copy;
+use lever_sdk::cluster::{ClusterError, ClusterResult, Landed};
+use lever_sdk::pyth::{price_update_data, PriceInput};
+
+/// Take a fresh blockhash after this many transactions (one expires after ~780 here).
+const BLOCKHASH_REFRESH_EVERY: u32 = 300;
+/// Fresh blockhashes tried for one transaction refused with `BlockhashNotFound`.
+const BLOCKHASH_RETRIES: u32 = 3;
+
+/// The program's entrypoint, adapted to `processor!`'s signature.
+fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    // SAFETY: program-test keeps the account slice alive for the whole call; Anchor's entry only
+    // asks for a longer lifetime than `processor!` names.
+    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
+    lever::entry(program_id, accounts, data)
+}
+
+/// A `ProgramTest` with Lever loaded natively.
+pub fn program_test() -> ProgramTest {
+    // program-test logs every instruction at debug level straight to stderr unless RUST_LOG says
+    // otherwise; keep runs readable (set RUST_LOG to see the logs).
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        if std::env::var_os("RUST_LOG").is_none() {
+            std::env::set_var("RUST_LOG", "error");
+        }
+    });
+    let mut pt = ProgramTest::new("lever", lever::ID, processor!(process));
+    pt.prefer_bpf(false);
+    pt
+}
+
+pub struct Chain {
+    pub ctx: ProgramTestContext,
+    now: i64,
+    slot: u64,
+    since_refresh: u32,
+    nonce: u32,
+    /// Transactions sent (landed or failed).
+    pub transactions: u64,
+}
+
+impl Chain {
+    pub async fn start() -> Result<Self> {
+        Self::start_with(program_test()).await
+    }
+
+    /// Start from a `ProgramTest` the caller has added accounts or programs to.
+    pub async fn start_with(pt: ProgramTest) -> Result<Self> {
+        let mut ctx = pt.start_with_context().await;
+        let clock: Clock = ctx.banks_client.get_sysvar().await.context("clock")?;
+        let slot = clock.slot;
+        let now = clock.unix_timestamp;
+        ctx.last_blockhash = ctx
+            .banks_client
+            .get_latest_blockhash()
+            .await
+            .context("blockhash")?;
+        Ok(Self {
+            ctx,
+            now,
+            slot,
+            since_refresh: 0,
+            nonce: 0,
+            transactions: 0,
+        })
+    }
+
+    pub fn payer(&self) -> &Keypair {
+        &self.ctx.payer
+    }
+
+    pub fn payer_pubkey(&self) -> Pubkey {
+        self.ctx.payer.pubkey()
+    }
+
+    /// The chain's unix time (what `Clock::get` returns to programs).
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// The clock programs see: unix time and slot.
+    pub fn clock(&self) -> Now {
+        Now {
+            unix_timestamp: self.now,
+            slot: self.slot,
+        }
+    }
+
+    /// Move the clock to `unix` seconds, in a new slot (cheap: rewrites the Clock sysvar).
+    pub fn set_time(&mut self, unix: i64) {
+        self.now = unix;
+        self.next_slot();
+    }
+
+    /// Start a new slot at the same unix time. The program accepts one price per slot, so every
+    /// price written goes with a new slot, as on a real cluster.
+    pub fn next_slot(&mut self) {
+        self.slot += 1;
+        self.write_clock();
+    }
+
+    fn write_clock(&mut self) {
+        let clock = Clock {
+            slot: self.slot,
+            epoch_start_timestamp: self.now,
+            epoch: 0,
+            leader_schedule_epoch: 0,
+            unix_timestamp: self.now,
+        };
+        self.ctx.set_sysvar(&clock);
+    }
+
+    /// Write an account as is.
+    pub fn set_account(&mut self, address: &Pubkey, account: Account) {
+        self.ctx.set_account(address, &AccountSharedData::from(account));
+    }
+
+    /// Write a real-layout `PriceUpdateV2` owned by the Pyth receiver at `address`.
+    pub fn write_price(&mut self, address: &Pubkey, input: &PriceInput) {
+        self.next_slot();
+        self.set_account(
+            address,
+            Account {
+                lamports: 10_000_000,
+                data: price_update_data(input),
+                owner: pyth_solana_receiver_sdk::ID,
+                executable: false,
+                rent_epoch: 0,
+            },
+        );
+    }
+
+    /// Take the bank's latest blockhash. program-test registers a new one every 400 ms of wall
+    /// time and accepts one for 150 registrations, so a hash taken every few hundred
+    /// transactions never expires; no warp (about 190 ms each) is needed.
+    async fn refresh_blockhash(&mut self) -> Result<()> {
+        self.ctx.last_blockhash = self
+            .ctx
+            .banks_client
+            .get_latest_blockhash()
+            .await
+            .context("latest blockhash")?;
+        self.since_refresh = 0;
+        Ok(())
+    }
+
+    /// Sign (payer first) and process. A compute-budget instruction with a changing limit keeps
+    /// identical transactions from colliding on one blockhash. A transaction refused with
+    /// `BlockhashNotFound` was not processed: it is signed again on a fresh blockhash and resent
+    /// (program-test's clock task and a warp can race on the blockhash queue).
+    pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> ClusterResult<Landed> {
+        if self.since_refresh >= BLOCKHASH_REFRESH_EVERY {
+            self.refresh_blockhash()
+                .await
+                .map_err(|e| ClusterError::Client(format!("refresh blockhash: {e:#}")))?;
+        }
+        let mut attempts = 0;
+        loop {
+            let outcome = self.send_once(ixs, signers).await;
+            match &outcome {
+                Err(ClusterError::Transaction {
+                    error: TransactionError::BlockhashNotFound,
+                    ..
+                }) if attempts < BLOCKHASH_RETRIES => {
+                    attempts += 1;
+                    self.refresh_blockhash()
+                        .await
+                        .map_err(|e| ClusterError::Client(format!("refresh blockhash: {e:#}")))?;
+                }
+                _ => return outcome,
+            }
+        }
+    }
+
+    async fn send_once(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> ClusterResult<Landed> {
+        self.since_refresh += 1;
+        self.nonce = self.nonce.wrapping_add(1);
+        self.transactions += 1;
+        let mut all = Vec::with_capacity(ixs.len() + 1);
+        all.push(ComputeBudgetInstruction::set_compute_unit_limit(
+            1_400_000 - (self.nonce % 200_000),
+        ));
+        all.extend_from_slice(ixs);
+        let payer = &self.ctx.payer;
+        let mut keys: Vec<&Keypair> = vec![payer];
+        for s in signers {
+            if !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
+                keys.push(s);
+            }
+        }
+        let tx =
+            Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, self.ctx.last_blockhash);
+        let signature = tx.signatures.first().copied().unwrap_or_default();
+        let outcome = self.ctx.banks_client.process_transaction_with_metadata(tx).await;
+        let outcome = outcome.map_err(|e| ClusterError::Client(format!("banks client: {e}")))?;
+        let (compute_units, return_data, logs) = match outcome.metadata {
+            Some(m) => (
+                m.compute_units_consumed,
+                m.return_data.map(|r| r.data),
+                m.log_messages,
+            ),
+            None => (0, None, Vec::new()),
+        };
+        match outcome.result {
+            // `send` does not simulate, so it reads no events (the bank drops inner instructions
+            // when processing); `Embedded` simulates first for callers that need them.
+            Ok(()) => Ok(Landed {
+                signature,
+                logs,
+                return_data,
+                events: Vec::new(),
+                compute_units: Some(compute_units),
+            }),
+            Err(error) => Err(ClusterError::Transaction {
+                error,
+                logs,
+                signature: Some(signature),
+            }),
+        }
+    }
+
+    pub async fn account(&mut self, address: &Pubkey) -> Result<Option<Account>> {
+        self.ctx
+            .banks_client
+            .get_account(*address)
+            .await
+            .context("get_account")
+    }
+
+    async fn data(&mut self, address: &Pubkey) -> Result<Vec<u8>> {
+        Ok(self
+            .account(address)
+            .await?
+            .ok_or_else(|| anyhow!("account {address} not found"))?
+            .data)
+    }
+
+    pub async fn lamports(&mut self, address: &Pubkey) -> Result<u64> {
+        Ok(self.account(address).await?.map(|a| a.lamports).unwrap_or(0))
+    }
+
+    pub async fn market(&mut self, address: &Pubkey) -> Result<Market> {
+        decode_zero_copy::<Market>(&self.data(address).await?)
+    }
+
+    pub async fn config(&mut self) -> Result<Config> {
+        decode_zero_copy::<Config>(&self.data(&lever_sdk::pda::config()).await?)
+    }
+
+    pub async fn token_amount(&mut self, address: &Pubkey) -> Result<u64> {
+        let data = self.data(address).await?;
+        lever_sdk::accounts::token_account_amount(&data).ok_or_else(|| anyhow!("{address} is not a token account"))
+    }
+
+    pub async fn mint_supply(&mut self, address: &Pubkey) -> Result<u64> {
+        let data = self.data(address).await?;
+        Ok(StateWithExtensions::<spl_token_2022::state::Mint>::unpack(&data)
+            .map_err(|e| anyhow!("mint {address}: {e}"))?
+            .base
+            .supply)
+    }
+
+    /// Create a mint of `token_program` (SPL Token or Token-2022) with no extensions.
+    pub async fn create_mint(
+        &mut self,
+        token_program: &Pubkey,
+        decimals: u8,
+        authority: &Pubkey,
+    ) -> Result<Pubkey> {
+        self.create_mint_with(token_program, decimals, authority, &[], |_| Vec::new())
+            .await
+    }
+
+    /// Create a Token-2022 mint with `extensions`, initialised by the instructions `init(mint)`
+    /// returns (run between the account's creation and `InitializeMint2`).
+    pub async fn create_mint_with(
+        &mut self,
+        token_program: &Pubkey,
+        decimals: u8,
+        authority: &Pubkey,
+        extensions: &[ExtensionType],
+        init: impl FnOnce(&Pubkey) -> Vec<Instruction>,
+    ) -> Result<Pubkey> {
+        let mint = Keypair::new();
+        let space = if extensions.is_empty() {
+            spl_token_2022::state::Mint::LEN
+        } else {
+            ExtensionType::try_calculate_account_len::<spl_token_2022::state::Mint>(extensions)?
+        };
+        let lamports = self.rent(space).await?;
+        let mut ixs = vec![solana_system_interface::instruction::create_account(
+            &self.payer_pubkey(),
+            &mint.pubkey(),
+            lamports,
+            space as u64,
+            token_program,
+        )];
+        ixs.extend(init(&mint.pubkey()));
+        ixs.push(spl_token_2022::instruction::initialize_mint2(
+            token_program,
+            &mint.pubkey(),
+            authority,
+            None,
+            decimals,
+        )?);
+        self.send(&ixs, &[&mint])
+            .await
+            .map_err(|e| anyhow!("create mint: {e}"))?;
+        Ok(mint.pubkey())
+    }
+
+    /// Create a token account for `owner` (a fresh keypair address, not an ATA).
+    pub async fn create_token_account(
+        &mut self,
+        mint: &Pubkey,
+        owner: &Pubkey,
+        token_program: &Pubkey,
+    ) -> Result<Pubkey> {
+        let account = Keypair::new();
+        let mint_data = self.data(mint).await?;
+        let space = if *token_program == spl_token_2022::ID {
+            let state = StateWithExtensions::<spl_token_2022::state::Mint>::unpack(&mint_data)?;
+            let required = ExtensionType::get_required_init_account_extensions(&state.get_extension_types()?);
+            ExtensionType::try_calculate_account_len::<spl_token_2022::state::Account>(&required)?
+        } else {
+            spl_token_2022::state::Account::LEN
+        };
+        let lamports = self.rent(space).await?;
+        let ixs = vec![
+            solana_system_interface::instruction::create_account(
+                &self.payer_pubkey(),
+                &account.pubkey(),
+                lamports,
+                space as u64,
+                token_program,
+            ),
+            spl_token_2022::instruction::initialize_account3(token_program, &account.pubkey(), mint, owner)?,
+        ];
+        self.send(&ixs, &[&account])
+            .await
+            .map_err(|e| anyhow!("create token account: {e}"))?;
+        Ok(account.pubkey())
+    }
+
+    /// Mint `amount` raw units of `mint` (authority must sign) to `to`.
+    pub async fn mint_tokens(
+        &mut self,
+        token_program: &Pubkey,
+        mint: &Pubkey,
+        to: &Pubkey,
+        authority: &Keypair,
+        amount: u64,
+    ) -> Result<()> {
+        let ix =
+            spl_token_2022::instruction::mint_to(token_program, mint, to, &authority.pubkey(), &[], amount)?;
+        self.send(&[ix], &[authority])
+            .await
+            .map_err(|e| anyhow!("mint_to: {e}"))?;
+        Ok(())
+    }
+
+    /// Move lamports from the payer.
+    pub async fn airdrop(&mut self, to: &Pubkey, lamports: u64) -> Result<()> {
+        let ix = solana_system_interface::instruction::transfer(&self.payer_pubkey(), to, lamports);
+        self.send(&[ix], &[]).await.map_err(|e| anyhow!("airdrop: {e}"))?;
+        Ok(())
+    }
+
+    pub async fn rent(&mut self, space: usize) -> Result<u64> {
+        let rent = self.ctx.banks_client.get_rent().await.context("rent")?;
+        Ok(rent.minimum_balance(space))
+    }
+}
+

@@ -1,0 +1,12 @@
+//! Lever on an in-process bank, for tests, the simulator and `lever localnet`: the embedded chain
+//! ([`chain::Chain`]: solana-program-test running the program natively beside the real SPL Token
+//! and Token-2022 programs), its [`lever_sdk::cluster::Cluster`] implementation
+//! ([`embedded::Embedded`]), ready-made markets ([`local`]) and a JSON-RPC node over the chain
+//! ([`localnet`]).
+
+pub mod chain;
+pub mod embedded;
+pub mod local;
+pub mod localnet;
+
+pub use lever_sdk;

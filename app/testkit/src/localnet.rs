@@ -1,0 +1,338 @@
+//! A local JSON-RPC node over the embedded chain: the `lever` binary (and anything else built on
+//! `solana_rpc_client`) runs against it offline, exactly as against a cluster.
+//!
+//! [`Localnet`] serves an [`Embedded<Chain>`] over HTTP/1.1 (a small hand-rolled server on a Tokio
+//! `TcpListener`: `Content-Length` bodies, keep-alive, batches) and answers the JSON-RPC methods
+//! [`RpcCluster`](lever_sdk::cluster::RpcCluster) and `RpcClient` call, with the response types of
+//! `solana_rpc_client::api` serialized as a validator would:
+//!
+//! | method | what it does here |
+//! |---|---|
+//! | `getAccountInfo`, `getMultipleAccounts` | the bank's accounts, `base64` (or `base58`) with `dataSlice` |
+//! | `getProgramAccounts` | the markets the [`Embedded`] watches (the bank cannot list by owner), `dataSize`/`memcmp` filters applied; every market a transaction creates is watched |
+//! | `getLatestBlockhash`, `isBlockhashValid` | the bank's blockhash queue (never a blockhash a sent transaction used, see [`Embedded`]) |
+//! | `simulateTransaction` | the bank's simulation: logs, units, return data, inner instructions, fee; `sigVerify`, `replaceRecentBlockhash` |
+//! | `sendTransaction` | verified, preflighted unless `skipPreflight`, processed at once; the outcome is kept by signature |
+//! | `getSignatureStatuses`, `getTransaction` | from the outcomes kept: finalized, with logs, return data, inner instructions, fee, balances |
+//! | `getSlot`, `getBlockHeight`, `getBalance`, `getMinimumBalanceForRentExemption`, `getVersion`, `getHealth`, `getGenesisHash`, `requestAirdrop` (from the chain's payer) | |
+//!
+//! Anything else is answered with JSON-RPC error -32601. There is one bank and no forks: every
+//! commitment reads the same state, and every transaction that landed is `finalized` at once.
+//! Only legacy transactions are accepted (`lever` sends no other).
+//!
+//! Time: the chain's clock moves only when told ([`Localnet::advance`], [`Localnet::set_price`]),
+//! so a price never goes stale by itself. Slots do move: one after every transaction, one every
+//! [`LocalnetOptions::slot_interval`] (like a validator's 400 ms), and up to a request's
+//! `minContextSlot`, so a client waiting for the next slot (`RpcCluster::wait_for_slot_after`)
+//! gets it.
+//!
+//! [`demo`] builds the chain for a README session: a config, one SOL 3x market priced at Pyth's
+//! sponsored SOL/USD account, funding, an LT holder and a user wallet.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::Discriminator;
+use anyhow::{anyhow, Context as _};
+use base64::Engine as _;
+use lever::constants::PPM;
+use lever::oracle::Now;
+use lever::state::MarketParams;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use solana_account::Account;
+use solana_keypair::Keypair;
+use solana_rpc_client::api::config::{
+    RpcAccountInfoConfig, RpcContextConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig,
+    RpcSignatureStatusConfig, RpcSimulateTransactionConfig, RpcTransactionConfig, UiTransactionEncoding,
+};
+use solana_rpc_client::api::filter::{Memcmp, MemcmpEncodedBytes, RpcFilterType};
+use solana_rpc_client::api::response::transaction::versioned::TransactionVersion;
+use solana_rpc_client::api::response::{
+    EncodedTransaction, EncodedTransactionWithStatusMeta, OptionSerializer, Response, RpcBlockhash,
+    RpcKeyedAccount, RpcResponseContext, RpcSimulateTransactionResult, RpcVersionInfo,
+    TransactionBinaryEncoding, UiAccount, UiAccountData, UiAccountEncoding, UiCompiledInstruction,
+    UiInnerInstructions, UiInstruction, UiLoadedAddresses, UiReturnDataEncoding, UiTransactionReturnData,
+    UiTransactionStatusMeta,
+};
+use solana_signer::Signer as _;
+use solana_transaction::{CompiledInstruction, Hash, Message, Signature, Transaction};
+use solana_transaction_error::TransactionError;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::chain::Chain;
+use crate::embedded::Embedded;
+use lever_sdk::accounts::decode_market;
+use lever_sdk::cluster::{Cluster, ClusterError};
+use lever_sdk::pyth::sponsored_feed_address;
+use crate::local::{LocalMarket, MarketSpec};
+use lever_sdk::pda::MarketKeys;
+use lever_sdk::pyth::{PriceInput, SOL_USD_FEED_ID};
+
+mod http;
+pub use http::*;
+mod wire;
+pub use wire::*;
+mod methods;
+pub use methods::*;
+mod demo;
+pub use demo::*;
+
+/// The solana-core version `getVersion` reports (the crates this node is built from).
+pub const VERSION: &str = "3.1.12";
+
+/// Largest request body accepted (a transaction is at most 1232 bytes; batches stay far below).
+const MAX_BODY: usize = 16 << 20;
+/// Largest request head (request line and headers).
+const MAX_HEAD: usize = 64 << 10;
+/// `getMultipleAccounts` and `getSignatureStatuses` take at most this many keys, as a validator.
+const MAX_MULTIPLE_ACCOUNTS: usize = 100;
+const MAX_SIGNATURE_STATUSES: usize = 256;
+/// `minContextSlot` is reached by making slots, at most this many per request.
+const MAX_SLOTS_MADE: u64 = 10_000;
+
+/// How the node runs.
+#[derive(Clone, Debug)]
+pub struct LocalnetOptions {
+    /// A new slot this often (`None`: only after transactions and for `minContextSlot`).
+    pub slot_interval: Option<Duration>,
+}
+
+impl Default for LocalnetOptions {
+    fn default() -> Self {
+        Self {
+            slot_interval: Some(Duration::from_millis(400)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The handle
+// ---------------------------------------------------------------------------------------------
+
+/// A running node. Dropping it stops the server (its connections are closed); [`Localnet::stop`]
+/// also waits for it.
+pub struct Localnet {
+    node: Arc<Node>,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Localnet {
+    /// Bind `addr` (port 0 picks a free port) and serve `cluster` with the default options.
+    pub async fn start(cluster: Arc<Embedded<Chain>>, addr: SocketAddr) -> io::Result<Self> {
+        Self::start_with(cluster, addr, LocalnetOptions::default()).await
+    }
+
+    pub async fn start_with(
+        cluster: Arc<Embedded<Chain>>,
+        addr: SocketAddr,
+        options: LocalnetOptions,
+    ) -> io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let node = Arc::new(Node::new(cluster));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(run(node.clone(), listener, options, async move {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            node,
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// [`demo`] served at `addr`, its market watched.
+    pub async fn demo(addr: SocketAddr) -> anyhow::Result<(Self, Demo)> {
+        let (chain, demo) = demo().await?;
+        let cluster = Arc::new(Embedded::new(chain).with_markets([demo.market]));
+        let net = Self::start(cluster, addr)
+            .await
+            .with_context(|| format!("bind {addr}"))?;
+        Ok((net, demo))
+    }
+
+    /// `http://ADDRESS:PORT`, for `-u`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The chain being served (read it, or write to it while the node runs).
+    pub fn cluster(&self) -> &Arc<Embedded<Chain>> {
+        &self.node.cluster
+    }
+
+    /// Transactions `sendTransaction` processed (landed or failed on chain).
+    pub fn processed(&self) -> usize {
+        self.node.records().len()
+    }
+
+    /// The chain's clock.
+    pub async fn clock(&self) -> Now {
+        self.node.cluster.chain().await.clock()
+    }
+
+    /// Move the chain's clock `secs` seconds forward, in a new slot.
+    pub async fn advance(&self, secs: i64) -> Now {
+        let _w = self.node.writes.lock().await;
+        let mut chain = self.node.cluster.chain().await;
+        let to = chain.now() + secs;
+        chain.set_time(to);
+        chain.clock()
+    }
+
+    /// Start a new slot at the same time.
+    pub async fn next_slot(&self) -> Now {
+        let _w = self.node.writes.lock().await;
+        let mut chain = self.node.cluster.chain().await;
+        chain.next_slot();
+        chain.clock()
+    }
+
+    /// Write a `PriceUpdateV2` at `account` (in a new slot).
+    pub async fn write_price(&self, account: &Pubkey, input: &PriceInput) {
+        let _w = self.node.writes.lock().await;
+        self.node.cluster.chain().await.write_price(account, input);
+    }
+
+    /// Publish `usd` for `feed_id` at `account`, published now, confidence [`DEMO_CONF_RATIO`].
+    pub async fn set_price(&self, account: &Pubkey, feed_id: [u8; 32], usd: f64) -> PriceInput {
+        let _w = self.node.writes.lock().await;
+        let mut chain = self.node.cluster.chain().await;
+        let input = PriceInput::usd(feed_id, usd, DEMO_CONF_RATIO, chain.now());
+        chain.write_price(account, &input);
+        input
+    }
+
+    /// Stop serving and wait for the server to finish.
+    pub async fn stop(mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.map_err(io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Localnet {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Serve `cluster` at `addr` until `shutdown` resolves (then every connection is closed).
+pub async fn serve(
+    cluster: Arc<Embedded<Chain>>,
+    addr: SocketAddr,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve_with(cluster, addr, LocalnetOptions::default(), shutdown).await
+}
+
+pub async fn serve_with(
+    cluster: Arc<Embedded<Chain>>,
+    addr: SocketAddr,
+    options: LocalnetOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let listener = TcpListener::bind(addr).await?;
+    run(Arc::new(Node::new(cluster)), listener, options, shutdown).await
+}
+
+async fn run(
+    node: Arc<Node>,
+    listener: TcpListener,
+    options: LocalnetOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let mut tasks = JoinSet::new();
+    if let Some(interval) = options.slot_interval.filter(|d| !d.is_zero()) {
+        let node = node.clone();
+        tasks.spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                let _w = node.writes.lock().await;
+                node.cluster.chain().await.next_slot();
+            }
+        });
+    }
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let node = node.clone();
+                    tasks.spawn(async move {
+                        // A connection that breaks only ends itself.
+                        let _ = connection(node, stream).await;
+                    });
+                }
+                // Out of descriptors and the like: wait rather than spin.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            },
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+    tasks.shutdown().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_format_round_trips() {
+        let payer = Keypair::new();
+        let ixs = [
+            lever_sdk::ix::rebalance(payer.pubkey(), Pubkey::new_unique(), Pubkey::new_unique()),
+            solana_system_interface::instruction::transfer(&payer.pubkey(), &Pubkey::new_unique(), 5),
+        ];
+        let tx =
+            Transaction::new_signed_with_payer(&ixs, Some(&payer.pubkey()), &[&payer], Hash::new_unique());
+        let bytes = encode_transaction(&tx);
+        assert_eq!(decode_transaction(&bytes), Ok(tx.clone()));
+        assert!(decode_transaction(&bytes[..bytes.len() - 1]).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode_transaction(&longer).is_err());
+        // A v0 message is refused by name.
+        let mut v0 = bytes.clone();
+        v0[1 + 64] = 0x80;
+        assert!(decode_transaction(&v0).unwrap_err().contains("versioned"));
+        let mut out = Vec::new();
+        put_short_u16(&mut out, 300);
+        assert_eq!(out, [0xac, 0x02]);
+        assert_eq!(Reader { bytes: &out, pos: 0 }.short_u16(), Ok(300));
+    }
+
+    #[test]
+    fn base58_round_trips() {
+        let bytes = [0u8, 0, 1, 2, 255, 7];
+        assert_eq!(base58_decode(&base58(&bytes)), Some(bytes.to_vec()));
+        let key = Pubkey::new_unique();
+        assert_eq!(base58(key.as_ref()), key.to_string());
+    }
+}

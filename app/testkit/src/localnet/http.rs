@@ -1,0 +1,232 @@
+//! A minimal HTTP/1.1 server for JSON-RPC: bounded request heads and bodies, keep-alive, one response per request.
+
+use super::*;
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::Discriminator;
+use anyhow::{anyhow, Context as _};
+use base64::Engine as _;
+use lever::constants::PPM;
+use lever::oracle::Now;
+use lever::state::MarketParams;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use solana_account::Account;
+use solana_keypair::Keypair;
+use solana_rpc_client::api::config::{
+    RpcAccountInfoConfig, RpcContextConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig,
+    RpcSignatureStatusConfig, RpcSimulateTransactionConfig, RpcTransactionConfig, UiTransactionEncoding,
+};
+use solana_rpc_client::api::filter::{Memcmp, MemcmpEncodedBytes, RpcFilterType};
+use solana_rpc_client::api::response::transaction::versioned::TransactionVersion;
+use solana_rpc_client::api::response::{
+    EncodedTransaction, EncodedTransactionWithStatusMeta, OptionSerializer, Response, RpcBlockhash,
+    RpcKeyedAccount, RpcResponseContext, RpcSimulateTransactionResult, RpcVersionInfo,
+    TransactionBinaryEncoding, UiAccount, UiAccountData, UiAccountEncoding, UiCompiledInstruction,
+    UiInnerInstructions, UiInstruction, UiLoadedAddresses, UiReturnDataEncoding, UiTransactionReturnData,
+    UiTransactionStatusMeta,
+};
+use solana_signer::Signer as _;
+use solana_transaction::{CompiledInstruction, Hash, Message, Signature, Transaction};
+use solana_transaction_error::TransactionError;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+use crate::chain::Chain;
+use crate::embedded::Embedded;
+use lever_sdk::accounts::decode_market;
+use lever_sdk::cluster::{Cluster, ClusterError};
+use lever_sdk::pyth::sponsored_feed_address;
+use crate::local::{LocalMarket, MarketSpec};
+use lever_sdk::pda::MarketKeys;
+use lever_sdk::pyth::{PriceInput, SOL_USD_FEED_ID};
+
+// ---------------------------------------------------------------------------------------------
+// HTTP/1.1
+// ---------------------------------------------------------------------------------------------
+
+pub(super) struct Request {
+    method: String,
+    path: String,
+    body: Vec<u8>,
+    close: bool,
+}
+
+/// Requests on one connection, one at a time, until the client closes it or asks to.
+pub(super) async fn connection(node: Arc<Node>, stream: TcpStream) -> io::Result<()> {
+    let _ = stream.set_nodelay(true);
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    loop {
+        let request = match read_request(&mut reader, &mut write).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return Ok(()),
+            Err(HttpError { status, message }) => {
+                let _ = respond(&mut write, status, "text/plain", message.as_bytes(), true).await;
+                return Ok(());
+            }
+        };
+        let (status, content_type, body) = match (request.method.as_str(), request.path.as_str()) {
+            ("POST", _) => (200, "application/json", node.handle_body(&request.body).await),
+            ("GET", "/health") => (200, "text/plain", b"ok".to_vec()),
+            ("GET", _) => (404, "text/plain", b"not found".to_vec()),
+            _ => (405, "text/plain", b"method not allowed".to_vec()),
+        };
+        respond(&mut write, status, content_type, &body, request.close).await?;
+        if request.close {
+            return Ok(());
+        }
+    }
+}
+
+pub(super) struct HttpError {
+    status: u16,
+    message: String,
+}
+
+impl HttpError {
+    fn new(status: u16, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+/// The next request, `None` at a clean end of the stream.
+pub(super) async fn read_request(
+    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    write: &mut tokio::net::tcp::OwnedWriteHalf,
+) -> Result<Option<Request>, HttpError> {
+    let mut head = 0usize;
+    let mut line = String::new();
+    // Blank lines before a request are allowed (RFC 9112 §2.2).
+    loop {
+        line.clear();
+        let n = reader
+            .read_line(&mut line)
+            .await
+            .map_err(|e| HttpError::new(400, e.to_string()))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        head += n;
+        if head > MAX_HEAD {
+            return Err(HttpError::new(431, "request head too large"));
+        }
+        if !line.trim().is_empty() {
+            break;
+        }
+    }
+    let mut parts = line.split_whitespace();
+    let (Some(method), Some(path), Some(version)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(HttpError::new(400, "malformed request line"));
+    };
+    let (method, path) = (method.to_string(), path.to_string());
+    let http10 = version.eq_ignore_ascii_case("HTTP/1.0");
+    let mut content_length = None;
+    let mut chunked = false;
+    let mut connection = String::new();
+    let mut expect_continue = false;
+    loop {
+        line.clear();
+        let n = reader
+            .read_line(&mut line)
+            .await
+            .map_err(|e| HttpError::new(400, e.to_string()))?;
+        if n == 0 {
+            return Err(HttpError::new(400, "connection closed in the headers"));
+        }
+        head += n;
+        if head > MAX_HEAD {
+            return Err(HttpError::new(431, "request head too large"));
+        }
+        let header = line.trim_end_matches(['\r', '\n']);
+        if header.is_empty() {
+            break;
+        }
+        let Some((name, value)) = header.split_once(':') else {
+            return Err(HttpError::new(400, "malformed header"));
+        };
+        let value = value.trim();
+        match name.trim().to_ascii_lowercase().as_str() {
+            "content-length" => {
+                content_length = Some(
+                    value
+                        .parse::<usize>()
+                        .map_err(|_| HttpError::new(400, "bad content-length"))?,
+                )
+            }
+            "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
+            "connection" => connection = value.to_ascii_lowercase(),
+            "expect" => expect_continue = value.eq_ignore_ascii_case("100-continue"),
+            _ => {}
+        }
+    }
+    if chunked {
+        return Err(HttpError::new(501, "chunked request bodies are not supported"));
+    }
+    let length = match (content_length, method.as_str()) {
+        (Some(n), _) => n,
+        (None, "POST") => return Err(HttpError::new(411, "content-length required")),
+        (None, _) => 0,
+    };
+    if length > MAX_BODY {
+        return Err(HttpError::new(413, "request body too large"));
+    }
+    if expect_continue {
+        write
+            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .await
+            .map_err(|e| HttpError::new(400, e.to_string()))?;
+    }
+    let mut body = vec![0; length];
+    reader
+        .read_exact(&mut body)
+        .await
+        .map_err(|e| HttpError::new(400, e.to_string()))?;
+    let close = connection.contains("close") || (http10 && !connection.contains("keep-alive"));
+    Ok(Some(Request {
+        method,
+        path,
+        body,
+        close,
+    }))
+}
+
+pub(super) async fn respond(
+    write: &mut tokio::net::tcp::OwnedWriteHalf,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    close: bool,
+) -> io::Result<()> {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        431 => "Request Header Fields Too Large",
+        501 => "Not Implemented",
+        _ => "Error",
+    };
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: {}\r\n\r\n",
+        body.len(),
+        if close { "close" } else { "keep-alive" }
+    );
+    let mut out = head.into_bytes();
+    out.extend_from_slice(body);
+    write.write_all(&out).await?;
+    write.flush().await
+}

@@ -1,0 +1,388 @@
+//! JSON-RPC plumbing: errors, parameters, account and return-data views, and the transaction wire format.
+
+use super::*;
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::Discriminator;
+use anyhow::{anyhow, Context as _};
+use base64::Engine as _;
+use lever::constants::PPM;
+use lever::oracle::Now;
+use lever::state::MarketParams;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use solana_account::Account;
+use solana_keypair::Keypair;
+use solana_rpc_client::api::config::{
+    RpcAccountInfoConfig, RpcContextConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig,
+    RpcSignatureStatusConfig, RpcSimulateTransactionConfig, RpcTransactionConfig, UiTransactionEncoding,
+};
+use solana_rpc_client::api::filter::{Memcmp, MemcmpEncodedBytes, RpcFilterType};
+use solana_rpc_client::api::response::transaction::versioned::TransactionVersion;
+use solana_rpc_client::api::response::{
+    EncodedTransaction, EncodedTransactionWithStatusMeta, OptionSerializer, Response, RpcBlockhash,
+    RpcKeyedAccount, RpcResponseContext, RpcSimulateTransactionResult, RpcVersionInfo,
+    TransactionBinaryEncoding, UiAccount, UiAccountData, UiAccountEncoding, UiCompiledInstruction,
+    UiInnerInstructions, UiInstruction, UiLoadedAddresses, UiReturnDataEncoding, UiTransactionReturnData,
+    UiTransactionStatusMeta,
+};
+use solana_signer::Signer as _;
+use solana_transaction::{CompiledInstruction, Hash, Message, Signature, Transaction};
+use solana_transaction_error::TransactionError;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+use crate::chain::Chain;
+use crate::embedded::Embedded;
+use lever_sdk::accounts::decode_market;
+use lever_sdk::cluster::{Cluster, ClusterError};
+use lever_sdk::pyth::sponsored_feed_address;
+use crate::local::{LocalMarket, MarketSpec};
+use lever_sdk::pda::MarketKeys;
+use lever_sdk::pyth::{PriceInput, SOL_USD_FEED_ID};
+
+// ---------------------------------------------------------------------------------------------
+// JSON-RPC
+// ---------------------------------------------------------------------------------------------
+
+/// A JSON-RPC error.
+#[derive(Debug)]
+pub(super) struct RpcErr {
+    code: i64,
+    message: String,
+    data: Option<Value>,
+}
+
+impl RpcErr {
+    fn new(code: i64, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    fn invalid_params(message: impl Into<String>) -> Self {
+        Self::new(-32602, message)
+    }
+
+    fn internal(message: impl std::fmt::Display) -> Self {
+        Self::new(-32603, format!("Internal error: {message}"))
+    }
+
+    fn cluster(e: ClusterError) -> Self {
+        Self::internal(e)
+    }
+
+    fn to_json(&self) -> Value {
+        let mut e = json!({"code": self.code, "message": self.message});
+        if let Some(data) = &self.data {
+            e["data"] = data.clone();
+        }
+        e
+    }
+}
+
+/// The bank's simulation, in the RPC types.
+pub(super) struct Simulated {
+    result: Result<(), TransactionError>,
+    logs: Vec<String>,
+    units_consumed: u64,
+    loaded_accounts_data_size: Option<u32>,
+    return_data: Option<(Pubkey, Vec<u8>)>,
+    inner: Option<Vec<UiInnerInstructions>>,
+}
+
+/// What a processed transaction left, by signature.
+pub(super) struct Record {
+    slot: u64,
+    block_time: i64,
+    tx: Transaction,
+    err: Option<TransactionError>,
+    logs: Vec<String>,
+    return_data: Option<(Pubkey, Vec<u8>)>,
+    inner: Option<Vec<UiInnerInstructions>>,
+    units: Option<u64>,
+    fee: u64,
+    pre_balances: Vec<u64>,
+    post_balances: Vec<u64>,
+}
+
+pub(super) struct Node {
+    cluster: Arc<Embedded<Chain>>,
+    /// Held by everything that changes the chain (transactions, slots, prices), so a
+    /// transaction's preflight and processing see the same state.
+    writes: tokio::sync::Mutex<()>,
+    records: StdMutex<HashMap<Signature, Arc<Record>>>,
+}
+
+pub(super) fn to_json<T: serde::Serialize>(value: T) -> Result<Value, RpcErr> {
+    serde_json::to_value(value).map_err(RpcErr::internal)
+}
+
+/// Parameter `i`, `None` when absent or null.
+pub(super) fn param<T: DeserializeOwned>(params: &Value, i: usize) -> Result<Option<T>, RpcErr> {
+    match params.get(i) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => serde_json::from_value(v.clone())
+            .map(Some)
+            .map_err(|e| RpcErr::invalid_params(format!("Invalid params: parameter {i}: {e}"))),
+    }
+}
+
+pub(super) fn required<T: DeserializeOwned>(params: &Value, i: usize, what: &str) -> Result<T, RpcErr> {
+    param(params, i)?.ok_or_else(|| RpcErr::invalid_params(format!("Invalid params: missing {what}")))
+}
+
+pub(super) fn pubkey(text: &str) -> Result<Pubkey, RpcErr> {
+    Pubkey::from_str(text).map_err(|e| RpcErr::invalid_params(format!("Invalid param: {text}: {e}")))
+}
+
+pub(super) fn base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Base58 through the encoder the RPC types already carry (this crate has no base58 dependency).
+pub(super) fn base58(bytes: &[u8]) -> String {
+    UiCompiledInstruction::from(
+        &CompiledInstruction::new_from_raw_parts(0, bytes.to_vec(), vec![]),
+        None,
+    )
+    .data
+}
+
+pub(super) fn base58_decode(text: &str) -> Option<Vec<u8>> {
+    Memcmp::new(0, MemcmpEncodedBytes::Base58(text.to_owned()))
+        .bytes()
+        .map(|b| b.into_owned())
+}
+
+/// An account as `getAccountInfo` returns it: base58 when asked for it, base64 otherwise (also for
+/// `base64+zstd` and `jsonParsed`, which a validator too falls back from; clients decode by the
+/// encoding returned).
+pub(super) fn ui_account(account: &Account, config: &RpcAccountInfoConfig) -> UiAccount {
+    let data = match &config.data_slice {
+        Some(s) => {
+            let start = s.offset.min(account.data.len());
+            let end = s.offset.saturating_add(s.length).min(account.data.len());
+            &account.data[start..end]
+        }
+        None => &account.data[..],
+    };
+    let data = match config.encoding {
+        Some(UiAccountEncoding::Binary) => UiAccountData::LegacyBinary(base58(data)),
+        Some(UiAccountEncoding::Base58) => UiAccountData::Binary(base58(data), UiAccountEncoding::Base58),
+        _ => UiAccountData::Binary(base64(data), UiAccountEncoding::Base64),
+    };
+    UiAccount {
+        lamports: account.lamports,
+        data,
+        owner: account.owner.to_string(),
+        executable: account.executable,
+        rent_epoch: account.rent_epoch,
+        space: Some(account.data.len() as u64),
+    }
+}
+
+pub(super) fn filters_match(filters: &[RpcFilterType], data: &[u8]) -> Result<bool, RpcErr> {
+    for filter in filters {
+        let ok = match filter {
+            RpcFilterType::DataSize(size) => data.len() as u64 == *size,
+            RpcFilterType::Memcmp(m) => m.bytes_match(data),
+            RpcFilterType::TokenAccountState => {
+                return Err(RpcErr::invalid_params(
+                    "tokenAccountState filters are not supported by this node",
+                ))
+            }
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+pub(super) fn ui_return_data(program_id: &Pubkey, data: &[u8]) -> UiTransactionReturnData {
+    UiTransactionReturnData {
+        program_id: program_id.to_string(),
+        data: (base64(data), UiReturnDataEncoding::Base64),
+    }
+}
+
+/// Transactions that fail this way were executed and committed (the fee was charged): they get a
+/// status. Others (bad blockhash, signature, fee payer, ...) never land.
+pub(super) fn lands_with_error(error: &TransactionError, logs: &[String]) -> bool {
+    matches!(
+        error,
+        TransactionError::InstructionError(..) | TransactionError::InsufficientFundsForRent { .. }
+    ) || !logs.is_empty()
+}
+
+/// The legacy wire format: compact-u16 signature count, signatures, then the message.
+pub fn encode_transaction(tx: &Transaction) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + 64 * tx.signatures.len() + 512);
+    put_short_u16(&mut out, tx.signatures.len());
+    for s in &tx.signatures {
+        out.extend_from_slice(s.as_ref());
+    }
+    out.extend(tx.message_data());
+    out
+}
+
+pub(super) fn put_short_u16(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let mut byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        byte |= 0x80;
+        out.push(byte);
+    }
+}
+
+/// Decode a legacy transaction in the wire format (versioned transactions are refused).
+pub fn decode_transaction(bytes: &[u8]) -> Result<Transaction, String> {
+    let mut r = Reader { bytes, pos: 0 };
+    let count = r.short_u16()?;
+    let mut signatures = Vec::with_capacity(count);
+    for _ in 0..count {
+        let raw: [u8; 64] = r.take(64)?.try_into().map_err(|_| "signature")?;
+        signatures.push(Signature::from(raw));
+    }
+    let first = r.u8()?;
+    if first & 0x80 != 0 {
+        return Err(format!(
+            "versioned transactions (v{}) are not supported by this node",
+            first & 0x7f
+        ));
+    }
+    let (required, readonly_signed, readonly_unsigned) = (first, r.u8()?, r.u8()?);
+    let key_count = r.short_u16()?;
+    let mut keys = Vec::with_capacity(key_count);
+    for _ in 0..key_count {
+        let raw: [u8; 32] = r.take(32)?.try_into().map_err(|_| "key")?;
+        keys.push(Pubkey::new_from_array(raw));
+    }
+    let blockhash: [u8; 32] = r.take(32)?.try_into().map_err(|_| "blockhash")?;
+    let ix_count = r.short_u16()?;
+    let mut instructions = Vec::with_capacity(ix_count);
+    for _ in 0..ix_count {
+        let program = r.u8()?;
+        let n = r.short_u16()?;
+        let accounts = r.take(n)?.to_vec();
+        let n = r.short_u16()?;
+        let data = r.take(n)?.to_vec();
+        instructions.push(CompiledInstruction::new_from_raw_parts(program, data, accounts));
+    }
+    if r.pos != bytes.len() {
+        return Err(format!("{} trailing bytes", bytes.len() - r.pos));
+    }
+    Ok(Transaction {
+        signatures,
+        message: Message::new_with_compiled_instructions(
+            required,
+            readonly_signed,
+            readonly_unsigned,
+            keys,
+            Hash::new_from_array(blockhash),
+            instructions,
+        ),
+    })
+}
+
+pub(super) struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+        let end = self.pos.checked_add(n).filter(|e| *e <= self.bytes.len());
+        let end = end.ok_or_else(|| "transaction too short".to_string())?;
+        let out = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn short_u16(&mut self) -> Result<usize, String> {
+        let mut value = 0usize;
+        for i in 0..3 {
+            let byte = self.u8()?;
+            value |= usize::from(byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                return if value <= usize::from(u16::MAX) {
+                    Ok(value)
+                } else {
+                    Err("compact-u16 overflow".into())
+                };
+            }
+        }
+        Err("compact-u16 too long".into())
+    }
+}
+
+pub(super) fn decode_wire(encoded: &str, encoding: Option<UiTransactionEncoding>) -> Result<Transaction, RpcErr> {
+    let bytes = match encoding.unwrap_or(UiTransactionEncoding::Base58) {
+        UiTransactionEncoding::Base58 | UiTransactionEncoding::Binary => base58_decode(encoded),
+        UiTransactionEncoding::Base64 => base64::engine::general_purpose::STANDARD.decode(encoded).ok(),
+        other => {
+            return Err(RpcErr::invalid_params(format!(
+                "unsupported encoding: {other}. Supported encodings: base58, base64"
+            )))
+        }
+    }
+    .ok_or_else(|| RpcErr::invalid_params("invalid transaction encoding"))?;
+    decode_transaction(&bytes)
+        .map_err(|e| RpcErr::invalid_params(format!("failed to deserialize transaction: {e}")))
+}
+
+/// The transaction in the requested encoding (`json`/`jsonParsed`: the raw message as JSON).
+pub(super) fn encode_for(tx: &Transaction, encoding: UiTransactionEncoding) -> Result<Value, RpcErr> {
+    Ok(match encoding {
+        UiTransactionEncoding::Base64 => to_json(EncodedTransaction::Binary(
+            base64(&encode_transaction(tx)),
+            TransactionBinaryEncoding::Base64,
+        ))?,
+        UiTransactionEncoding::Base58 => to_json(EncodedTransaction::Binary(
+            base58(&encode_transaction(tx)),
+            TransactionBinaryEncoding::Base58,
+        ))?,
+        UiTransactionEncoding::Binary => {
+            to_json(EncodedTransaction::LegacyBinary(base58(&encode_transaction(tx))))?
+        }
+        UiTransactionEncoding::Json | UiTransactionEncoding::JsonParsed => {
+            let m = &tx.message;
+            json!({
+                "signatures": tx.signatures.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                "message": {
+                    "header": {
+                        "numRequiredSignatures": m.header.num_required_signatures,
+                        "numReadonlySignedAccounts": m.header.num_readonly_signed_accounts,
+                        "numReadonlyUnsignedAccounts": m.header.num_readonly_unsigned_accounts,
+                    },
+                    "accountKeys": m.account_keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
+                    "recentBlockhash": m.recent_blockhash.to_string(),
+                    "instructions": m
+                        .instructions
+                        .iter()
+                        .map(|i| UiCompiledInstruction::from(i, Some(1)))
+                        .collect::<Vec<_>>(),
+                },
+            })
+        }
+    })
+}
