@@ -2,35 +2,20 @@
 
 use std::borrow::BorrowMut;
 use std::collections::HashSet;
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex as StdMutex;
 use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::Discriminator;
-use base64::Engine as _;
-use lever::error::LeverError;
 use lever::oracle::Now;
 use lever::state::Market;
 use solana_account::Account;
-use solana_instruction::error::InstructionError;
-use solana_rpc_client::api::client_error::Error as ClientError;
-use solana_rpc_client::api::config::{
-    CommitmentConfig, RpcAccountInfoConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig,
-    RpcSimulateTransactionConfig, RpcTransactionConfig, UiAccountEncoding, UiTransactionEncoding,
-};
-use solana_rpc_client::api::filter::{Memcmp, MemcmpEncodedBytes, RpcFilterType};
-use solana_rpc_client::api::response::{
-    UiInnerInstructions, UiInstruction, UiLoadedAddresses, UiParsedInstruction, UiTransactionReturnData,
-};
-use solana_rpc_client::nonblocking::rpc_client::RpcClient;
-use solana_transaction::{Hash, Signature, Transaction};
-use solana_transaction_error::TransactionError;
+use solana_transaction::{Hash, Transaction};
 
 use crate::chain::Chain;
-use lever_sdk::accounts::decode_zero_copy;
-use lever_sdk::events::{events_in, LeverEvent};
+use lever_sdk::accounts::decode_market;
+use lever_sdk::cluster::{Cluster, ClusterError, ClusterResult, Landed, Simulation};
+use lever_sdk::events::{compiled_events, LeverEvent};
 
 /// The Lever events in a bank simulation's inner instructions.
 fn simulation_events(

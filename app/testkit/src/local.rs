@@ -4,13 +4,13 @@
 
 use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, Result};
-use lever::constants::PPM;
 use lever::instructions::{CreateMarketArgs, InitializeConfigArgs};
 use lever::state::{ConfigBounds, Market, MarketParams};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use crate::chain::Chain;
+use lever_sdk::units::leverage_label;
 use lever_sdk::ix::{self, UserAccounts};
 use lever_sdk::pda::MarketKeys;
 use lever_sdk::pyth::PriceInput;

@@ -29,62 +29,30 @@
 //! [`demo`] builds the chain for a README session: a config, one SOL 3x market priced at Pyth's
 //! sponsored SOL/USD account, funding, an LT holder and a user wallet.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::Discriminator;
-use anyhow::{anyhow, Context as _};
+use anyhow::Context as _;
 use base64::Engine as _;
-use lever::constants::PPM;
 use lever::oracle::Now;
-use lever::state::MarketParams;
-use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
-use solana_account::Account;
-use solana_keypair::Keypair;
-use solana_rpc_client::api::config::{
-    RpcAccountInfoConfig, RpcContextConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig,
-    RpcSignatureStatusConfig, RpcSimulateTransactionConfig, RpcTransactionConfig, UiTransactionEncoding,
-};
-use solana_rpc_client::api::filter::{Memcmp, MemcmpEncodedBytes, RpcFilterType};
-use solana_rpc_client::api::response::transaction::versioned::TransactionVersion;
-use solana_rpc_client::api::response::{
-    EncodedTransaction, EncodedTransactionWithStatusMeta, OptionSerializer, Response, RpcBlockhash,
-    RpcKeyedAccount, RpcResponseContext, RpcSimulateTransactionResult, RpcVersionInfo,
-    TransactionBinaryEncoding, UiAccount, UiAccountData, UiAccountEncoding, UiCompiledInstruction,
-    UiInnerInstructions, UiInstruction, UiLoadedAddresses, UiReturnDataEncoding, UiTransactionReturnData,
-    UiTransactionStatusMeta,
-};
 use solana_signer::Signer as _;
-use solana_transaction::{CompiledInstruction, Hash, Message, Signature, Transaction};
-use solana_transaction_error::TransactionError;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::chain::Chain;
 use crate::embedded::Embedded;
-use lever_sdk::accounts::decode_market;
-use lever_sdk::cluster::{Cluster, ClusterError};
-use lever_sdk::pyth::sponsored_feed_address;
-use crate::local::{LocalMarket, MarketSpec};
-use lever_sdk::pda::MarketKeys;
-use lever_sdk::pyth::{PriceInput, SOL_USD_FEED_ID};
+use lever_sdk::pyth::PriceInput;
 
 mod http;
-pub use http::*;
+use http::*;
 mod wire;
 pub use wire::*;
 mod methods;
-pub use methods::*;
 mod demo;
 pub use demo::*;
 
@@ -302,6 +270,8 @@ async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use solana_keypair::Keypair;
+    use solana_transaction::{Hash, Transaction};
 
     #[test]
     fn wire_format_round_trips() {

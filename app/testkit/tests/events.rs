@@ -13,10 +13,10 @@ use lever::events::*;
 use lever::instructions::{InitializeConfigArgs, UpdateConfigArgs};
 use lever::state::{Config, ConfigBounds, Market, MarketParams, UpdateMarketParams};
 use lever_testkit::chain::Chain;
-use lever_sdk::cluster::{submit, Cluster, Embedded, Landed};
-use lever_sdk::events::{
-    decode_account, decode_lever_account, find, LeverAccount, LeverEvent, LeverEventType,
-};
+use lever_sdk::accounts::{decode_account, decode_lever_account, LeverAccount};
+use lever_sdk::cluster::{submit, Cluster, Landed};
+use lever_sdk::events::{find, LeverEvent, LeverEventType};
+use lever_testkit::embedded::Embedded;
 use lever_sdk::ix;
 use lever_testkit::local::{self, MarketSpec, Wallet};
 use lever_sdk::pda::{self, MarketKeys};

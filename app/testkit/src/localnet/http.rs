@@ -1,63 +1,20 @@
 //! A minimal HTTP/1.1 server for JSON-RPC: bounded request heads and bodies, keep-alive, one response per request.
 
 use super::*;
-use std::collections::HashMap;
-use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::sync::{Arc, Mutex as StdMutex};
-use std::time::Duration;
-use anchor_lang::prelude::Pubkey;
-use anchor_lang::Discriminator;
-use anyhow::{anyhow, Context as _};
-use base64::Engine as _;
-use lever::constants::PPM;
-use lever::oracle::Now;
-use lever::state::MarketParams;
-use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
-use solana_account::Account;
-use solana_keypair::Keypair;
-use solana_rpc_client::api::config::{
-    RpcAccountInfoConfig, RpcContextConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig,
-    RpcSignatureStatusConfig, RpcSimulateTransactionConfig, RpcTransactionConfig, UiTransactionEncoding,
-};
-use solana_rpc_client::api::filter::{Memcmp, MemcmpEncodedBytes, RpcFilterType};
-use solana_rpc_client::api::response::transaction::versioned::TransactionVersion;
-use solana_rpc_client::api::response::{
-    EncodedTransaction, EncodedTransactionWithStatusMeta, OptionSerializer, Response, RpcBlockhash,
-    RpcKeyedAccount, RpcResponseContext, RpcSimulateTransactionResult, RpcVersionInfo,
-    TransactionBinaryEncoding, UiAccount, UiAccountData, UiAccountEncoding, UiCompiledInstruction,
-    UiInnerInstructions, UiInstruction, UiLoadedAddresses, UiReturnDataEncoding, UiTransactionReturnData,
-    UiTransactionStatusMeta,
-};
-use solana_signer::Signer as _;
-use solana_transaction::{CompiledInstruction, Hash, Message, Signature, Transaction};
-use solana_transaction_error::TransactionError;
+use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::{JoinHandle, JoinSet};
-use crate::chain::Chain;
-use crate::embedded::Embedded;
-use lever_sdk::accounts::decode_market;
-use lever_sdk::cluster::{Cluster, ClusterError};
-use lever_sdk::pyth::sponsored_feed_address;
-use crate::local::{LocalMarket, MarketSpec};
-use lever_sdk::pda::MarketKeys;
-use lever_sdk::pyth::{PriceInput, SOL_USD_FEED_ID};
+use tokio::net::TcpStream;
 
 // ---------------------------------------------------------------------------------------------
 // HTTP/1.1
 // ---------------------------------------------------------------------------------------------
 
 pub(super) struct Request {
-    method: String,
-    path: String,
-    body: Vec<u8>,
-    close: bool,
+    pub(super) method: String,
+    pub(super) path: String,
+    pub(super) body: Vec<u8>,
+    pub(super) close: bool,
 }
 
 /// Requests on one connection, one at a time, until the client closes it or asks to.
@@ -88,12 +45,12 @@ pub(super) async fn connection(node: Arc<Node>, stream: TcpStream) -> io::Result
 }
 
 pub(super) struct HttpError {
-    status: u16,
-    message: String,
+    pub(super) status: u16,
+    pub(super) message: String,
 }
 
 impl HttpError {
-    fn new(status: u16, message: impl Into<String>) -> Self {
+    pub(super) fn new(status: u16, message: impl Into<String>) -> Self {
         Self {
             status,
             message: message.into(),

@@ -2,55 +2,32 @@
 
 use super::*;
 use std::collections::HashMap;
-use std::future::Future;
-use std::io;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex as StdMutex};
-use std::time::Duration;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::Discriminator;
-use anyhow::{anyhow, Context as _};
-use base64::Engine as _;
-use lever::constants::PPM;
-use lever::oracle::Now;
-use lever::state::MarketParams;
-use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use solana_account::Account;
-use solana_keypair::Keypair;
 use solana_rpc_client::api::config::{
     RpcAccountInfoConfig, RpcContextConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig,
     RpcSignatureStatusConfig, RpcSimulateTransactionConfig, RpcTransactionConfig, UiTransactionEncoding,
 };
-use solana_rpc_client::api::filter::{Memcmp, MemcmpEncodedBytes, RpcFilterType};
 use solana_rpc_client::api::response::transaction::versioned::TransactionVersion;
 use solana_rpc_client::api::response::{
     EncodedTransaction, EncodedTransactionWithStatusMeta, OptionSerializer, Response, RpcBlockhash,
-    RpcKeyedAccount, RpcResponseContext, RpcSimulateTransactionResult, RpcVersionInfo,
-    TransactionBinaryEncoding, UiAccount, UiAccountData, UiAccountEncoding, UiCompiledInstruction,
-    UiInnerInstructions, UiInstruction, UiLoadedAddresses, UiReturnDataEncoding, UiTransactionReturnData,
+    RpcKeyedAccount, RpcResponseContext, RpcSimulateTransactionResult, RpcVersionInfo, UiAccount, UiCompiledInstruction,
+    UiInnerInstructions, UiInstruction, UiLoadedAddresses,
     UiTransactionStatusMeta,
 };
-use solana_signer::Signer as _;
-use solana_transaction::{CompiledInstruction, Hash, Message, Signature, Transaction};
+use solana_transaction::{Hash, Message, Signature, Transaction};
 use solana_transaction_error::TransactionError;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::{JoinHandle, JoinSet};
 use crate::chain::Chain;
 use crate::embedded::Embedded;
 use lever_sdk::accounts::decode_market;
 use lever_sdk::cluster::{Cluster, ClusterError};
-use lever_sdk::pyth::sponsored_feed_address;
-use crate::local::{LocalMarket, MarketSpec};
-use lever_sdk::pda::MarketKeys;
-use lever_sdk::pyth::{PriceInput, SOL_USD_FEED_ID};
 
 impl Node {
-    fn new(cluster: Arc<Embedded<Chain>>) -> Self {
+    pub(super) fn new(cluster: Arc<Embedded<Chain>>) -> Self {
         Self {
             cluster,
             writes: tokio::sync::Mutex::new(()),
@@ -58,12 +35,12 @@ impl Node {
         }
     }
 
-    fn records(&self) -> std::sync::MutexGuard<'_, HashMap<Signature, Arc<Record>>> {
+    pub(super) fn records(&self) -> std::sync::MutexGuard<'_, HashMap<Signature, Arc<Record>>> {
         self.records.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// One HTTP body: a request or a batch.
-    async fn handle_body(&self, body: &[u8]) -> Vec<u8> {
+    pub(super) async fn handle_body(&self, body: &[u8]) -> Vec<u8> {
         let answer = match serde_json::from_slice::<Value>(body) {
             Err(e) => error_response(Value::Null, &RpcErr::new(-32700, format!("Parse error: {e}"))),
             Ok(Value::Array(batch)) if batch.is_empty() => {
@@ -81,7 +58,7 @@ impl Node {
         serde_json::to_vec(&answer).unwrap_or_default()
     }
 
-    async fn handle_one(&self, request: Value) -> Value {
+    pub(super) async fn handle_one(&self, request: Value) -> Value {
         let id = request.get("id").cloned().unwrap_or(Value::Null);
         let Some(method) = request.get("method").and_then(Value::as_str) else {
             return error_response(id, &RpcErr::new(-32600, "Invalid request"));
@@ -93,7 +70,7 @@ impl Node {
         }
     }
 
-    async fn call(&self, method: &str, params: &Value) -> Result<Value, RpcErr> {
+    pub(super) async fn call(&self, method: &str, params: &Value) -> Result<Value, RpcErr> {
         match method {
             "getAccountInfo" => self.get_account_info(params).await,
             "getMultipleAccounts" => self.get_multiple_accounts(params).await,
@@ -152,11 +129,11 @@ impl Node {
         }
     }
 
-    async fn slot(&self) -> u64 {
+    pub(super) async fn slot(&self) -> u64 {
         self.cluster.chain().await.clock().slot
     }
 
-    async fn with_context<T: serde::Serialize>(&self, value: T) -> Result<Value, RpcErr> {
+    pub(super) async fn with_context<T: serde::Serialize>(&self, value: T) -> Result<Value, RpcErr> {
         to_json(Response {
             context: RpcResponseContext::new(self.slot().await),
             value,
@@ -165,7 +142,7 @@ impl Node {
 
     /// Make slots until the chain's slot is at least `min` (a validator would answer -32016 until
     /// it got there by itself).
-    async fn reach(&self, min: Option<u64>) -> Result<(), RpcErr> {
+    pub(super) async fn reach(&self, min: Option<u64>) -> Result<(), RpcErr> {
         let Some(min) = min.filter(|m| *m > 0) else {
             return Ok(());
         };
@@ -187,7 +164,7 @@ impl Node {
         Ok(())
     }
 
-    async fn get_account_info(&self, params: &Value) -> Result<Value, RpcErr> {
+    pub(super) async fn get_account_info(&self, params: &Value) -> Result<Value, RpcErr> {
         let key = pubkey(&required::<String>(params, 0, "pubkey")?)?;
         let config: RpcAccountInfoConfig = param(params, 1)?.unwrap_or_default();
         self.reach(config.min_context_slot).await?;
@@ -195,7 +172,7 @@ impl Node {
         self.with_context(account.map(|a| ui_account(&a, &config))).await
     }
 
-    async fn get_multiple_accounts(&self, params: &Value) -> Result<Value, RpcErr> {
+    pub(super) async fn get_multiple_accounts(&self, params: &Value) -> Result<Value, RpcErr> {
         let keys: Vec<String> = required(params, 0, "pubkeys")?;
         if keys.len() > MAX_MULTIPLE_ACCOUNTS {
             return Err(RpcErr::invalid_params(format!(
@@ -214,7 +191,7 @@ impl Node {
     }
 
     /// The watched markets (the only accounts this node can list), filtered.
-    async fn get_program_accounts(&self, params: &Value) -> Result<Value, RpcErr> {
+    pub(super) async fn get_program_accounts(&self, params: &Value) -> Result<Value, RpcErr> {
         let program = pubkey(&required::<String>(params, 0, "program id")?)?;
         let config: RpcProgramAccountsConfig = param(params, 1)?.unwrap_or_default();
         self.reach(config.account_config.min_context_slot).await?;
@@ -252,7 +229,7 @@ impl Node {
         }
     }
 
-    async fn get_latest_blockhash(&self, params: &Value) -> Result<Value, RpcErr> {
+    pub(super) async fn get_latest_blockhash(&self, params: &Value) -> Result<Value, RpcErr> {
         let config: RpcContextConfig = param(params, 0)?.unwrap_or_default();
         self.reach(config.min_context_slot).await?;
         let blockhash = self.cluster.latest_blockhash().await.map_err(RpcErr::cluster)?;
@@ -264,7 +241,7 @@ impl Node {
         .await
     }
 
-    async fn last_valid_block_height(&self) -> Result<u64, RpcErr> {
+    pub(super) async fn last_valid_block_height(&self) -> Result<u64, RpcErr> {
         let chain = self.cluster.chain().await;
         let latest = chain
             .ctx
@@ -276,7 +253,7 @@ impl Node {
     }
 
     /// Whether the bank's queue still holds `hash` (the fee lookup fails when it does not).
-    async fn blockhash_valid(&self, hash: &Hash) -> Result<bool, RpcErr> {
+    pub(super) async fn blockhash_valid(&self, hash: &Hash) -> Result<bool, RpcErr> {
         let chain = self.cluster.chain().await;
         let payer = chain.payer_pubkey();
         let message = Message::new_with_blockhash(&[], Some(&payer), hash);
@@ -289,7 +266,7 @@ impl Node {
         Ok(fee.is_some())
     }
 
-    async fn fee(&self, message: &Message) -> Result<Option<u64>, RpcErr> {
+    pub(super) async fn fee(&self, message: &Message) -> Result<Option<u64>, RpcErr> {
         let chain = self.cluster.chain().await;
         chain
             .ctx
@@ -299,7 +276,7 @@ impl Node {
             .map_err(RpcErr::internal)
     }
 
-    async fn is_blockhash_valid(&self, params: &Value) -> Result<Value, RpcErr> {
+    pub(super) async fn is_blockhash_valid(&self, params: &Value) -> Result<Value, RpcErr> {
         let text: String = required(params, 0, "blockhash")?;
         let hash =
             Hash::from_str(&text).map_err(|e| RpcErr::invalid_params(format!("Invalid param: {e}")))?;
@@ -310,7 +287,7 @@ impl Node {
     }
 
     /// The bank's simulation of `tx` at the current state.
-    async fn simulate_raw(&self, tx: &Transaction) -> Result<Simulated, RpcErr> {
+    pub(super) async fn simulate_raw(&self, tx: &Transaction) -> Result<Simulated, RpcErr> {
         let chain = self.cluster.chain().await;
         let out = chain
             .ctx
@@ -355,7 +332,7 @@ impl Node {
     }
 
     /// A simulation as `simulateTransaction` reports it.
-    async fn simulation_result(
+    pub(super) async fn simulation_result(
         &self,
         tx: &Transaction,
         sim: &Simulated,
@@ -388,7 +365,7 @@ impl Node {
         })
     }
 
-    async fn simulate_transaction(&self, params: &Value) -> Result<Value, RpcErr> {
+    pub(super) async fn simulate_transaction(&self, params: &Value) -> Result<Value, RpcErr> {
         let encoded: String = required(params, 0, "transaction")?;
         let config: RpcSimulateTransactionConfig = param(params, 1)?.unwrap_or_default();
         let mut tx = decode_wire(&encoded, config.encoding)?;
@@ -423,7 +400,7 @@ impl Node {
         self.with_context(result).await
     }
 
-    async fn send_transaction(&self, params: &Value) -> Result<Value, RpcErr> {
+    pub(super) async fn send_transaction(&self, params: &Value) -> Result<Value, RpcErr> {
         let encoded: String = required(params, 0, "transaction")?;
         let config: RpcSendTransactionConfig = param(params, 1)?.unwrap_or_default();
         let tx = decode_wire(&encoded, config.encoding)?;
@@ -435,7 +412,7 @@ impl Node {
     /// Verify, preflight unless `skip_preflight`, process, and keep the outcome. A transaction
     /// that cannot land is refused as a preflight failure (-32002, with its error), so a client
     /// learns at once what a validator would let it find out only when the blockhash expires.
-    async fn send(&self, tx: Transaction, skip_preflight: bool) -> Result<Signature, RpcErr> {
+    pub(super) async fn send(&self, tx: Transaction, skip_preflight: bool) -> Result<Signature, RpcErr> {
         let signature = *tx
             .signatures
             .first()
@@ -523,7 +500,7 @@ impl Node {
     }
 
     /// Watch the market of every `create_market` in `tx` (which landed).
-    async fn watch_created_markets(&self, tx: &Transaction) -> Result<(), RpcErr> {
+    pub(super) async fn watch_created_markets(&self, tx: &Transaction) -> Result<(), RpcErr> {
         let keys = &tx.message.account_keys;
         let candidates: Vec<Pubkey> = tx
             .message
@@ -556,7 +533,7 @@ impl Node {
         Ok(())
     }
 
-    async fn get_signature_statuses(&self, params: &Value) -> Result<Value, RpcErr> {
+    pub(super) async fn get_signature_statuses(&self, params: &Value) -> Result<Value, RpcErr> {
         let signatures: Vec<String> = required(params, 0, "signatures")?;
         if signatures.len() > MAX_SIGNATURE_STATUSES {
             return Err(RpcErr::invalid_params(format!(
@@ -587,7 +564,7 @@ impl Node {
         self.with_context(value).await
     }
 
-    async fn get_transaction(&self, params: &Value) -> Result<Value, RpcErr> {
+    pub(super) async fn get_transaction(&self, params: &Value) -> Result<Value, RpcErr> {
         let text: String = required(params, 0, "signature")?;
         let signature =
             Signature::from_str(&text).map_err(|e| RpcErr::invalid_params(format!("Invalid param: {e}")))?;
@@ -650,7 +627,7 @@ impl Node {
         Ok(value)
     }
 
-    async fn request_airdrop(&self, params: &Value) -> Result<Value, RpcErr> {
+    pub(super) async fn request_airdrop(&self, params: &Value) -> Result<Value, RpcErr> {
         let to = pubkey(&required::<String>(params, 0, "pubkey")?)?;
         let lamports: u64 = required(params, 1, "lamports")?;
         let blockhash = self.cluster.latest_blockhash().await.map_err(RpcErr::cluster)?;

@@ -2,52 +2,26 @@
 
 use super::*;
 use std::collections::HashMap;
-use std::future::Future;
-use std::io;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex as StdMutex};
-use std::time::Duration;
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::Discriminator;
-use anyhow::{anyhow, Context as _};
-use base64::Engine as _;
-use lever::constants::PPM;
-use lever::oracle::Now;
-use lever::state::MarketParams;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use solana_account::Account;
-use solana_keypair::Keypair;
 use solana_rpc_client::api::config::{
-    RpcAccountInfoConfig, RpcContextConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig,
-    RpcSignatureStatusConfig, RpcSimulateTransactionConfig, RpcTransactionConfig, UiTransactionEncoding,
+    RpcAccountInfoConfig, UiTransactionEncoding,
 };
 use solana_rpc_client::api::filter::{Memcmp, MemcmpEncodedBytes, RpcFilterType};
-use solana_rpc_client::api::response::transaction::versioned::TransactionVersion;
 use solana_rpc_client::api::response::{
-    EncodedTransaction, EncodedTransactionWithStatusMeta, OptionSerializer, Response, RpcBlockhash,
-    RpcKeyedAccount, RpcResponseContext, RpcSimulateTransactionResult, RpcVersionInfo,
+    EncodedTransaction,
     TransactionBinaryEncoding, UiAccount, UiAccountData, UiAccountEncoding, UiCompiledInstruction,
-    UiInnerInstructions, UiInstruction, UiLoadedAddresses, UiReturnDataEncoding, UiTransactionReturnData,
-    UiTransactionStatusMeta,
+    UiInnerInstructions, UiReturnDataEncoding, UiTransactionReturnData,
 };
-use solana_signer::Signer as _;
 use solana_transaction::{CompiledInstruction, Hash, Message, Signature, Transaction};
 use solana_transaction_error::TransactionError;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::{JoinHandle, JoinSet};
 use crate::chain::Chain;
 use crate::embedded::Embedded;
-use lever_sdk::accounts::decode_market;
-use lever_sdk::cluster::{Cluster, ClusterError};
-use lever_sdk::pyth::sponsored_feed_address;
-use crate::local::{LocalMarket, MarketSpec};
-use lever_sdk::pda::MarketKeys;
-use lever_sdk::pyth::{PriceInput, SOL_USD_FEED_ID};
+use lever_sdk::cluster::ClusterError;
 
 // ---------------------------------------------------------------------------------------------
 // JSON-RPC
@@ -56,13 +30,13 @@ use lever_sdk::pyth::{PriceInput, SOL_USD_FEED_ID};
 /// A JSON-RPC error.
 #[derive(Debug)]
 pub(super) struct RpcErr {
-    code: i64,
-    message: String,
-    data: Option<Value>,
+    pub(super) code: i64,
+    pub(super) message: String,
+    pub(super) data: Option<Value>,
 }
 
 impl RpcErr {
-    fn new(code: i64, message: impl Into<String>) -> Self {
+    pub(super) fn new(code: i64, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -70,19 +44,19 @@ impl RpcErr {
         }
     }
 
-    fn invalid_params(message: impl Into<String>) -> Self {
+    pub(super) fn invalid_params(message: impl Into<String>) -> Self {
         Self::new(-32602, message)
     }
 
-    fn internal(message: impl std::fmt::Display) -> Self {
+    pub(super) fn internal(message: impl std::fmt::Display) -> Self {
         Self::new(-32603, format!("Internal error: {message}"))
     }
 
-    fn cluster(e: ClusterError) -> Self {
+    pub(super) fn cluster(e: ClusterError) -> Self {
         Self::internal(e)
     }
 
-    fn to_json(&self) -> Value {
+    pub(super) fn to_json(&self) -> Value {
         let mut e = json!({"code": self.code, "message": self.message});
         if let Some(data) = &self.data {
             e["data"] = data.clone();
@@ -93,35 +67,35 @@ impl RpcErr {
 
 /// The bank's simulation, in the RPC types.
 pub(super) struct Simulated {
-    result: Result<(), TransactionError>,
-    logs: Vec<String>,
-    units_consumed: u64,
-    loaded_accounts_data_size: Option<u32>,
-    return_data: Option<(Pubkey, Vec<u8>)>,
-    inner: Option<Vec<UiInnerInstructions>>,
+    pub(super) result: Result<(), TransactionError>,
+    pub(super) logs: Vec<String>,
+    pub(super) units_consumed: u64,
+    pub(super) loaded_accounts_data_size: Option<u32>,
+    pub(super) return_data: Option<(Pubkey, Vec<u8>)>,
+    pub(super) inner: Option<Vec<UiInnerInstructions>>,
 }
 
 /// What a processed transaction left, by signature.
 pub(super) struct Record {
-    slot: u64,
-    block_time: i64,
-    tx: Transaction,
-    err: Option<TransactionError>,
-    logs: Vec<String>,
-    return_data: Option<(Pubkey, Vec<u8>)>,
-    inner: Option<Vec<UiInnerInstructions>>,
-    units: Option<u64>,
-    fee: u64,
-    pre_balances: Vec<u64>,
-    post_balances: Vec<u64>,
+    pub(super) slot: u64,
+    pub(super) block_time: i64,
+    pub(super) tx: Transaction,
+    pub(super) err: Option<TransactionError>,
+    pub(super) logs: Vec<String>,
+    pub(super) return_data: Option<(Pubkey, Vec<u8>)>,
+    pub(super) inner: Option<Vec<UiInnerInstructions>>,
+    pub(super) units: Option<u64>,
+    pub(super) fee: u64,
+    pub(super) pre_balances: Vec<u64>,
+    pub(super) post_balances: Vec<u64>,
 }
 
 pub(super) struct Node {
-    cluster: Arc<Embedded<Chain>>,
+    pub(super) cluster: Arc<Embedded<Chain>>,
     /// Held by everything that changes the chain (transactions, slots, prices), so a
     /// transaction's preflight and processing see the same state.
-    writes: tokio::sync::Mutex<()>,
-    records: StdMutex<HashMap<Signature, Arc<Record>>>,
+    pub(super) writes: tokio::sync::Mutex<()>,
+    pub(super) records: StdMutex<HashMap<Signature, Arc<Record>>>,
 }
 
 pub(super) fn to_json<T: serde::Serialize>(value: T) -> Result<Value, RpcErr> {
@@ -301,12 +275,12 @@ pub fn decode_transaction(bytes: &[u8]) -> Result<Transaction, String> {
 }
 
 pub(super) struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+    pub(super) bytes: &'a [u8],
+    pub(super) pos: usize,
 }
 
 impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+    pub(super) fn take(&mut self, n: usize) -> Result<&[u8], String> {
         let end = self.pos.checked_add(n).filter(|e| *e <= self.bytes.len());
         let end = end.ok_or_else(|| "transaction too short".to_string())?;
         let out = &self.bytes[self.pos..end];
@@ -314,11 +288,11 @@ impl Reader<'_> {
         Ok(out)
     }
 
-    fn u8(&mut self) -> Result<u8, String> {
+    pub(super) fn u8(&mut self) -> Result<u8, String> {
         Ok(self.take(1)?[0])
     }
 
-    fn short_u16(&mut self) -> Result<usize, String> {
+    pub(super) fn short_u16(&mut self) -> Result<usize, String> {
         let mut value = 0usize;
         for i in 0..3 {
             let byte = self.u8()?;
