@@ -29,26 +29,12 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::AnchorDeserialize;
-use lever::constants::{pause, PPM};
-use lever::error::LeverError;
-use lever::instructions::RebalanceOutcome;
 use lever::math::RebalanceResult;
 use lever::oracle::Now;
-use lever::state::Market;
-use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
 use serde::{Serialize, Serializer};
-use solana_compute_budget_interface::ComputeBudgetInstruction;
-use solana_keypair::Keypair;
-use solana_signer::Signer;
-use solana_transaction::{Hash, Signature, Transaction};
-use solana_transaction_error::TransactionError;
+use solana_transaction::Signature;
 use tokio::sync::watch;
 
-use lever_sdk::accounts::decode_market;
-use lever_sdk::cluster::{custom_code, Cluster, ClusterError, ClusterResult};
-use lever_sdk::pyth::{price_input, scaled, to_hex, PriceInput, Verification};
-use lever_sdk::{ix, quote};
 
 mod pass;
 pub use pass::*;
@@ -388,6 +374,8 @@ impl Done {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lever::error::LeverError;
+    use solana_transaction_error::TransactionError;
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
@@ -445,14 +433,6 @@ mod tests {
             done(refused("x", TransactionError::InsufficientFundsForFee, None)),
             Some(Action::Failed)
         );
-    }
-
-    #[test]
-    fn sponsored_feed_address_is_a_push_oracle_pda() {
-        // Pyth's sponsored SOL/USD account on mainnet and devnet (shard 0).
-        let sol = lever_sdk::pyth::sponsored_feed_address(0, &lever_sdk::pyth::SOL_USD_FEED_ID);
-        assert_eq!(sol.to_string(), "7UVimffxr9ow1uXYxsr4LHAcV58mLzhmwaeKvJ1pjLiE");
-        assert_ne!(lever_sdk::pyth::sponsored_feed_address(1, &lever_sdk::pyth::SOL_USD_FEED_ID), sol);
     }
 
     #[tokio::test]

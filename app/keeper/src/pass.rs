@@ -2,10 +2,6 @@
 
 use super::*;
 use std::collections::HashMap;
-use std::fmt::Display;
-use std::io::Write;
-use std::sync::{Arc, Mutex as StdMutex};
-use std::time::Duration;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::AnchorDeserialize;
 use lever::constants::{pause, PPM};
@@ -14,23 +10,21 @@ use lever::instructions::RebalanceOutcome;
 use lever::math::RebalanceResult;
 use lever::oracle::Now;
 use lever::state::Market;
-use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
-use serde::{Serialize, Serializer};
+use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 use solana_transaction::{Hash, Signature, Transaction};
 use solana_transaction_error::TransactionError;
-use tokio::sync::watch;
 use lever_sdk::accounts::decode_market;
 use lever_sdk::cluster::{custom_code, Cluster, ClusterError, ClusterResult};
-use lever_sdk::pyth::{price_input, scaled, to_hex, PriceInput, Verification};
+use lever_sdk::pyth::{price_input, scaled, sponsored_feed_address, to_hex};
 use lever_sdk::{ix, quote};
 
 pub struct Keeper<C> {
-    cluster: C,
-    payer: Keypair,
-    config: KeeperConfig,
+    pub(super) cluster: C,
+    pub(super) payer: Keypair,
+    pub(super) config: KeeperConfig,
 }
 
 impl<C: Cluster> Keeper<C> {
@@ -125,7 +119,7 @@ impl<C: Cluster> Keeper<C> {
     }
 
     /// One pass; `false` if the signal stopped it before the last market.
-    async fn pass(&self, shutdown: &Shutdown) -> ClusterResult<(Vec<Decision>, bool)> {
+    pub(super) async fn pass(&self, shutdown: &Shutdown) -> ClusterResult<(Vec<Decision>, bool)> {
         let markets = self.markets().await?;
         let mut decisions = Vec::with_capacity(markets.len());
         for market in markets {
@@ -155,7 +149,7 @@ impl<C: Cluster> Keeper<C> {
         }
     }
 
-    async fn judge(&self, key: &Pubkey, obs: &mut Observed) -> Verdict {
+    pub(super) async fn judge(&self, key: &Pubkey, obs: &mut Observed) -> Verdict {
         let now = match self.cluster.clock().await {
             Ok(now) => now,
             Err(e) => return Verdict::Retry(format!("read clock: {e}")),
@@ -360,7 +354,7 @@ impl<C: Cluster> Keeper<C> {
         Transaction::new_signed_with_payer(&ixs, Some(&self.payer()), &[&self.payer], blockhash)
     }
 
-    async fn try_rebalance(
+    pub(super) async fn try_rebalance(
         &self,
         market: &Pubkey,
         price_account: Pubkey,
@@ -400,7 +394,7 @@ impl<C: Cluster> Keeper<C> {
         }
     }
 
-    fn decision(&self, a: &Assessment, done: Done, attempt: u32) -> Decision {
+    pub(super) fn decision(&self, a: &Assessment, done: Done, attempt: u32) -> Decision {
         let o = &a.observed;
         Decision {
             market: a.market,

@@ -134,3 +134,16 @@ pub fn price_input(update: &PriceUpdateV2) -> PriceInput {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sponsored_feed_address_is_a_push_oracle_pda() {
+        // Pyth's sponsored SOL/USD account on mainnet and devnet (shard 0).
+        let sol = sponsored_feed_address(0, &SOL_USD_FEED_ID);
+        assert_eq!(sol.to_string(), "7UVimffxr9ow1uXYxsr4LHAcV58mLzhmwaeKvJ1pjLiE");
+        assert_ne!(sponsored_feed_address(1, &SOL_USD_FEED_ID), sol);
+    }
+}

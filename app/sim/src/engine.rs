@@ -17,34 +17,23 @@
 
 use std::time::Instant;
 
-use anchor_lang::AnchorSerialize;
 use anyhow::{anyhow, bail, Context as _, Result};
 use indicatif::ProgressBar;
-use lever::constants::{PPM, PRICE_SCALE};
-use lever::instructions::{
-    DepositFundingOutcome, MintLtOutcome, RebalanceOutcome, RedeemLtOutcome, WithdrawFundingOutcome,
-};
-use lever::math::BandStatus;
-use lever::oracle::Now;
+use lever::constants::PPM;
 use lever::state::{Market, MarketParams};
 use serde::Serialize;
-use solana_instruction::Instruction;
-use solana_keypair::Keypair;
-use solana_signer::Signer;
 
-use super::peers::{self, PeerRule, Step};
-use super::prices::{Bar, Series};
-use super::report::BarRecord;
-use super::time::format_time;
+use crate::peers::{self, PeerRule, Step};
+use crate::prices::Series;
+use crate::report::BarRecord;
+use crate::time::format_time;
 use lever_testkit::chain::Chain;
-use lever_sdk::ix::{self, UserAccounts};
 use lever_testkit::local::{LocalMarket, MarketSpec, Wallet};
-use lever_sdk::pda::MarketKeys;
 use lever_sdk::pyth::{PriceInput, SOL_USD_FEED_ID};
-use lever_sdk::quote::{self, Marks, Refusal};
+use lever_sdk::quote::Refusal;
 
 mod bar;
-pub use bar::*;
+use bar::*;
 
 /// Decimals of the simulated underlying (SOL's).
 const DECIMALS: u8 = 9;

@@ -13,7 +13,7 @@
 use std::fmt;
 use std::path::Path;
 
-use super::time::{days_from_civil, days_in_month, format_time};
+use crate::time::{days_from_civil, days_in_month, format_time};
 
 /// One bar of the series. Only the fields the simulator uses are kept.
 #[derive(Debug, Clone, Copy, PartialEq)]

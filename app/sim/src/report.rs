@@ -13,7 +13,7 @@ use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
-use super::time::{civil_from_days, days_from_civil, format_time, SECS_PER_DAY};
+use crate::time::{civil_from_days, days_from_civil, format_time, SECS_PER_DAY};
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One bar of a simulation run.

@@ -35,15 +35,15 @@ pub struct ParsedPriceFeed {
 
 #[derive(Deserialize)]
 pub(super) struct Binary {
-    encoding: String,
-    data: Vec<String>,
+    pub(super) encoding: String,
+    pub(super) data: Vec<String>,
 }
 
 #[derive(Deserialize)]
 pub(super) struct Response {
-    binary: Binary,
+    pub(super) binary: Binary,
     #[serde(default)]
-    parsed: Option<Vec<ParsedPriceFeed>>,
+    pub(super) parsed: Option<Vec<ParsedPriceFeed>>,
 }
 
 /// A Hermes `/v2/updates/price/latest` response: every binary update decoded and verified, and the

@@ -12,20 +12,20 @@ use crate::pyth::{PriceInput, Verification};
 
 /// A bounds-checked big-endian reader: every read past the end is a [`HermesError::Truncated`].
 pub(super) struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+    pub(super) bytes: &'a [u8],
+    pub(super) pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
+    pub(super) fn new(bytes: &'a [u8]) -> Self {
         Self { bytes, pos: 0 }
     }
 
-    fn remaining(&self) -> usize {
+    pub(super) fn remaining(&self) -> usize {
         self.bytes.len().saturating_sub(self.pos)
     }
 
-    fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], HermesError> {
+    pub(super) fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], HermesError> {
         let truncated = HermesError::Truncated {
             field,
             offset: self.pos,
@@ -38,37 +38,37 @@ impl<'a> Reader<'a> {
         Ok(slice)
     }
 
-    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], HermesError> {
+    pub(super) fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], HermesError> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N, field)?);
         Ok(out)
     }
 
-    fn u8(&mut self, field: &'static str) -> Result<u8, HermesError> {
+    pub(super) fn u8(&mut self, field: &'static str) -> Result<u8, HermesError> {
         Ok(self.array::<1>(field)?[0])
     }
 
-    fn u16(&mut self, field: &'static str) -> Result<u16, HermesError> {
+    pub(super) fn u16(&mut self, field: &'static str) -> Result<u16, HermesError> {
         Ok(u16::from_be_bytes(self.array(field)?))
     }
 
-    fn u32(&mut self, field: &'static str) -> Result<u32, HermesError> {
+    pub(super) fn u32(&mut self, field: &'static str) -> Result<u32, HermesError> {
         Ok(u32::from_be_bytes(self.array(field)?))
     }
 
-    fn i32(&mut self, field: &'static str) -> Result<i32, HermesError> {
+    pub(super) fn i32(&mut self, field: &'static str) -> Result<i32, HermesError> {
         Ok(i32::from_be_bytes(self.array(field)?))
     }
 
-    fn u64(&mut self, field: &'static str) -> Result<u64, HermesError> {
+    pub(super) fn u64(&mut self, field: &'static str) -> Result<u64, HermesError> {
         Ok(u64::from_be_bytes(self.array(field)?))
     }
 
-    fn i64(&mut self, field: &'static str) -> Result<i64, HermesError> {
+    pub(super) fn i64(&mut self, field: &'static str) -> Result<i64, HermesError> {
         Ok(i64::from_be_bytes(self.array(field)?))
     }
 
-    fn rest(&mut self) -> &'a [u8] {
+    pub(super) fn rest(&mut self) -> &'a [u8] {
         let rest = self.bytes.get(self.pos..).unwrap_or(&[]);
         self.pos = self.bytes.len();
         rest

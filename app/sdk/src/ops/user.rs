@@ -36,7 +36,7 @@ pub enum Flow {
 }
 
 impl Flow {
-    fn spends_underlying(self) -> bool {
+    pub(super) fn spends_underlying(self) -> bool {
         matches!(self, Self::Mint | Self::Deposit)
     }
 

@@ -1,30 +1,24 @@
 //! What runs each bar: seeded users, the funding provider, the keeper and wipe-out handling, every transaction predicted first and checked after.
 
 use super::*;
-use std::time::Instant;
 use anchor_lang::AnchorSerialize;
-use anyhow::{anyhow, bail, Context as _, Result};
-use indicatif::ProgressBar;
+use anyhow::{anyhow, bail, Result};
 use lever::constants::{PPM, PRICE_SCALE};
 use lever::instructions::{
     DepositFundingOutcome, MintLtOutcome, RebalanceOutcome, RedeemLtOutcome, WithdrawFundingOutcome,
 };
 use lever::math::BandStatus;
 use lever::oracle::Now;
-use lever::state::{Market, MarketParams};
-use serde::Serialize;
+use lever::state::Market;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
-use super::peers::{self, PeerRule, Step};
-use super::prices::{Bar, Series};
-use super::report::BarRecord;
-use super::time::format_time;
-use lever_testkit::chain::Chain;
+use crate::prices::Bar;
+use crate::time::format_time;
 use lever_sdk::ix::{self, UserAccounts};
-use lever_testkit::local::{LocalMarket, MarketSpec, Wallet};
+use lever_testkit::local::{LocalMarket, Wallet};
 use lever_sdk::pda::MarketKeys;
-use lever_sdk::pyth::{PriceInput, SOL_USD_FEED_ID};
+use lever_sdk::pyth::PriceInput;
 use lever_sdk::quote::{self, Marks, Refusal};
 
 /// The chain's market account against the SDK's prediction, byte for byte.
@@ -78,7 +72,7 @@ pub(super) enum Who {
 }
 
 impl Actor {
-    fn new(wallet: Wallet, units: u64) -> Self {
+    pub(super) fn new(wallet: Wallet, units: u64) -> Self {
         Self {
             wallet,
             units,
@@ -89,7 +83,7 @@ impl Actor {
 }
 
 impl Sim {
-    fn actor_ref(&self, who: Who) -> &Actor {
+    pub(super) fn actor_ref(&self, who: Who) -> &Actor {
         match who {
             Who::Holder => &self.holder,
             Who::Provider => &self.provider,
@@ -97,7 +91,7 @@ impl Sim {
         }
     }
 
-    fn actor(&mut self, who: Who) -> &mut Actor {
+    pub(super) fn actor(&mut self, who: Who) -> &mut Actor {
         match who {
             Who::Holder => &mut self.holder,
             Who::Provider => &mut self.provider,
@@ -105,13 +99,13 @@ impl Sim {
         }
     }
 
-    fn publish(&mut self) {
+    pub(super) fn publish(&mut self) {
         let input = self.price;
         self.m.write_price(&input);
     }
 
     /// The mid price as the program computes it from the current update.
-    fn mid(&self) -> Result<u128> {
+    pub(super) fn mid(&self) -> Result<u128> {
         let p = &self.price;
         Ok(
             lever::math::price_band(p.price, p.conf, p.exponent, DECIMALS, u64::MAX, PPM)
@@ -121,23 +115,23 @@ impl Sim {
     }
 
     /// The SDK's marks at this bar: funding accrued to now at the mid price.
-    fn marks(&self) -> Result<Marks> {
+    pub(super) fn marks(&self) -> Result<Marks> {
         let mid = self.mid()?;
         Ok(quote::marks(&quote::accrued(&self.shadow, mid, self.now)?, mid)?)
     }
 
-    fn vault_units(&self) -> Result<u64> {
+    pub(super) fn vault_units(&self) -> Result<u64> {
         Ok(self.shadow.pool().units_owed().map_err(Refusal::from)?)
     }
 
-    fn compare(&self, chain_market: &Market, what: &str) -> Result<()> {
+    pub(super) fn compare(&self, chain_market: &Market, what: &str) -> Result<()> {
         same_market(chain_market, &self.shadow)
             .map_err(|e| anyhow!("bar {} ({}), {what}: {e}", self.bar, format_time(self.now)))
     }
 
     /// After any transaction: conservation against the real vault, and the chain's market
     /// against the prediction.
-    async fn after_tx(&mut self, what: &str) -> Result<()> {
+    pub(super) async fn after_tx(&mut self, what: &str) -> Result<()> {
         let chain_market = self.m.market().await?;
         let vault = self.m.vault_units().await?;
         if vault != chain_market.pool().units_owed().map_err(Refusal::from)? {
@@ -147,7 +141,7 @@ impl Sim {
     }
 
     /// Send an instruction predicted to land; its return data must be `expected`.
-    async fn land(
+    pub(super) async fn land(
         &mut self,
         what: &str,
         ix: Instruction,
@@ -182,7 +176,7 @@ impl Sim {
     }
 
     /// Send an instruction predicted to be refused; the chain must refuse it the same way.
-    async fn refuse(
+    pub(super) async fn refuse(
         &mut self,
         what: &str,
         ix: Instruction,
@@ -204,18 +198,18 @@ impl Sim {
         }
     }
 
-    async fn mint(&mut self, who: Who, amount: u64) -> Result<()> {
+    pub(super) async fn mint(&mut self, who: Who, amount: u64) -> Result<()> {
         self.user_op(who, Op::Mint, amount, 0).await.map(|_| ())
     }
 
-    async fn deposit(&mut self, who: Who, amount: u64) -> Result<()> {
+    pub(super) async fn deposit(&mut self, who: Who, amount: u64) -> Result<()> {
         self.user_op(who, Op::Deposit, amount, 0).await.map(|_| ())
     }
 
     /// One user instruction, predicted then sent. A predicted refusal is sent too (and must be
     /// refused the same way) for the random users; the holder and the provider only send what
     /// lands. Returns whether it landed.
-    async fn user_op(&mut self, who: Who, op: Op, amount: u64, min_out_bump: u64) -> Result<bool> {
+    pub(super) async fn user_op(&mut self, who: Who, op: Op, amount: u64, min_out_bump: u64) -> Result<bool> {
         let vault = self.vault_units()?;
         let (market, now, price) = (self.shadow, self.m.chain.clock(), self.price);
         let m = &self.m;
@@ -263,7 +257,7 @@ impl Sim {
     /// The seeded users: each acts about once a day, picking one of the four user instructions
     /// with a random size; about one action in fifty asks for one unit more than the quote, which
     /// the program must refuse with `SlippageExceeded`.
-    async fn users_act(&mut self) -> Result<()> {
+    pub(super) async fn users_act(&mut self) -> Result<()> {
         if self.users.is_empty() {
             return Ok(());
         }
@@ -295,7 +289,7 @@ impl Sim {
     /// The funding provider: steer the utilization the pool would have at target leverage,
     /// `(L-1)E / F`, back to its target when it leaves [target/2, (1+target)/2]. It deposits
     /// (minted underlying, so it never runs dry) or withdraws its own FT.
-    async fn provide(&mut self) -> Result<()> {
+    pub(super) async fn provide(&mut self) -> Result<()> {
         let mid = self.mid()?;
         let view = quote::accrued(&self.shadow, mid, self.now)?;
         let pool = view.pool();
@@ -342,7 +336,7 @@ impl Sim {
     }
 
     /// The keeper: rebalance when the market is out of band (or insolvent) at this bar.
-    async fn keep(&mut self) -> Result<()> {
+    pub(super) async fn keep(&mut self) -> Result<()> {
         let mid = self.mid()?;
         let view = quote::accrued(&self.shadow, mid, self.now)?;
         let status = quote::marks(&view, mid)?.band;
@@ -371,7 +365,7 @@ impl Sim {
     /// The leveraged pool was wiped out: the holder's NAV is 0 from here on. Every wiped LT is
     /// burned (redeemed for nothing), the admin re-opens the market, and the holder opens a new
     /// position so the rest of the path still runs through the program.
-    async fn wipeout(&mut self) -> Result<()> {
+    pub(super) async fn wipeout(&mut self) -> Result<()> {
         self.wipeouts += 1;
         self.lt_alive = false;
         let holders: Vec<Who> = std::iter::once(Who::Holder)
@@ -411,7 +405,7 @@ impl Sim {
 
     /// Open the holder's position at `close`: the provider first deposits what the pool will
     /// lend at the utilization target, then the holder mints `deposit_usd` of LT at target.
-    async fn open_position(&mut self, close: f64) -> Result<()> {
+    pub(super) async fn open_position(&mut self, close: f64) -> Result<()> {
         let l = self.shadow.target_leverage_ppm as f64 / PPM as f64;
         let lend = usd_to_units(
             self.cfg.deposit_usd * (l - 1.0) / self.cfg.utilization_target,
@@ -447,7 +441,7 @@ pub(super) enum Delta {
 
 impl Op {
     /// The SDK's prediction: the market after it and the return data.
-    fn predict(
+    pub(super) fn predict(
         self,
         market: &Market,
         price: &PriceInput,
@@ -482,7 +476,7 @@ impl Op {
         })
     }
 
-    fn instruction(self, keys: &MarketKeys, accounts: &UserAccounts, amount: u64, min: u64) -> Instruction {
+    pub(super) fn instruction(self, keys: &MarketKeys, accounts: &UserAccounts, amount: u64, min: u64) -> Instruction {
         match self {
             Op::Mint => ix::mint_lt(keys, accounts, amount, min),
             Op::Redeem => ix::redeem_lt(keys, accounts, amount, min),
@@ -494,7 +488,7 @@ impl Op {
 
 impl Delta {
     /// What the user receives: shares minted or units paid.
-    fn out(&self) -> u64 {
+    pub(super) fn out(&self) -> u64 {
         match self {
             Delta::Mint(o) => o.shares_out,
             Delta::Redeem(o) => o.units_out,
@@ -503,7 +497,7 @@ impl Delta {
         }
     }
 
-    fn encode(&self) -> Result<Vec<u8>> {
+    pub(super) fn encode(&self) -> Result<Vec<u8>> {
         match self {
             Delta::Mint(o) => encode(o),
             Delta::Redeem(o) => encode(o),
@@ -513,7 +507,7 @@ impl Delta {
     }
 
     /// The wallet's balances after it (the chain checked them: saturating only guards the sim).
-    fn apply(&self, a: &mut Actor) {
+    pub(super) fn apply(&self, a: &mut Actor) {
         match self {
             Delta::Mint(o) => {
                 a.units = a.units.saturating_sub(o.units_in);
