@@ -44,7 +44,7 @@ fn share_ata(owner: &Pubkey, mint: &Pubkey) -> Pubkey {
 
 async fn balance_or_zero(h: &mut Harness, account: &Pubkey) -> u64 {
     match h.chain.account(account).await.expect("read") {
-        Some(a) => ops::token_account_amount(&a.data).expect("token account"),
+        Some(a) => lever_sdk::accounts::token_account_amount(&a.data).expect("token account"),
         None => 0,
     }
 }

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lever_sim::engine::DEFAULT_BAND;
 use lever_sim::report::{self, ChartInfo};
 use lever_sim::study::{self, format_nav, interval_label, Case};
-use lever_sim::{self, prices, ConfMode, SimConfig, Summary};
+use lever_sim::{self as sim, prices, ConfMode, SimConfig, Summary};
 
 mod net;
 

@@ -7,20 +7,15 @@
 //! `devnet`, `testnet`, `localhost`, or their first letter), `--keypair/-k` a keypair file, both
 //! defaulting to the Solana CLI's config file; `--json` prints machine output.
 
-use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::str::FromStr;
-use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::{Args, Subcommand};
-use lever_sdk::cluster::{resolve_url, Cluster, RpcCluster};
-use lever_cli::deploy::{self, DeployFile, Step};
-use lever_keeper::{Action, Keeper, KeeperConfig, LogSink, MarketSelection};
-use lever_sdk::lever::state::{Market, UpdateMarketParams};
-use lever_sdk::ops::{self, Flow, MarketStatus, SendOptions};
+use lever_keeper::KeeperConfig;
+use lever_sdk::cluster::{resolve_url, RpcCluster};
+use lever_sdk::lever::state::UpdateMarketParams;
 use lever_sdk::pyth::feed_id_from_hex;
 use lever_sdk::units::{parse_ppm, parse_units};
 use serde::Serialize;

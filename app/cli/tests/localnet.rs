@@ -272,7 +272,7 @@ async fn node_answers_what_rpc_client_asks() {
         .await
         .expect("account")
         .expect("exists");
-    assert_eq!(ops::token_account_amount(&underlying.data), Some(DEMO_USER_UNITS));
+    assert_eq!(lever_sdk::accounts::token_account_amount(&underlying.data), Some(DEMO_USER_UNITS));
     assert_eq!(underlying.owner, anchor_spl::token::ID);
     let missing = Pubkey::new_unique();
     let several = rpc

@@ -1,32 +1,11 @@
 //! Why a deployment stops: every refusal named, with the file location or the step that failed.
 
 use super::*;
-use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::path::Path;
-use anchor_lang::prelude::{AccountInfo, Pubkey};
-use anchor_spl::token_interface::spl_token_2022;
-use lever::constants::{pause, MAX_NAME_LEN, MAX_SYMBOL_LEN, MAX_URI_LEN};
+use anchor_lang::prelude::Pubkey;
 use lever::error::LeverError;
-use lever::instructions::{CreateMarketArgs, InitializeConfigArgs, UpdateConfigArgs};
-use lever::state::{Config, ConfigBounds, MarketParams, UpdateMarketParams};
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
-use solana_account::Account;
-use solana_instruction::Instruction;
-use solana_keypair::Keypair;
-use solana_signer::Signer;
-use solana_transaction::Signature;
-use spl_token_2022::extension::StateWithExtensions;
-use lever_sdk::accounts::decode_zero_copy;
-use lever_sdk::accounts::decode_market;
-use lever_sdk::cluster::{submit, Cluster, ClusterError};
+use lever_sdk::cluster::ClusterError;
 use lever_sdk::errors::describe;
-use lever_sdk::ix;
-use lever_sdk::ops::paused_names;
-use lever_sdk::pda::{self, MarketKeys};
-use lever_sdk::pyth::feed_id_from_hex;
-use lever_sdk::units::{format_leverage, format_percent, format_units, parse_ppm, parse_units, UnitsError};
 
 // ---------------------------------------------------------------------------------------------
 // Errors

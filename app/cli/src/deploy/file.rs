@@ -4,29 +4,16 @@ use super::*;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::Path;
-use anchor_lang::prelude::{AccountInfo, Pubkey};
-use anchor_spl::token_interface::spl_token_2022;
+use anchor_lang::prelude::Pubkey;
 use lever::constants::{pause, MAX_NAME_LEN, MAX_SYMBOL_LEN, MAX_URI_LEN};
 use lever::error::LeverError;
-use lever::instructions::{CreateMarketArgs, InitializeConfigArgs, UpdateConfigArgs};
-use lever::state::{Config, ConfigBounds, MarketParams, UpdateMarketParams};
+use lever::state::{Config, ConfigBounds, MarketParams};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
-use solana_account::Account;
-use solana_instruction::Instruction;
-use solana_keypair::Keypair;
-use solana_signer::Signer;
-use solana_transaction::Signature;
-use spl_token_2022::extension::StateWithExtensions;
-use lever_sdk::accounts::decode_zero_copy;
-use lever_sdk::accounts::decode_market;
-use lever_sdk::cluster::{submit, Cluster, ClusterError};
-use lever_sdk::errors::describe;
-use lever_sdk::ix;
+use serde::Deserialize;
 use lever_sdk::ops::paused_names;
-use lever_sdk::pda::{self, MarketKeys};
+use lever_sdk::pda::{self};
 use lever_sdk::pyth::feed_id_from_hex;
-use lever_sdk::units::{format_leverage, format_percent, format_units, parse_ppm, parse_units, UnitsError};
+use lever_sdk::units::{format_leverage, format_percent, parse_ppm, parse_units, UnitsError};
 
 // ---------------------------------------------------------------------------------------------
 // The file as written
@@ -35,55 +22,55 @@ use lever_sdk::units::{format_leverage, format_percent, format_units, parse_ppm,
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawFile {
-    config: RawConfig,
+    pub(super) config: RawConfig,
     #[serde(default, rename = "market")]
-    markets: Vec<RawMarket>,
+    pub(super) markets: Vec<RawMarket>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
-    pause_authority: String,
-    fee_receiver: String,
-    min_leverage: Option<String>,
-    max_leverage: Option<String>,
-    max_fee: Option<String>,
-    max_price_age_secs: Option<u64>,
-    max_conf: Option<String>,
-    min_seed: Option<u64>,
+    pub(super) pause_authority: String,
+    pub(super) fee_receiver: String,
+    pub(super) min_leverage: Option<String>,
+    pub(super) max_leverage: Option<String>,
+    pub(super) max_fee: Option<String>,
+    pub(super) max_price_age_secs: Option<u64>,
+    pub(super) max_conf: Option<String>,
+    pub(super) min_seed: Option<u64>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawMarket {
-    name: String,
-    underlying_mint: String,
+    pub(super) name: String,
+    pub(super) underlying_mint: String,
     #[serde(default)]
-    id: u32,
-    feed_id: String,
-    leverage: String,
-    band: String,
-    mint_fee: String,
-    redeem_fee: String,
-    deposit_fee: String,
-    withdraw_fee: String,
-    max_price_age_secs: u64,
-    max_conf: String,
-    conf_multiplier: String,
-    exposure_cap: AmountText,
-    max_utilization: String,
-    base_rate: String,
-    kink: String,
-    slope1: String,
-    slope2: String,
-    seed: AmountText,
-    lt_name: String,
-    lt_symbol: String,
-    ft_name: String,
-    ft_symbol: String,
-    uri: String,
+    pub(super) id: u32,
+    pub(super) feed_id: String,
+    pub(super) leverage: String,
+    pub(super) band: String,
+    pub(super) mint_fee: String,
+    pub(super) redeem_fee: String,
+    pub(super) deposit_fee: String,
+    pub(super) withdraw_fee: String,
+    pub(super) max_price_age_secs: u64,
+    pub(super) max_conf: String,
+    pub(super) conf_multiplier: String,
+    pub(super) exposure_cap: AmountText,
+    pub(super) max_utilization: String,
+    pub(super) base_rate: String,
+    pub(super) kink: String,
+    pub(super) slope1: String,
+    pub(super) slope2: String,
+    pub(super) seed: AmountText,
+    pub(super) lt_name: String,
+    pub(super) lt_symbol: String,
+    pub(super) ft_name: String,
+    pub(super) ft_symbol: String,
+    pub(super) uri: String,
     #[serde(default)]
-    paused: Option<PauseText>,
+    pub(super) paused: Option<PauseText>,
 }
 
 /// An amount as written: a string ("1.5", "none") or a non-negative integer.
@@ -200,7 +187,7 @@ pub struct MarketEntry {
     pub id: u32,
     pub feed_id: [u8; 32],
     /// Every parameter but `exposure_cap` (u64::MAX here; see [`MarketEntry::params`]).
-    ratios: MarketParams,
+    pub(super) ratios: MarketParams,
     pub exposure_cap: Cap,
     /// Whole tokens.
     pub seed: String,
@@ -214,7 +201,7 @@ pub struct MarketEntry {
 }
 
 impl MarketEntry {
-    fn at(&self) -> String {
+    pub(super) fn at(&self) -> String {
         format!("market `{}`", self.name)
     }
 

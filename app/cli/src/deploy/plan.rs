@@ -1,38 +1,25 @@
 //! Planning: read the cluster, compare with the file, and list the steps (immutable differences refused).
 
 use super::*;
-use std::collections::{BTreeMap, HashSet};
-use std::fmt;
-use std::path::Path;
+use std::collections::BTreeMap;
 use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_spl::token_interface::spl_token_2022;
-use lever::constants::{pause, MAX_NAME_LEN, MAX_SYMBOL_LEN, MAX_URI_LEN};
 use lever::error::LeverError;
 use lever::instructions::{CreateMarketArgs, InitializeConfigArgs, UpdateConfigArgs};
-use lever::state::{Config, ConfigBounds, MarketParams, UpdateMarketParams};
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
+use lever::state::{Config, ConfigBounds, MarketParams};
 use solana_account::Account;
-use solana_instruction::Instruction;
-use solana_keypair::Keypair;
-use solana_signer::Signer;
-use solana_transaction::Signature;
 use spl_token_2022::extension::StateWithExtensions;
 use lever_sdk::accounts::decode_zero_copy;
 use lever_sdk::accounts::decode_market;
-use lever_sdk::cluster::{submit, Cluster, ClusterError};
-use lever_sdk::errors::describe;
-use lever_sdk::ix;
-use lever_sdk::ops::paused_names;
+use lever_sdk::cluster::Cluster;
 use lever_sdk::pda::{self, MarketKeys};
-use lever_sdk::pyth::feed_id_from_hex;
-use lever_sdk::units::{format_leverage, format_percent, format_units, parse_ppm, parse_units, UnitsError};
+use lever_sdk::units::{format_leverage, format_percent, format_units};
 
 /// What the plan learnt about an underlying mint.
 #[derive(Clone, Copy)]
 pub(super) struct MintInfo {
-    token_program: Pubkey,
-    decimals: u8,
+    pub(super) token_program: Pubkey,
+    pub(super) decimals: u8,
 }
 
 /// Read `mint`: SPL Token or Token-2022, initialised, with extensions the program accepts.
@@ -79,12 +66,12 @@ pub(super) fn mint_info(entry: &MarketEntry, account: Option<Account>) -> Result
 
 /// The seed deposits one admin token account pays.
 pub(super) struct SeedSource {
-    mint: Pubkey,
-    token_program: Pubkey,
-    decimals: u8,
+    pub(super) mint: Pubkey,
+    pub(super) token_program: Pubkey,
+    pub(super) decimals: u8,
     /// Raw units, summed over `markets`.
-    needs: u128,
-    markets: Vec<String>,
+    pub(super) needs: u128,
+    pub(super) markets: Vec<String>,
 }
 
 /// Name, symbol and uri of a share mint's on-mint metadata.

@@ -1,32 +1,17 @@
 //! The plan's steps: what each changes, shown for people and as JSON.
 
 use super::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
-use anchor_lang::prelude::{AccountInfo, Pubkey};
-use anchor_spl::token_interface::spl_token_2022;
-use lever::constants::{pause, MAX_NAME_LEN, MAX_SYMBOL_LEN, MAX_URI_LEN};
-use lever::error::LeverError;
+use anchor_lang::prelude::Pubkey;
 use lever::instructions::{CreateMarketArgs, InitializeConfigArgs, UpdateConfigArgs};
-use lever::state::{Config, ConfigBounds, MarketParams, UpdateMarketParams};
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
-use solana_account::Account;
+use lever::state::{MarketParams, UpdateMarketParams};
+use serde::{Serialize, Serializer};
 use solana_instruction::Instruction;
-use solana_keypair::Keypair;
-use solana_signer::Signer;
-use solana_transaction::Signature;
-use spl_token_2022::extension::StateWithExtensions;
-use lever_sdk::accounts::decode_zero_copy;
-use lever_sdk::accounts::decode_market;
-use lever_sdk::cluster::{submit, Cluster, ClusterError};
-use lever_sdk::errors::describe;
 use lever_sdk::ix;
 use lever_sdk::ops::paused_names;
 use lever_sdk::pda::{self, MarketKeys};
-use lever_sdk::pyth::feed_id_from_hex;
-use lever_sdk::units::{format_leverage, format_percent, format_units, parse_ppm, parse_units, UnitsError};
+use lever_sdk::units::format_units;
 
 // ---------------------------------------------------------------------------------------------
 // The plan
@@ -282,8 +267,8 @@ pub(super) fn display<S: Serializer, T: fmt::Display>(v: &T, s: S) -> Result<S::
 
 #[derive(Serialize)]
 pub(super) struct PauseView {
-    bits: u8,
-    names: Vec<&'static str>,
+    pub(super) bits: u8,
+    pub(super) names: Vec<&'static str>,
 }
 
 impl From<u8> for PauseView {
@@ -349,31 +334,31 @@ pub(super) enum StepView<'a> {
 
 #[derive(Serialize)]
 pub(super) struct BoundsRaw {
-    min_leverage_ppm: u64,
-    max_leverage_ppm: u64,
-    max_fee_ppm: u64,
-    max_price_age_secs: u64,
-    max_conf_ppm: u64,
-    min_seed_units: u64,
+    pub(super) min_leverage_ppm: u64,
+    pub(super) max_leverage_ppm: u64,
+    pub(super) max_fee_ppm: u64,
+    pub(super) max_price_age_secs: u64,
+    pub(super) max_conf_ppm: u64,
+    pub(super) min_seed_units: u64,
 }
 
 #[derive(Serialize)]
 pub(super) struct ParamsRaw {
-    target_leverage_ppm: u64,
-    band_ppm: u64,
-    mint_fee_ppm: u64,
-    redeem_fee_ppm: u64,
-    deposit_fee_ppm: u64,
-    withdraw_fee_ppm: u64,
-    max_price_age_secs: u64,
-    max_conf_ppm: u64,
-    conf_multiplier_ppm: u64,
-    exposure_cap: u64,
-    max_utilization_ppm: u64,
-    base_rate_ppm: u64,
-    kink_ppm: u64,
-    slope1_ppm: u64,
-    slope2_ppm: u64,
+    pub(super) target_leverage_ppm: u64,
+    pub(super) band_ppm: u64,
+    pub(super) mint_fee_ppm: u64,
+    pub(super) redeem_fee_ppm: u64,
+    pub(super) deposit_fee_ppm: u64,
+    pub(super) withdraw_fee_ppm: u64,
+    pub(super) max_price_age_secs: u64,
+    pub(super) max_conf_ppm: u64,
+    pub(super) conf_multiplier_ppm: u64,
+    pub(super) exposure_cap: u64,
+    pub(super) max_utilization_ppm: u64,
+    pub(super) base_rate_ppm: u64,
+    pub(super) kink_ppm: u64,
+    pub(super) slope1_ppm: u64,
+    pub(super) slope2_ppm: u64,
 }
 
 impl From<&MarketParams> for ParamsRaw {

@@ -1,27 +1,9 @@
 //! `lever localnet`: a JSON-RPC node over the embedded chain with a demo market.
 
 use super::*;
-use std::collections::HashMap;
-use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::str::FromStr;
-use std::time::Duration;
-use anyhow::{anyhow, bail, Context as _, Result};
-use clap::{Args, Subcommand};
-use lever_sdk::cluster::{resolve_url, Cluster, RpcCluster};
-use lever_cli::deploy::{self, DeployFile, Step};
-use lever_keeper::{Action, Keeper, KeeperConfig, LogSink, MarketSelection};
-use lever_sdk::lever::state::{Market, UpdateMarketParams};
-use lever_sdk::ops::{self, Flow, MarketStatus, SendOptions};
-use lever_sdk::pyth::feed_id_from_hex;
-use lever_sdk::units::{parse_ppm, parse_units};
-use serde::Serialize;
-use solana_keypair::Keypair;
-use solana_rpc_client::api::config::CommitmentConfig;
-use solana_rpc_client::nonblocking::rpc_client::RpcClient;
-use solana_signer::Signer as _;
-use anchor_lang::prelude::Pubkey;
+use clap::Args;
 
 /// `lever localnet`.
 #[derive(Args, Debug)]

@@ -1,27 +1,15 @@
 //! `lever market list|show|create|update` and `lever deploy`: read markets, plan and apply deployment files.
 
 use super::*;
-use std::collections::HashMap;
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::str::FromStr;
-use std::time::Duration;
-use anyhow::{anyhow, bail, Context as _, Result};
-use clap::{Args, Subcommand};
-use lever_sdk::cluster::{resolve_url, Cluster, RpcCluster};
+use anyhow::{anyhow, bail, Result};
+use clap::Args;
+use lever_sdk::cluster::Cluster;
 use lever_cli::deploy::{self, DeployFile, Step};
-use lever_keeper::{Action, Keeper, KeeperConfig, LogSink, MarketSelection};
 use lever_sdk::lever::state::{Market, UpdateMarketParams};
-use lever_sdk::ops::{self, Flow, MarketStatus, SendOptions};
-use lever_sdk::pyth::feed_id_from_hex;
-use lever_sdk::units::{parse_ppm, parse_units};
+use lever_sdk::ops::{self};
 use serde::Serialize;
-use solana_keypair::Keypair;
-use solana_rpc_client::api::config::CommitmentConfig;
-use solana_rpc_client::nonblocking::rpc_client::RpcClient;
-use solana_signer::Signer as _;
-use anchor_lang::prelude::Pubkey;
 
 pub fn market(cmd: MarketCmd) -> Result<ExitCode> {
     let rt = runtime()?;
@@ -213,9 +201,9 @@ pub(super) fn describe_update(market: &Market, update: &UpdateMarketParams) -> V
 
 #[derive(Serialize)]
 pub(super) struct AdminReport<'a> {
-    signature: &'a str,
-    action: &'a str,
-    changes: &'a [String],
+    pub(super) signature: &'a str,
+    pub(super) action: &'a str,
+    pub(super) changes: &'a [String],
 }
 
 pub(super) fn report_admin(net: &Net, done: &ops::AdminDone, changes: &[String]) -> Result<()> {

@@ -1,26 +1,11 @@
 //! `lever mint|redeem|fund|withdraw`: preview, confirm the minimum-out, send, report.
 
 use super::*;
-use std::collections::HashMap;
-use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::str::FromStr;
-use std::time::Duration;
-use anyhow::{anyhow, bail, Context as _, Result};
-use clap::{Args, Subcommand};
-use lever_sdk::cluster::{resolve_url, Cluster, RpcCluster};
-use lever_cli::deploy::{self, DeployFile, Step};
-use lever_keeper::{Action, Keeper, KeeperConfig, LogSink, MarketSelection};
-use lever_sdk::lever::state::{Market, UpdateMarketParams};
-use lever_sdk::ops::{self, Flow, MarketStatus, SendOptions};
-use lever_sdk::pyth::feed_id_from_hex;
+use lever_sdk::cluster::Cluster;
+use lever_sdk::lever::state::Market;
+use lever_sdk::ops::{self, Flow, SendOptions};
 use lever_sdk::units::{parse_ppm, parse_units};
-use serde::Serialize;
-use solana_keypair::Keypair;
-use solana_rpc_client::api::config::CommitmentConfig;
-use solana_rpc_client::nonblocking::rpc_client::RpcClient;
-use solana_signer::Signer as _;
 use anchor_lang::prelude::Pubkey;
 
 pub fn user(flow: Flow, args: UserArgs) -> Result<ExitCode> {
@@ -77,7 +62,7 @@ pub(super) async fn balance_in(cluster: &impl Cluster, user: &Pubkey, market: &M
         .account(&address)
         .await?
         .ok_or_else(|| anyhow!("token account {address} does not exist"))?;
-    ops::token_account_amount(&account.data).ok_or_else(|| anyhow!("{address} is not a token account"))
+    lever_sdk::accounts::token_account_amount(&account.data).ok_or_else(|| anyhow!("{address} is not a token account"))
 }
 
 pub(super) fn print_preview(p: &ops::Preview) {
