@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
 use lever::constants::{pause, PPM};
-use lever_sdk::cluster::{Cluster, ClusterError, ClusterResult, Embedded, Landed, Simulation};
+use lever_sdk::cluster::{Cluster, ClusterError, ClusterResult, Landed, Simulation};
+use lever_testkit::embedded::Embedded;
 use lever_keeper::{
     shutdown_channel, Action, Keeper, KeeperConfig, MarketSelection, MemoryLog, Verdict,
 };

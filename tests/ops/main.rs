@@ -13,7 +13,8 @@ use std::future::Future;
 
 use lever::oracle::Now;
 use lever::state::Market;
-use lever_sdk::cluster::{Cluster, ClusterError, ClusterResult, Embedded, Landed, Simulation};
+use lever_sdk::cluster::{Cluster, ClusterError, ClusterResult, Landed, Simulation};
+use lever_testkit::embedded::Embedded;
 use lever_sdk::ops::{self, Flow, OpsError, SendOptions, DEFAULT_SLIPPAGE_PPM};
 use lever_sdk::units::format_units;
 use lever_sdk::{pda, quote};
