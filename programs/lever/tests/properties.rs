@@ -24,6 +24,15 @@
 //!
 //! The number of cases is proptest's default (256) or `PROPTEST_CASES`.
 
+// Test code: the model computes exact values with bare arithmetic and narrows with `as` where it
+// has bounded the value itself (the program's checked-math lints are for the program).
+#![allow(
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 use lever::constants::{
     MAX_BAND_PPM, MAX_BASE_RATE_PPM, MAX_FEE_PPM, MAX_KINK_PPM, MAX_LEVERAGE_PPM, MAX_SLOPE_PPM,
     MIN_BAND_PPM, MIN_KINK_PPM, MIN_LEVERAGE_PPM, MIN_MAX_UTILIZATION_PPM, MIN_SEED_UNITS, PPM, PRICE_SCALE,

@@ -15,7 +15,7 @@ use anchor_spl::token_interface::{self, Mint, TokenAccount};
 use crate::constants::{pause, MARKET_SEED};
 use crate::error::LeverError;
 use crate::events::{FundingAccrued, Rebalanced};
-use crate::math::{Accrual, PoolState, RebalanceResult};
+use crate::math::{Accrual, PoolState, RebalanceResult, SafeMath};
 pub use crate::oracle::Now;
 use crate::state::{Market, Refresh};
 
@@ -156,11 +156,8 @@ pub fn emit_refresh(
 pub fn absorb_donations(market: &mut Market, vault_amount: u64) -> Result<()> {
     let owed = market.pool().units_owed()?;
     require!(vault_amount >= owed, LeverError::VaultShortfall);
-    let surplus = vault_amount - owed;
-    market.fee_units = market
-        .fee_units
-        .checked_add(surplus)
-        .ok_or(LeverError::MathOverflow)?;
+    let surplus = vault_amount.safe_sub(owed)?;
+    market.fee_units = market.fee_units.safe_add(surplus)?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use crate::constants::*;
 use crate::error::LeverError;
 use crate::math::{
     accrue_funding, band_status, rebalance, wipe, Accrual, BandStatus, FundingCurve, PoolState,
-    RebalanceResult, RiskParams,
+    RebalanceResult, RiskParams, SafeMath,
 };
 use crate::oracle::Now;
 
@@ -204,11 +204,7 @@ impl Market {
         if now > self.last_accrual_ts {
             self.last_accrual_ts = now;
         }
-        let total = self
-            .total_funding
-            .get()
-            .checked_add(accrual.interest)
-            .ok_or(LeverError::MathOverflow)?;
+        let total = self.total_funding.get().safe_add(accrual.interest)?;
         self.total_funding.set(total);
         Ok(accrual)
     }
@@ -227,11 +223,7 @@ impl Market {
 
     /// Add a written-off debt to the statistics.
     fn record_bad_debt(&mut self, bad_debt: u128) -> Result<()> {
-        let total = self
-            .total_bad_debt
-            .get()
-            .checked_add(bad_debt)
-            .ok_or(LeverError::MathOverflow)?;
+        let total = self.total_bad_debt.get().safe_add(bad_debt)?;
         self.total_bad_debt.set(total);
         Ok(())
     }

@@ -12,7 +12,7 @@ use crate::constants::*;
 use crate::error::LeverError;
 use crate::events::MarketCreated;
 use crate::instructions::*;
-use crate::math::PoolState;
+use crate::math::{PoolState, SafeCast, SafeMath};
 use crate::state::{Config, Market, MarketParams};
 
 #[event_cpi]
@@ -154,8 +154,12 @@ fn validate_metadata(args: &CreateMarketArgs) -> Result<()> {
 
 /// Bytes the TokenMetadata TLV entry takes: type + length headers, two keys, three strings and an
 /// empty additional-metadata vector (each with a u32 length prefix).
-fn metadata_len(name: &str, symbol: &str, uri: &str) -> usize {
-    4 + 32 + 32 + (4 + name.len()) + (4 + symbol.len()) + (4 + uri.len()) + 4
+fn metadata_len(name: &str, symbol: &str, uri: &str) -> Result<usize> {
+    let mut len: usize = 4 + 32 + 32 + 4;
+    for text in [name, symbol, uri] {
+        len = len.safe_add(4)?.safe_add(text.len())?;
+    }
+    Ok(len)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -171,10 +175,7 @@ fn init_share_metadata<'info>(
     uri: &str,
 ) -> Result<()> {
     // Token-2022 reallocates the mint for the metadata but does not fund it: top up the rent first.
-    let new_len = mint
-        .data_len()
-        .checked_add(metadata_len(name, symbol, uri))
-        .ok_or(LeverError::MathOverflow)?;
+    let new_len = mint.data_len().safe_add(metadata_len(name, symbol, uri)?)?;
     let needed = Rent::get()?
         .minimum_balance(new_len)
         .saturating_sub(mint.lamports());
@@ -240,7 +241,7 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
             &[&vault_seeds],
         ),
         Rent::get()?.minimum_balance(space),
-        u64::try_from(space).map_err(|_| LeverError::MathOverflow)?,
+        space.safe_cast::<u64>()?,
         &a.underlying_token_program.key(),
     )?;
     token_interface::initialize_account3(CpiContext::new(

@@ -5,6 +5,7 @@ use crate::constants::CONFIG_SEED;
 use crate::error::LeverError;
 use crate::events::FeesWithdrawn;
 use crate::instructions::*;
+use crate::math::SafeMath;
 use crate::state::{Config, Market};
 
 #[event_cpi]
@@ -41,7 +42,7 @@ pub fn withdraw_fees_handler(ctx: Context<WithdrawFees>, amount: u64) -> Result<
         let mut market = ctx.accounts.market.load_mut()?;
         absorb_donations(&mut market, ctx.accounts.vault.amount)?;
         require!(amount <= market.fee_units, LeverError::InsufficientFees);
-        market.fee_units -= amount;
+        market.fee_units = market.fee_units.safe_sub(amount)?;
         (market.pool(), MarketSigner::of(&market))
     };
     let a = &ctx.accounts;
