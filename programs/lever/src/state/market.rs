@@ -1,3 +1,8 @@
+//! The market account (zero-copy): its accounts, parameters, books, last price and statistics, and
+//! the state changes instructions make on it (accrue, rebalance, refresh), each deciding its
+//! numbers through `math` and writing the result back. Versioned, with reserved bytes and a
+//! compile-time size check; its PDA signs for the vault and the share mints.
+
 use anchor_lang::prelude::*;
 
 use super::{Config, WideU128};

@@ -1,3 +1,6 @@
+//! The program's accounts, one file each: [`Config`] (protocol-wide roles and bounds) and
+//! [`Market`] (one market's parameters and books), plus [`WideU128`], how a u128 is stored in them.
+
 pub mod config;
 pub mod market;
 

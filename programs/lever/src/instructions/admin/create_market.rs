@@ -1,3 +1,11 @@
+//! `create_market`: the admin opens a market on one underlying at one set of parameters. The
+//! parameters are checked against the config's bounds and the underlying mint against the
+//! Token-2022 extensions that could move, freeze, tax or claw back vault units; then the vault (at
+//! its PDA, sized for the mint's extensions), the LT and FT mints with their metadata, and the
+//! locked FT account are created, and the seed deposit goes idle with its FT locked forever (the FT
+//! supply never returns to zero). The vault is reconciled against the books before the market is
+//! written.
+
 use anchor_lang::prelude::*;
 use anchor_lang::system_program;
 use anchor_spl::token_interface::{

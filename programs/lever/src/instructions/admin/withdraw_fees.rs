@@ -1,3 +1,7 @@
+//! `withdraw_fees`: the admin pays protocol fee units (including absorbed donations) from the vault
+//! to a token account owned by the config's fee receiver; the vault is reconciled after the
+//! transfer.
+
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
