@@ -9,12 +9,14 @@ pub mod fixed;
 pub mod funding;
 pub mod pool;
 pub mod price;
+pub mod refresh;
 pub mod safe;
 
 pub use fixed::*;
 pub use funding::*;
 pub use pool::*;
 pub use price::*;
+pub use refresh::*;
 pub use safe::{SafeCast, SafeMath};
 
 /// Result of the math layer; the error converts into an Anchor error with `?`.

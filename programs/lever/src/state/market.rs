@@ -9,8 +9,8 @@ use super::{Config, WideU128};
 use crate::constants::*;
 use crate::error::LeverError;
 use crate::math::{
-    accrue_funding, band_status, rebalance, wipe, Accrual, BandStatus, FundingCurve, PoolState,
-    RebalanceResult, RiskParams, SafeMath,
+    accrue_funding, rebalance, refresh_pool, Accrual, FundingCurve, PoolState, RebalanceResult, RiskParams,
+    SafeMath,
 };
 use crate::oracle::Now;
 
@@ -218,12 +218,19 @@ impl Market {
     pub fn rebalance(&mut self, price: u128) -> Result<RebalanceResult> {
         let (pool, result) = rebalance(&self.pool(), &self.risk_params(), price)?;
         self.set_pool(&pool);
-        self.rebalance_count = self.rebalance_count.saturating_add(1);
+        self.count_rebalance(&result);
         if result.wiped {
-            self.status |= STATUS_WIPED;
             self.record_bad_debt(result.bad_debt)?;
         }
         Ok(result)
+    }
+
+    /// The statistics and the status bit of a rebalance that ran: a wipe-out closes LT mints.
+    fn count_rebalance(&mut self, result: &RebalanceResult) {
+        self.rebalance_count = self.rebalance_count.saturating_add(1);
+        if result.wiped {
+            self.status |= STATUS_WIPED;
+        }
     }
 
     /// Add a written-off debt to the statistics.
@@ -243,30 +250,29 @@ impl Market {
     }
 
     /// What every price-reading instruction does first: record the price, accrue funding at it,
-    /// and (when `rebalance` is allowed) bring an out-of-band (or insolvent) market back into band.
+    /// then apply [`refresh_pool`]'s decision: a position left with no LT holders is settled into
+    /// idle, and (when `rebalance` is allowed) an out-of-band (or insolvent) market is brought back
+    /// into band.
     pub fn refresh(&mut self, price: u128, publish_time: i64, now: Now, rebalance: bool) -> Result<Refresh> {
         let accrual = self.observe(price, publish_time, now)?;
-        // Every LT burned outside the program leaves a position nobody owns: close it into idle
-        // (the funding pool lent it) so the next mint opens a fresh pool instead of failing.
-        let settled = if self.lt_supply == 0 && (self.exposure != 0 || self.debt.get() != 0) {
-            let (pool, result) = wipe(&self.pool(), price)?;
-            self.set_pool(&pool);
-            self.record_bad_debt(result.bad_debt)?;
-            Some(result)
-        } else {
-            None
-        };
-        let pool_after_accrual = self.pool();
-        let rebalance = match band_status(&self.pool(), &self.risk_params(), price)? {
-            BandStatus::Out { .. } | BandStatus::Insolvent if rebalance => Some(self.rebalance(price)?),
-            _ => None,
-        };
+        let decided = refresh_pool(
+            &self.pool(),
+            &self.risk_params(),
+            price,
+            rebalance,
+            self.total_bad_debt.get(),
+        )?;
+        self.set_pool(&decided.pool_after);
+        self.total_bad_debt.set(decided.total_bad_debt);
+        if let Some(result) = &decided.rebalance {
+            self.count_rebalance(result);
+        }
         Ok(Refresh {
             accrual,
-            settled,
-            pool_after_accrual,
-            rebalance,
-            pool_after: self.pool(),
+            settled: decided.settled,
+            pool_after_accrual: decided.pool_after_accrual,
+            rebalance: decided.rebalance,
+            pool_after: decided.pool_after,
         })
     }
 }
