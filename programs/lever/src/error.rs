@@ -1,3 +1,7 @@
+//! The program's one error enum. Append-only: Anchor numbers the variants from 6000 in order, and
+//! clients, tests and composing programs match on those codes, so a variant is never removed or
+//! moved. Each has a `#[msg]`; the section comments group them by what they guard.
+
 use anchor_lang::prelude::*;
 
 /// Every error the program returns. Append-only: codes are part of the interface.

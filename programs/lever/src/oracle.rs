@@ -11,7 +11,7 @@ use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
 
 use crate::constants::{PPM, STALE_EXIT_AGE_FACTOR};
 use crate::error::LeverError;
-use crate::math::{mul_div, price_band, PriceBand, Rounding};
+use crate::math::{mul_div, price_band, PriceBand, Rounding, SafeMath};
 use crate::state::Market;
 
 /// The clock as the books see it: unix time for ages and funding, the slot for the one-price-per-slot
@@ -80,7 +80,7 @@ pub fn read_price(update: &PriceUpdateV2, market: &Market, now: Now, exit: bool)
             Rounding::Up,
         )?;
         band.lower = band.lower.saturating_sub(haircut).max(1);
-        band.upper = band.upper.checked_add(haircut).ok_or(LeverError::MathOverflow)?;
+        band.upper = band.upper.safe_add(haircut)?;
     }
     // One price per slot: a second update in the same slot (the same transaction included) must be
     // the one already used, or a caller could mint at one price and redeem at another.

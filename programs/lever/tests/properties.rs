@@ -5,13 +5,14 @@
 //! rebalances, stale exits, holders burning their own LT outside the program, price moves and
 //! elapsed time. Each step is applied the way the instructions apply it: `mint_lt` and `redeem_lt`
 //! first bring the recorded LT supply down to the mint's (`sync_supply`; no other instruction
-//! does), then [`Market::refresh`] mirrors `state::Market::refresh` (accrue funding at the mid,
-//! close a position left with no LT holders into idle, rebalance or wipe when out of band or
-//! insolvent), then the operation runs at the end of the confidence band that gives the user less;
-//! a step that fails reverts everything, as a failed transaction does. Errors are fine (overflow,
-//! idle short, zero shares...): they must be clean `Err`s, never panics, and every `Ok` must
-//! satisfy the property. The model calls the program's own functions (`lever::math::*`, including
-//! `wipe`) and re-implements only the glue of the instruction handlers.
+//! does), then [`Market::refresh`] does what `state::Market::refresh` does (accrue funding at the
+//! mid, then the program's own `refresh_pool`: close a position left with no LT holders into idle,
+//! rebalance or wipe when out of band or insolvent), then the operation runs at the end of the
+//! confidence band that gives the user less; a step that fails reverts everything, as a failed
+//! transaction does. Errors are fine (overflow, idle short, zero shares...): they must be clean
+//! `Err`s, never panics, and every `Ok` must satisfy the property. The model calls the program's own
+//! functions (`lever::math::*`, including `wipe` and `refresh_pool`) and re-implements only the glue
+//! of the instruction handlers.
 //!
 //! FINDINGS 1 to 6 (end of the file) were found by these properties and are fixed: each
 //! `finding_n_*` test now pins the fixed behaviour on the minimal case that showed the bug, and the
@@ -24,6 +25,15 @@
 //!
 //! The number of cases is proptest's default (256) or `PROPTEST_CASES`.
 
+// Test code: the model computes exact values with bare arithmetic and narrows with `as` where it
+// has bounded the value itself (the program's checked-math lints are for the program).
+#![allow(
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 use lever::constants::{
     MAX_BAND_PPM, MAX_BASE_RATE_PPM, MAX_FEE_PPM, MAX_KINK_PPM, MAX_LEVERAGE_PPM, MAX_SLOPE_PPM,
     MIN_BAND_PPM, MIN_KINK_PPM, MIN_LEVERAGE_PPM, MIN_MAX_UTILIZATION_PPM, MIN_SEED_UNITS, PPM, PRICE_SCALE,
@@ -32,8 +42,8 @@ use lever::constants::{
 use lever::error::LeverError;
 use lever::math::{
     accrue_funding, band_status, deposit_funding, mint_lt, mul_div, price_band, rebalance, redeem_lt,
-    scale_mantissa, units_for_value, utilization_ppm, value_of, wipe, withdraw_funding, Accrual, BandStatus,
-    DepositQuote, FundingCurve, MathResult, MintLtQuote, PoolState, PriceBand, RebalanceResult,
+    refresh_pool, scale_mantissa, units_for_value, utilization_ppm, value_of, withdraw_funding, Accrual,
+    BandStatus, DepositQuote, FundingCurve, MathResult, MintLtQuote, PoolState, PriceBand, RebalanceResult,
     RedeemLtQuote, RiskParams, Rounding, WithdrawQuote,
 };
 use proptest::prelude::*;
@@ -181,32 +191,25 @@ impl Market {
         self.refresh_with(mid, elapsed, true)
     }
 
-    /// `state::Market::refresh` with its `rebalance` flag (false on a stale exit).
+    /// `state::Market::refresh` with its `rebalance` flag (false on a stale exit): the accrual, then
+    /// the program's own decision, `lever::math::refresh_pool` (close a position with no LT holders
+    /// into idle, the market not flagged wiped; rebalance or wipe when out of band or insolvent).
     fn refresh_with(&mut self, mid: u128, elapsed: u64, rebalance: bool) -> MathResult<Refreshed> {
         let accrual = self.accrue(mid, elapsed)?;
         let accrued = self.pool;
-        // Every LT burned outside the program: the position goes to the funding pool (the market is
-        // not flagged wiped), any shortfall recorded as bad debt.
-        let settled = if accrued.lt_supply == 0 && (accrued.exposure != 0 || accrued.debt != 0) {
-            let (pool, result) = wipe(&accrued, mid)?;
-            self.pool = pool;
-            add_total(&mut self.total_bad_debt, result.bad_debt)?;
-            Some(result)
-        } else {
-            None
-        };
-        let after_accrual = self.pool;
-        let rebalanced = match band_status(&after_accrual, &self.params, mid)? {
-            BandStatus::Out { .. } | BandStatus::Insolvent if rebalance => Some(self.rebalance(mid)?),
-            _ => None,
-        };
+        let decided = refresh_pool(&accrued, &self.params, mid, rebalance, self.total_bad_debt)?;
+        self.pool = decided.pool_after;
+        self.total_bad_debt = decided.total_bad_debt;
+        if decided.wiped() {
+            self.wiped = true;
+        }
         Ok(Refreshed {
             accrual,
             accrued,
-            settled,
-            after_accrual,
-            rebalance: rebalanced,
-            after: self.pool,
+            settled: decided.settled,
+            after_accrual: decided.pool_after_accrual,
+            rebalance: decided.rebalance,
+            after: decided.pool_after,
         })
     }
 

@@ -1,6 +1,9 @@
 //! Checked fixed-point helpers with 256-bit intermediates.
 
-use super::MathResult;
+use core::panic::Location;
+
+use super::safe::{checked, fail};
+use super::{MathResult, SafeCast, SafeMath};
 use crate::constants::PPM;
 use crate::error::LeverError;
 
@@ -21,39 +24,48 @@ pub enum Rounding {
 }
 
 /// `a * b / c` computed exactly in 256 bits, rounded as asked; errors if the result exceeds u128.
+#[track_caller]
 pub fn mul_div(a: u128, b: u128, c: u128, rounding: Rounding) -> MathResult<u128> {
+    let caller = Location::caller();
     if c == 0 {
-        return Err(LeverError::DivisionByZero);
+        return Err(fail(LeverError::DivisionByZero, caller));
     }
-    let product = U256::from(a)
-        .checked_mul(U256::from(b))
-        .ok_or(LeverError::MathOverflow)?;
+    let product = checked(
+        U256::from(a).checked_mul(U256::from(b)),
+        LeverError::MathOverflow,
+        caller,
+    )?;
     let divisor = U256::from(c);
     let (quotient, remainder) = product.div_mod(divisor);
     let quotient = if rounding == Rounding::Up && !remainder.is_zero() {
-        quotient
-            .checked_add(U256::one())
-            .ok_or(LeverError::MathOverflow)?
+        checked(
+            quotient.checked_add(U256::one()),
+            LeverError::MathOverflow,
+            caller,
+        )?
     } else {
         quotient
     };
     if quotient.bits() > 128 {
-        return Err(LeverError::MathOverflow);
+        return Err(fail(LeverError::MathOverflow, caller));
     }
     Ok(quotient.as_u128())
 }
 
 /// Narrow a u128 to u64, refusing (never truncating) values that do not fit.
+#[track_caller]
 pub fn to_u64(x: u128) -> MathResult<u64> {
-    u64::try_from(x).map_err(|_| LeverError::MathOverflow)
+    x.safe_cast()
 }
 
 /// Narrow a u128 to i128, refusing values that do not fit.
+#[track_caller]
 pub fn to_i128(x: u128) -> MathResult<i128> {
-    i128::try_from(x).map_err(|_| LeverError::MathOverflow)
+    x.safe_cast()
 }
 
 /// `amount * ppm / 1e6` for a fee: rounds UP (fees favour the pools).
+#[track_caller]
 pub fn fee_up(amount: u64, fee_ppm: u64) -> MathResult<u64> {
     to_u64(mul_div(
         u128::from(amount),
@@ -63,23 +75,28 @@ pub fn fee_up(amount: u64, fee_ppm: u64) -> MathResult<u64> {
     )?)
 }
 
+#[track_caller]
 pub fn add_u64(a: u64, b: u64) -> MathResult<u64> {
-    a.checked_add(b).ok_or(LeverError::MathOverflow)
+    a.safe_add(b)
 }
 
+#[track_caller]
 pub fn sub_u64(a: u64, b: u64) -> MathResult<u64> {
-    a.checked_sub(b).ok_or(LeverError::MathOverflow)
+    a.safe_sub(b)
 }
 
+#[track_caller]
 pub fn add_u128(a: u128, b: u128) -> MathResult<u128> {
-    a.checked_add(b).ok_or(LeverError::MathOverflow)
+    a.safe_add(b)
 }
 
+#[track_caller]
 pub fn sub_u128(a: u128, b: u128) -> MathResult<u128> {
-    a.checked_sub(b).ok_or(LeverError::MathOverflow)
+    a.safe_sub(b)
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 

@@ -1,9 +1,8 @@
 //! The funding rate: a kinked utilization curve, accrued per second as simple interest on `D`
 //! between two touches of the market (so it compounds at every touch).
 
-use super::{mul_div, value_of, MathResult, PoolState, Rounding};
+use super::{mul_div, value_of, MathResult, PoolState, Rounding, SafeCast, SafeMath};
 use crate::constants::{PPM, SECONDS_PER_YEAR};
-use crate::error::LeverError;
 
 /// Annual funding rate curve, all in PPM: `base` at zero utilization, rising by `slope1` up to
 /// `kink`, then by `slope2` more up to 100% utilization.
@@ -21,24 +20,23 @@ impl FundingCurve {
         let u = utilization_ppm.min(PPM);
         let kink = self.kink_ppm.clamp(1, PPM - 1);
         let rate = if u <= kink {
-            u128::from(self.base_rate_ppm)
-                + mul_div(
-                    u128::from(self.slope1_ppm),
-                    u128::from(u),
-                    u128::from(kink),
-                    Rounding::Down,
-                )?
+            u128::from(self.base_rate_ppm).safe_add(mul_div(
+                u128::from(self.slope1_ppm),
+                u128::from(u),
+                u128::from(kink),
+                Rounding::Down,
+            )?)?
         } else {
             u128::from(self.base_rate_ppm)
-                + u128::from(self.slope1_ppm)
-                + mul_div(
+                .safe_add(u128::from(self.slope1_ppm))?
+                .safe_add(mul_div(
                     u128::from(self.slope2_ppm),
-                    u128::from(u - kink),
-                    u128::from(PPM - kink),
+                    u128::from(u.safe_sub(kink)?),
+                    u128::from(PPM.safe_sub(kink)?),
                     Rounding::Down,
-                )?
+                )?)?
         };
-        u64::try_from(rate).map_err(|_| LeverError::MathOverflow)
+        rate.safe_cast()
     }
 }
 
@@ -84,16 +82,14 @@ pub fn accrue_funding(
     }
     let utilization = utilization_ppm(pool, price)?;
     let rate = curve.rate_ppm(utilization)?;
-    let rate_time = u128::from(rate)
-        .checked_mul(u128::from(elapsed))
-        .ok_or(LeverError::MathOverflow)?;
+    let rate_time = u128::from(rate).safe_mul(u128::from(elapsed))?;
     let interest = mul_div(
         pool.debt,
         rate_time,
-        u128::from(PPM) * u128::from(SECONDS_PER_YEAR),
+        u128::from(PPM).safe_mul(u128::from(SECONDS_PER_YEAR))?,
         Rounding::Up,
     )?;
-    next.debt = pool.debt.checked_add(interest).ok_or(LeverError::MathOverflow)?;
+    next.debt = pool.debt.safe_add(interest)?;
     // Keep the value of the idle side in range too (it is read right after).
     value_of(next.idle, price, Rounding::Down)?;
     Ok((
@@ -108,6 +104,7 @@ pub fn accrue_funding(
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 

@@ -7,7 +7,7 @@
 
 use super::{
     add_u128, add_u64, fee_up, mul_div, sub_u128, sub_u64, to_i128, units_for_value, utilization_ppm,
-    value_of, FundingCurve, MathResult, Rounding,
+    value_of, FundingCurve, MathResult, Rounding, SafeMath,
 };
 use crate::constants::{PPM, PRICE_SCALE};
 use crate::error::LeverError;
@@ -59,9 +59,7 @@ impl PoolState {
     /// `E` with `N*P` rounded as asked (up where `E` divides a newcomer's share: fewer shares).
     pub fn equity_rounded(&self, price: u128, rounding: Rounding) -> MathResult<i128> {
         let exposure_value = to_i128(value_of(self.exposure, price, rounding)?)?;
-        exposure_value
-            .checked_sub(to_i128(self.debt)?)
-            .ok_or(LeverError::MathOverflow)
+        exposure_value.safe_sub(to_i128(self.debt)?)
     }
 
     /// `F = min(D, N*P) + I*P` (value units); the products round down. The debt counts at most
@@ -215,7 +213,7 @@ pub fn rebalance(
         ..RebalanceResult::default()
     };
     if target_exposure >= pool.exposure {
-        let mut up = target_exposure - pool.exposure;
+        let mut up = sub_u64(target_exposure, pool.exposure)?;
         if up > pool.idle {
             up = pool.idle;
             result.bounded = true;
@@ -224,7 +222,7 @@ pub fn rebalance(
         next.idle = sub_u64(pool.idle, up)?;
         result.units_to_pool = up;
     } else {
-        let down = pool.exposure - target_exposure;
+        let down = sub_u64(pool.exposure, target_exposure)?;
         next.idle = add_u64(pool.idle, down)?;
         result.units_to_idle = down;
     }
@@ -334,7 +332,7 @@ pub fn mint_lt(
     let next = PoolState {
         exposure: add_u64(add_u64(pool.exposure, net)?, from_idle)?,
         debt: add_u128(pool.debt, debt_added)?,
-        idle: pool.idle - from_idle,
+        idle: sub_u64(pool.idle, from_idle)?,
         fee_units: add_u64(pool.fee_units, fee)?,
         lt_supply: add_u64(pool.lt_supply, shares)?,
         ft_supply: pool.ft_supply,
@@ -399,7 +397,7 @@ pub fn redeem_lt(
     let (gross, to_idle) = if repay >= exposure_removed {
         (0, exposure_removed)
     } else {
-        (exposure_removed - repay, repay)
+        (sub_u64(exposure_removed, repay)?, repay)
     };
     let fee = fee_up(gross, params.redeem_fee_ppm)?;
     let units_out = sub_u64(gross, fee)?;
@@ -407,11 +405,11 @@ pub fn redeem_lt(
         return Err(LeverError::ZeroPayout);
     }
     let next = PoolState {
-        exposure: pool.exposure - exposure_removed,
+        exposure: sub_u64(pool.exposure, exposure_removed)?,
         debt: sub_u128(pool.debt, debt_removed)?,
         idle: add_u64(pool.idle, to_idle)?,
         fee_units: add_u64(pool.fee_units, fee)?,
-        lt_supply: pool.lt_supply - shares,
+        lt_supply: sub_u64(pool.lt_supply, shares)?,
         ft_supply: pool.ft_supply,
     };
     Ok((
@@ -519,9 +517,9 @@ pub fn withdraw_funding(
         return Err(LeverError::ZeroPayout);
     }
     let next = PoolState {
-        idle: pool.idle - gross,
+        idle: sub_u64(pool.idle, gross)?,
         fee_units: add_u64(pool.fee_units, fee)?,
-        ft_supply: pool.ft_supply - shares,
+        ft_supply: sub_u64(pool.ft_supply, shares)?,
         ..*pool
     };
     Ok((
@@ -535,6 +533,7 @@ pub fn withdraw_funding(
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use crate::math::price_band;

@@ -5,7 +5,7 @@
 //! while `expo + 36 - decimals >= 0`; below that the division rounds in the direction named by the
 //! caller (the interval's lower end down, its upper end up), and a price that rounds to zero is refused.
 
-use super::{mul_div, to_u64, MathResult, Rounding};
+use super::{mul_div, to_u64, MathResult, Rounding, SafeMath};
 use crate::constants::{PPM, PRICE_EXPONENT_OFFSET, PRICE_SCALE};
 use crate::error::LeverError;
 
@@ -19,12 +19,14 @@ pub struct PriceBand {
 
 /// Scale a positive mantissa by 10^(expo + 36 - decimals), rounding as asked when it divides.
 pub fn scale_mantissa(mantissa: u128, expo: i32, decimals: u8, rounding: Rounding) -> MathResult<u128> {
-    let shift = i64::from(expo) + i64::from(PRICE_EXPONENT_OFFSET) - i64::from(decimals);
+    let shift = i64::from(expo)
+        .safe_add(i64::from(PRICE_EXPONENT_OFFSET))?
+        .safe_sub(i64::from(decimals))?;
     let q = if shift >= 0 {
         let factor = pow10(shift)?;
         mantissa.checked_mul(factor).ok_or(LeverError::PriceOutOfRange)?
     } else {
-        match pow10(-shift) {
+        match pow10(shift.safe_neg()?) {
             Ok(divisor) => mul_div(mantissa, 1, divisor, rounding)?,
             // 10^39 and beyond exceed any u128 mantissa: the quotient is 0 (or 1 rounding up).
             Err(_) => u128::from(rounding == Rounding::Up),
@@ -77,8 +79,8 @@ pub fn price_band(
     if widened >= mantissa {
         return Err(LeverError::PriceConfidenceTooWide);
     }
-    let lower_m = mantissa - widened;
-    let upper_m = mantissa.checked_add(widened).ok_or(LeverError::MathOverflow)?;
+    let lower_m = mantissa.safe_sub(widened)?;
+    let upper_m = mantissa.safe_add(widened)?;
     Ok(PriceBand {
         mid: scale_mantissa(mantissa, expo, decimals, Rounding::Down)?,
         lower: scale_mantissa(lower_m, expo, decimals, Rounding::Down)?,
@@ -87,16 +89,19 @@ pub fn price_band(
 }
 
 /// Value (1e-18 USD) of `units` raw units at price `q`.
+#[track_caller]
 pub fn value_of(units: u64, q: u128, rounding: Rounding) -> MathResult<u128> {
     mul_div(u128::from(units), q, PRICE_SCALE, rounding)
 }
 
 /// Raw units worth `value` at price `q`.
+#[track_caller]
 pub fn units_for_value(value: u128, q: u128, rounding: Rounding) -> MathResult<u64> {
     to_u64(mul_div(value, PRICE_SCALE, q, rounding)?)
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 

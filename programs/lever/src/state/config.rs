@@ -1,3 +1,7 @@
+//! The protocol config account (PDA `[CONFIG_SEED]`, zero-copy): the admin, the pending admin, the
+//! pause authority, the fee receiver and the global bounds every market's parameters must sit
+//! inside. Versioned, with reserved bytes and a compile-time size check.
+
 use anchor_lang::prelude::*;
 
 use crate::constants::*;

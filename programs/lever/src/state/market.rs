@@ -1,11 +1,16 @@
+//! The market account (zero-copy): its accounts, parameters, books, last price and statistics, and
+//! the state changes instructions make on it (accrue, rebalance, refresh), each deciding its
+//! numbers through `math` and writing the result back. Versioned, with reserved bytes and a
+//! compile-time size check; its PDA signs for the vault and the share mints.
+
 use anchor_lang::prelude::*;
 
 use super::{Config, WideU128};
 use crate::constants::*;
 use crate::error::LeverError;
 use crate::math::{
-    accrue_funding, band_status, rebalance, wipe, Accrual, BandStatus, FundingCurve, PoolState,
-    RebalanceResult, RiskParams,
+    accrue_funding, rebalance, refresh_pool, Accrual, FundingCurve, PoolState, RebalanceResult, RiskParams,
+    SafeMath,
 };
 use crate::oracle::Now;
 
@@ -204,11 +209,7 @@ impl Market {
         if now > self.last_accrual_ts {
             self.last_accrual_ts = now;
         }
-        let total = self
-            .total_funding
-            .get()
-            .checked_add(accrual.interest)
-            .ok_or(LeverError::MathOverflow)?;
+        let total = self.total_funding.get().safe_add(accrual.interest)?;
         self.total_funding.set(total);
         Ok(accrual)
     }
@@ -217,21 +218,24 @@ impl Market {
     pub fn rebalance(&mut self, price: u128) -> Result<RebalanceResult> {
         let (pool, result) = rebalance(&self.pool(), &self.risk_params(), price)?;
         self.set_pool(&pool);
-        self.rebalance_count = self.rebalance_count.saturating_add(1);
+        self.count_rebalance(&result);
         if result.wiped {
-            self.status |= STATUS_WIPED;
             self.record_bad_debt(result.bad_debt)?;
         }
         Ok(result)
     }
 
+    /// The statistics and the status bit of a rebalance that ran: a wipe-out closes LT mints.
+    fn count_rebalance(&mut self, result: &RebalanceResult) {
+        self.rebalance_count = self.rebalance_count.saturating_add(1);
+        if result.wiped {
+            self.status |= STATUS_WIPED;
+        }
+    }
+
     /// Add a written-off debt to the statistics.
     fn record_bad_debt(&mut self, bad_debt: u128) -> Result<()> {
-        let total = self
-            .total_bad_debt
-            .get()
-            .checked_add(bad_debt)
-            .ok_or(LeverError::MathOverflow)?;
+        let total = self.total_bad_debt.get().safe_add(bad_debt)?;
         self.total_bad_debt.set(total);
         Ok(())
     }
@@ -246,30 +250,29 @@ impl Market {
     }
 
     /// What every price-reading instruction does first: record the price, accrue funding at it,
-    /// and (when `rebalance` is allowed) bring an out-of-band (or insolvent) market back into band.
+    /// then apply [`refresh_pool`]'s decision: a position left with no LT holders is settled into
+    /// idle, and (when `rebalance` is allowed) an out-of-band (or insolvent) market is brought back
+    /// into band.
     pub fn refresh(&mut self, price: u128, publish_time: i64, now: Now, rebalance: bool) -> Result<Refresh> {
         let accrual = self.observe(price, publish_time, now)?;
-        // Every LT burned outside the program leaves a position nobody owns: close it into idle
-        // (the funding pool lent it) so the next mint opens a fresh pool instead of failing.
-        let settled = if self.lt_supply == 0 && (self.exposure != 0 || self.debt.get() != 0) {
-            let (pool, result) = wipe(&self.pool(), price)?;
-            self.set_pool(&pool);
-            self.record_bad_debt(result.bad_debt)?;
-            Some(result)
-        } else {
-            None
-        };
-        let pool_after_accrual = self.pool();
-        let rebalance = match band_status(&self.pool(), &self.risk_params(), price)? {
-            BandStatus::Out { .. } | BandStatus::Insolvent if rebalance => Some(self.rebalance(price)?),
-            _ => None,
-        };
+        let decided = refresh_pool(
+            &self.pool(),
+            &self.risk_params(),
+            price,
+            rebalance,
+            self.total_bad_debt.get(),
+        )?;
+        self.set_pool(&decided.pool_after);
+        self.total_bad_debt.set(decided.total_bad_debt);
+        if let Some(result) = &decided.rebalance {
+            self.count_rebalance(result);
+        }
         Ok(Refresh {
             accrual,
-            settled,
-            pool_after_accrual,
-            rebalance,
-            pool_after: self.pool(),
+            settled: decided.settled,
+            pool_after_accrual: decided.pool_after_accrual,
+            rebalance: decided.rebalance,
+            pool_after: decided.pool_after,
         })
     }
 }

@@ -1,3 +1,6 @@
+//! The program's accounts, one file each: [`Config`] (protocol-wide roles and bounds) and
+//! [`Market`] (one market's parameters and books), plus [`WideU128`], how a u128 is stored in them.
+
 pub mod config;
 pub mod market;
 
@@ -15,13 +18,18 @@ pub struct WideU128 {
     pub hi: u64,
 }
 
+/// The low 64 bits of a u128.
+const LOW_HALF: u128 = u64::MAX as u128;
+
 impl WideU128 {
     pub fn get(&self) -> u128 {
         (u128::from(self.hi) << 64) | u128::from(self.lo)
     }
 
     pub fn set(&mut self, value: u128) {
-        self.lo = value as u64;
+        // Each half is masked or shifted into 64 bits first: the narrowing is exact, and the
+        // truncation lint (denied in this crate) checks that it is.
+        self.lo = (value & LOW_HALF) as u64;
         self.hi = (value >> 64) as u64;
     }
 

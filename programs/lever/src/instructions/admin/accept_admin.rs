@@ -1,3 +1,7 @@
+//! `accept_admin`: step two of the two-step admin transfer. Only the pending admin named by
+//! `transfer_admin` can sign; it becomes admin and the pending slot is cleared, so a mistyped key
+//! never takes the role.
+
 use anchor_lang::prelude::*;
 
 use crate::constants::CONFIG_SEED;

@@ -1,3 +1,11 @@
+//! `create_market`: the admin opens a market on one underlying at one set of parameters. The
+//! parameters are checked against the config's bounds and the underlying mint against the
+//! Token-2022 extensions that could move, freeze, tax or claw back vault units; then the vault (at
+//! its PDA, sized for the mint's extensions), the LT and FT mints with their metadata, and the
+//! locked FT account are created, and the seed deposit goes idle with its FT locked forever (the FT
+//! supply never returns to zero). The vault is reconciled against the books before the market is
+//! written.
+
 use anchor_lang::prelude::*;
 use anchor_lang::system_program;
 use anchor_spl::token_interface::{
@@ -12,7 +20,7 @@ use crate::constants::*;
 use crate::error::LeverError;
 use crate::events::MarketCreated;
 use crate::instructions::*;
-use crate::math::PoolState;
+use crate::math::{PoolState, SafeCast, SafeMath};
 use crate::state::{Config, Market, MarketParams};
 
 #[event_cpi]
@@ -154,8 +162,12 @@ fn validate_metadata(args: &CreateMarketArgs) -> Result<()> {
 
 /// Bytes the TokenMetadata TLV entry takes: type + length headers, two keys, three strings and an
 /// empty additional-metadata vector (each with a u32 length prefix).
-fn metadata_len(name: &str, symbol: &str, uri: &str) -> usize {
-    4 + 32 + 32 + (4 + name.len()) + (4 + symbol.len()) + (4 + uri.len()) + 4
+fn metadata_len(name: &str, symbol: &str, uri: &str) -> Result<usize> {
+    let mut len: usize = 4 + 32 + 32 + 4;
+    for text in [name, symbol, uri] {
+        len = len.safe_add(4)?.safe_add(text.len())?;
+    }
+    Ok(len)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -171,10 +183,7 @@ fn init_share_metadata<'info>(
     uri: &str,
 ) -> Result<()> {
     // Token-2022 reallocates the mint for the metadata but does not fund it: top up the rent first.
-    let new_len = mint
-        .data_len()
-        .checked_add(metadata_len(name, symbol, uri))
-        .ok_or(LeverError::MathOverflow)?;
+    let new_len = mint.data_len().safe_add(metadata_len(name, symbol, uri)?)?;
     let needed = Rent::get()?
         .minimum_balance(new_len)
         .saturating_sub(mint.lamports());
@@ -240,7 +249,7 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
             &[&vault_seeds],
         ),
         Rent::get()?.minimum_balance(space),
-        u64::try_from(space).map_err(|_| LeverError::MathOverflow)?,
+        space.safe_cast::<u64>()?,
         &a.underlying_token_program.key(),
     )?;
     token_interface::initialize_account3(CpiContext::new(

@@ -1,3 +1,7 @@
+//! `initialize_config`: create the one protocol config (PDA `[CONFIG_SEED]`). The signer pays and
+//! becomes admin; the pause authority, the fee receiver and the global bounds (checked against the
+//! program's hard bounds) are set here.
+
 use anchor_lang::prelude::*;
 
 use crate::constants::{CONFIG_SEED, CONFIG_VERSION};

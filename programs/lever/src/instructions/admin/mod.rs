@@ -1,3 +1,7 @@
+//! Instructions signed by the config's admin (and `set_pause`, also open to the pause authority):
+//! the config and its roles, market creation and parameters, pausing, re-opening a wiped market and
+//! fee withdrawal.
+
 pub mod accept_admin;
 pub mod create_market;
 pub mod initialize_config;

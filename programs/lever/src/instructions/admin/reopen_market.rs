@@ -1,3 +1,7 @@
+//! `reopen_market`: the admin re-opens LT mints on a wiped market. The recorded LT supply is first
+//! synced with the mint (wiped LT burned with the token program counts as gone); the market must be
+//! wiped, with no LT left and an empty leveraged pool.
+
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::Mint;
 

@@ -1,3 +1,7 @@
+//! `set_pause`: set a market's pause bits (one per operation, `constants::pause`). The admin may set
+//! any bits; the pause authority may only add bits, so a key that can stop the market quickly
+//! cannot restart it.
+
 use anchor_lang::prelude::*;
 
 use crate::constants::{pause, CONFIG_SEED};

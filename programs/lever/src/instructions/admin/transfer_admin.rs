@@ -1,3 +1,6 @@
+//! `transfer_admin`: step one of the two-step admin transfer. The admin names a pending admin (the
+//! default key cancels); nothing changes until that key signs `accept_admin`.
+
 use anchor_lang::prelude::*;
 
 use crate::constants::CONFIG_SEED;

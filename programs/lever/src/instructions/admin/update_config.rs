@@ -1,3 +1,7 @@
+//! `update_config`: the admin changes the pause authority, the fee receiver or the global bounds
+//! (each optional; new bounds are checked against the program's hard bounds). Markets are checked
+//! against new bounds at their next `update_market`.
+
 use anchor_lang::prelude::*;
 
 use crate::constants::CONFIG_SEED;

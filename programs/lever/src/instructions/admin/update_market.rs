@@ -1,3 +1,8 @@
+//! `update_market`: the admin changes a market's parameters. Funding is accrued first at the last
+//! price, so the old curve covers the time before the change; the new set is checked against the
+//! config's bounds. No price is read, so no rebalance runs here: a new target takes effect at the
+//! next price-reading instruction.
+
 use anchor_lang::prelude::*;
 
 use crate::constants::CONFIG_SEED;

@@ -1,3 +1,7 @@
+//! `withdraw_fees`: the admin pays protocol fee units (including absorbed donations) from the vault
+//! to a token account owned by the config's fee receiver; the vault is reconciled after the
+//! transfer.
+
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
@@ -5,6 +9,7 @@ use crate::constants::CONFIG_SEED;
 use crate::error::LeverError;
 use crate::events::FeesWithdrawn;
 use crate::instructions::*;
+use crate::math::SafeMath;
 use crate::state::{Config, Market};
 
 #[event_cpi]
@@ -41,7 +46,7 @@ pub fn withdraw_fees_handler(ctx: Context<WithdrawFees>, amount: u64) -> Result<
         let mut market = ctx.accounts.market.load_mut()?;
         absorb_donations(&mut market, ctx.accounts.vault.amount)?;
         require!(amount <= market.fee_units, LeverError::InsufficientFees);
-        market.fee_units -= amount;
+        market.fee_units = market.fee_units.safe_sub(amount)?;
         (market.pool(), MarketSigner::of(&market))
     };
     let a = &ctx.accounts;

@@ -1,3 +1,5 @@
+//! Permissionless instructions that keep markets healthy: anyone may call them.
+
 pub mod rebalance;
 
 pub use rebalance::*;

@@ -1,3 +1,8 @@
+//! `rebalance`: anyone brings an out-of-band market back to its target leverage (or wipes an
+//! insolvent one) at a fresh price. Funding is accrued first; a market within its band, or with an
+//! empty leveraged pool, is refused, so the call never moves value for nothing. No tokens move:
+//! units only change pools inside the vault.
+
 use anchor_lang::prelude::*;
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 

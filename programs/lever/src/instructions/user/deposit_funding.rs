@@ -1,3 +1,7 @@
+//! `deposit_funding`: a user deposits underlying units into the funding pool's idle side and
+//! receives FT priced at the lower end of the confidence interval (fewer FT), after the common
+//! refresh and with the caller's `min_shares_out`. The FT supply is synced with the mint first.
+
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, Token2022, TokenAccount, TokenInterface};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;

@@ -1,3 +1,8 @@
+//! `mint_lt`: a user deposits underlying units and receives LT at the upper end of the confidence
+//! interval (fewer LT). The funding pool lends the units that keep the pool at its target leverage.
+//! Refused on a wiped market (before and after the refresh); the LT supply is synced with the mint
+//! first; the caller's `min_shares_out` bounds the slippage.
+
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, Token2022, TokenAccount, TokenInterface};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;

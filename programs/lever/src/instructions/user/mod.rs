@@ -1,3 +1,7 @@
+//! Instructions any holder signs: mint and redeem LT, deposit and withdraw funding. Each reads a
+//! price, runs the common refresh (`begin_priced`), prices the conversion at the end of the
+//! confidence interval that gives the user less, and takes a minimum out.
+
 pub mod deposit_funding;
 pub mod mint_lt;
 pub mod redeem_lt;

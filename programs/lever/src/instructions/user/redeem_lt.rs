@@ -1,3 +1,8 @@
+//! `redeem_lt`: a user burns LT and receives the units of its equity share, priced at the lower end
+//! of the confidence interval (fewer units); the share of the debt it carried is repaid to idle.
+//! Allowed on a stale price (a wider interval, no rebalance) so holders can always exit, and on a
+//! wiped market (burning worthless LT for zero). The LT supply is synced with the mint first.
+
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, Token2022, TokenAccount, TokenInterface};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;

@@ -1,0 +1,104 @@
+//! Token CPIs: units in from a user, units out of the vault (signed by the market), LT/FT minted
+//! (signed by the market) and burned (signed by the holder). Units move with `transfer_checked`, so
+//! SPL Token and Token-2022 underlyings go through the same calls.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{self, Mint};
+
+use super::MarketSigner;
+
+/// Move `amount` units from a user's account to the vault.
+pub fn transfer_in<'info>(
+    token_program: &AccountInfo<'info>,
+    from: &AccountInfo<'info>,
+    mint: &InterfaceAccount<'info, Mint>,
+    to: &AccountInfo<'info>,
+    authority: &AccountInfo<'info>,
+    amount: u64,
+) -> Result<()> {
+    token_interface::transfer_checked(
+        CpiContext::new(
+            token_program.key(),
+            token_interface::TransferChecked {
+                from: from.clone(),
+                mint: mint.to_account_info(),
+                to: to.clone(),
+                authority: authority.clone(),
+            },
+        ),
+        amount,
+        mint.decimals,
+    )
+}
+
+/// Move `amount` units out of the vault, signed by the market.
+pub fn transfer_out<'info>(
+    token_program: &AccountInfo<'info>,
+    vault: &AccountInfo<'info>,
+    mint: &InterfaceAccount<'info, Mint>,
+    to: &AccountInfo<'info>,
+    market: &AccountInfo<'info>,
+    signer: &MarketSigner,
+    amount: u64,
+) -> Result<()> {
+    let seeds = signer.seeds();
+    token_interface::transfer_checked(
+        CpiContext::new_with_signer(
+            token_program.key(),
+            token_interface::TransferChecked {
+                from: vault.clone(),
+                mint: mint.to_account_info(),
+                to: to.clone(),
+                authority: market.clone(),
+            },
+            &[&seeds],
+        ),
+        amount,
+        mint.decimals,
+    )
+}
+
+/// Mint LT or FT, signed by the market.
+pub fn mint_shares<'info>(
+    token_program: &AccountInfo<'info>,
+    mint: &AccountInfo<'info>,
+    to: &AccountInfo<'info>,
+    market: &AccountInfo<'info>,
+    signer: &MarketSigner,
+    amount: u64,
+) -> Result<()> {
+    let seeds = signer.seeds();
+    token_interface::mint_to(
+        CpiContext::new_with_signer(
+            token_program.key(),
+            token_interface::MintTo {
+                mint: mint.clone(),
+                to: to.clone(),
+                authority: market.clone(),
+            },
+            &[&seeds],
+        ),
+        amount,
+    )
+}
+
+/// Burn a user's LT or FT (the user signs).
+pub fn burn_shares<'info>(
+    token_program: &AccountInfo<'info>,
+    mint: &AccountInfo<'info>,
+    from: &AccountInfo<'info>,
+    owner: &AccountInfo<'info>,
+    amount: u64,
+) -> Result<()> {
+    token_interface::burn(
+        CpiContext::new(
+            token_program.key(),
+            token_interface::Burn {
+                mint: mint.clone(),
+                from: from.clone(),
+                authority: owner.clone(),
+            },
+        ),
+        amount,
+    )
+}
