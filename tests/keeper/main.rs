@@ -10,15 +10,13 @@ use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
 use lever::constants::{pause, PPM};
+use lever_keeper::{shutdown_channel, Action, Keeper, KeeperConfig, MarketSelection, MemoryLog, Verdict};
 use lever_sdk::cluster::{Cluster, ClusterError, ClusterResult, Landed, Simulation};
-use lever_testkit::embedded::Embedded;
-use lever_keeper::{
-    shutdown_channel, Action, Keeper, KeeperConfig, MarketSelection, MemoryLog, Verdict,
-};
 use lever_sdk::lever::oracle::Now;
 use lever_sdk::lever::state::Market;
 use lever_sdk::pyth::price_update_data;
 use lever_sdk::{ix, quote};
+use lever_testkit::embedded::Embedded;
 use lever_tests::{levered, Harness};
 use serde_json::Value;
 use solana_account::Account;

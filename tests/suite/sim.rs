@@ -86,7 +86,7 @@ async fn short_real_slice_matches_the_closed_forms() {
         s.final_lt_nav
     );
 
-    // The ideal, prod(1 + L r), and MECHANISM.md's closed form with realized variance.
+    // The ideal, prod(1 + L r), and docs/MECHANISM.md's closed form with realized variance.
     let ideal: f64 = p.windows(2).map(|w| 1.0 + l * (w[1] / w[0] - 1.0)).product();
     assert!((s.ideal_lt_nav / ideal - 1.0).abs() < 1e-12);
     let var: f64 = p.windows(2).map(|w| (w[1] / w[0]).ln().powi(2)).sum();

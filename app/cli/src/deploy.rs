@@ -73,9 +73,6 @@
 //! checked against the program's rules (bounds, seed minimum, metadata lengths, mint extensions)
 //! before anything is sent, with the program's own error names.
 
-
-
-
 mod error;
 pub use error::*;
 mod file;
@@ -96,10 +93,10 @@ pub const CREATE_MARKET_COMPUTE_UNITS: u32 = 400_000;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
     use lever::constants::pause;
     use lever::state::{MarketParams, UpdateMarketParams};
     use lever_sdk::ops::paused_names;
+    use std::collections::HashSet;
 
     fn sample(p: u64) -> MarketParams {
         MarketParams {

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
-use lever_sdk::data;
 use indicatif::{ProgressBar, ProgressStyle};
+use lever_sdk::data;
 use lever_sim::engine::DEFAULT_BAND;
 use lever_sim::report::{self, ChartInfo};
 use lever_sim::study::{self, format_nav, interval_label, Case};

@@ -498,4 +498,3 @@ mod tests {
         assert!(parse_price_account("ef0d=7UVimffxr9ow1uXYxsr4LHAcV58mLzhmwaeKvJ1pjLiE").is_err());
     }
 }
-

@@ -11,13 +11,13 @@ use anchor_lang::prelude::Pubkey;
 use lever::constants::{pause, PPM};
 use lever::error::LeverError;
 use lever_sdk::cluster::{submit, Cluster, ClusterError, RpcCluster};
+use lever_sdk::ops::{self, Flow, SendOptions};
+use lever_sdk::pda::{associated_token_account, MarketKeys};
+use lever_sdk::{events, ix};
 use lever_testkit::localnet::{
     Demo, DemoKeypairFiles, Localnet, DEMO_CONF_RATIO, DEMO_HOLDER_UNITS, DEMO_PRICE_USD, DEMO_USER_LAMPORTS,
     DEMO_USER_UNITS,
 };
-use lever_sdk::ops::{self, Flow, SendOptions};
-use lever_sdk::pda::{associated_token_account, MarketKeys};
-use lever_sdk::{events, ix};
 use serde_json::Value;
 use solana_rpc_client::api::config::{CommitmentConfig, RpcSendTransactionConfig, UiTransactionEncoding};
 use solana_rpc_client::api::request::RpcRequest;
@@ -272,7 +272,10 @@ async fn node_answers_what_rpc_client_asks() {
         .await
         .expect("account")
         .expect("exists");
-    assert_eq!(lever_sdk::accounts::token_account_amount(&underlying.data), Some(DEMO_USER_UNITS));
+    assert_eq!(
+        lever_sdk::accounts::token_account_amount(&underlying.data),
+        Some(DEMO_USER_UNITS)
+    );
     assert_eq!(underlying.owner, anchor_spl::token::ID);
     let missing = Pubkey::new_unique();
     let several = rpc

@@ -35,7 +35,6 @@ use serde::{Serialize, Serializer};
 use solana_transaction::Signature;
 use tokio::sync::watch;
 
-
 mod pass;
 pub use pass::*;
 

@@ -1,7 +1,6 @@
 //! One keeper pass per market: read, decide with the program's own code, simulate, send, retry, log.
 
 use super::*;
-use std::collections::HashMap;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::AnchorDeserialize;
 use lever::constants::{pause, PPM};
@@ -10,16 +9,17 @@ use lever::instructions::RebalanceOutcome;
 use lever::math::RebalanceResult;
 use lever::oracle::Now;
 use lever::state::Market;
+use lever_sdk::accounts::decode_market;
+use lever_sdk::cluster::{custom_code, Cluster, ClusterError, ClusterResult};
+use lever_sdk::pyth::{price_input, scaled, sponsored_feed_address, to_hex};
+use lever_sdk::{ix, quote};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 use solana_transaction::{Hash, Signature, Transaction};
 use solana_transaction_error::TransactionError;
-use lever_sdk::accounts::decode_market;
-use lever_sdk::cluster::{custom_code, Cluster, ClusterError, ClusterResult};
-use lever_sdk::pyth::{price_input, scaled, sponsored_feed_address, to_hex};
-use lever_sdk::{ix, quote};
+use std::collections::HashMap;
 
 pub struct Keeper<C> {
     pub(super) cluster: C,

@@ -45,7 +45,10 @@ impl fmt::Display for DataError {
             write!(f, "\n  {} ({why})", path.display())?;
         }
         if self.looked.is_empty() {
-            write!(f, " nowhere (no repository root above the current directory or the executable)")?;
+            write!(
+                f,
+                " nowhere (no repository root above the current directory or the executable)"
+            )?;
         }
         write!(
             f,
@@ -67,8 +70,14 @@ fn candidates(explicit: Option<&Path>) -> Vec<(PathBuf, &'static str)> {
     }
     let mut out = Vec::new();
     let starts = [
-        (std::env::current_dir().ok(), "beside the repository of the current directory"),
-        (std::env::current_exe().ok(), "beside the repository of the executable"),
+        (
+            std::env::current_dir().ok(),
+            "beside the repository of the current directory",
+        ),
+        (
+            std::env::current_exe().ok(),
+            "beside the repository of the executable",
+        ),
     ];
     for (start, why) in starts {
         let Some(root) = start.as_deref().and_then(repository_root) else {
@@ -134,7 +143,11 @@ mod tests {
         // cargo runs tests in the package directory, inside the repository.
         let file = data_file(None, files::SOL_USDT_1H).expect("shared data beside the repository");
         assert!(file.ends_with(files::SOL_USDT_1H));
-        for f in [files::WIF_USDT_1H, files::HERMES_UPDATE, files::SOL_USD_PRICE_UPDATE_V2] {
+        for f in [
+            files::WIF_USDT_1H,
+            files::HERMES_UPDATE,
+            files::SOL_USD_PRICE_UPDATE_V2,
+        ] {
             assert!(data_file(None, f).is_ok(), "{f}");
         }
     }
@@ -145,7 +158,10 @@ mod tests {
         let err = data_file(Some(&dir), files::SOL_USDT_1H).unwrap_err();
         assert_eq!(err.looked, vec![(dir.join(files::SOL_USDT_1H), "given")]);
         let text = err.to_string();
-        assert!(text.contains(files::SOL_USDT_1H) && text.contains("lever-no-such-data-dir"), "{text}");
+        assert!(
+            text.contains(files::SOL_USDT_1H) && text.contains("lever-no-such-data-dir"),
+            "{text}"
+        );
         assert!(text.contains(DATA_ENV), "{text}");
         assert!(data_dir(Some(&dir)).is_err());
     }

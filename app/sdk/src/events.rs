@@ -13,7 +13,6 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AnchorDeserialize, Discriminator, Event};
 use lever::events::*;
 
-
 /// One Lever event type, as held by a [`LeverEvent`] variant: lets callers pick events by type
 /// ([`find`], [`filter`]).
 pub trait LeverEventType: Sized + 'static {

@@ -21,7 +21,7 @@
 //!
 //! The layout is pythnet-sdk's (`wire::v1`, `messages`); the decoder here is written out so that
 //! every malformed input gets its own [`HermesError`], and the tests check it against pythnet-sdk's
-//! own decoder on the bundled real update (`app/data/pyth/`). Messages may carry bytes after the
+//! own decoder on the real update of the shared data set (`crate::data::files::HERMES_UPDATE`). Messages may carry bytes after the
 //! fields above (pythnet-sdk: "code for parsing messages must ignore any extraneous bytes"), and so
 //! may the VAA payload (the receiver ignores them too); bytes after the last update are an error.
 //!
@@ -41,7 +41,6 @@ use std::fmt;
 
 use anchor_lang::prelude::{pubkey, Pubkey};
 use base64::Engine as _;
-
 
 /// Magic of an accumulator update ("PNAU").
 pub const ACCUMULATOR_MAGIC: [u8; 4] = *b"PNAU";

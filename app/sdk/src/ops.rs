@@ -22,11 +22,11 @@ use solana_signer::Signer as _;
 
 use crate::accounts::{decode_market, token_account_amount, token_metadata};
 use crate::cluster::{Cluster, ClusterError};
-use crate::pyth::sponsored_feed_address;
+use crate::errors;
 use crate::pyth::decode_price_update;
+use crate::pyth::sponsored_feed_address;
 use crate::quote::Refusal;
 use crate::units::format_units;
-use crate::errors;
 
 mod status;
 pub use status::*;
@@ -245,4 +245,3 @@ pub async fn conservation<C: Cluster>(cluster: &C, market: &Pubkey) -> OpsResult
         owed_units,
     })
 }
-

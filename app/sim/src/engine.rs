@@ -27,10 +27,10 @@ use crate::peers::{self, PeerRule, Step};
 use crate::prices::Series;
 use crate::report::BarRecord;
 use crate::time::format_time;
-use lever_testkit::chain::Chain;
-use lever_testkit::local::{LocalMarket, MarketSpec, Wallet};
 use lever_sdk::pyth::{PriceInput, SOL_USD_FEED_ID};
 use lever_sdk::quote::Refusal;
+use lever_testkit::chain::Chain;
+use lever_testkit::local::{LocalMarket, MarketSpec, Wallet};
 
 mod bar;
 use bar::*;
@@ -222,7 +222,7 @@ pub struct Summary {
     pub final_lt_nav: f64,
     /// The same token rebalanced to exactly L every bar, with the run's funding cost.
     pub ideal_lt_nav: f64,
-    /// MECHANISM.md's closed form `(S_T/S_0)^L * exp(-(L^2-L)/2 * sigma^2 t)`, realized
+    /// docs/MECHANISM.md's closed form `(S_T/S_0)^L * exp(-(L^2-L)/2 * sigma^2 t)`, realized
     /// variance, no costs: a reference.
     pub closed_form_lt_nav: f64,
     pub underlying_return: f64,

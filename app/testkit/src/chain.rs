@@ -271,7 +271,8 @@ impl Chain {
 
     pub async fn token_amount(&mut self, address: &Pubkey) -> Result<u64> {
         let data = self.data(address).await?;
-        lever_sdk::accounts::token_account_amount(&data).ok_or_else(|| anyhow!("{address} is not a token account"))
+        lever_sdk::accounts::token_account_amount(&data)
+            .ok_or_else(|| anyhow!("{address} is not a token account"))
     }
 
     pub async fn mint_supply(&mut self, address: &Pubkey) -> Result<u64> {
@@ -393,4 +394,3 @@ impl Chain {
         Ok(rent.minimum_balance(space))
     }
 }
-

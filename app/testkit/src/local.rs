@@ -10,10 +10,10 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use crate::chain::Chain;
-use lever_sdk::units::leverage_label;
 use lever_sdk::ix::{self, UserAccounts};
 use lever_sdk::pda::MarketKeys;
 use lever_sdk::pyth::PriceInput;
+use lever_sdk::units::leverage_label;
 
 /// Lamports each role and wallet starts with (fees and rent).
 const ROLE_LAMPORTS: u64 = 10_000_000_000;

@@ -52,8 +52,8 @@ mod http;
 use http::*;
 mod wire;
 pub use wire::*;
-mod methods;
 mod demo;
+mod methods;
 pub use demo::*;
 
 /// The solana-core version `getVersion` reports (the crates this node is built from).

@@ -1,13 +1,13 @@
 //! Applying a plan: send each step, stop at the first failure (a rerun resumes).
 
 use super::*;
-use std::fmt;
+use lever_sdk::cluster::{submit, Cluster};
+use lever_sdk::errors::describe;
 use serde::Serialize;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 use solana_transaction::Signature;
-use lever_sdk::cluster::{submit, Cluster};
-use lever_sdk::errors::describe;
+use std::fmt;
 
 // ---------------------------------------------------------------------------------------------
 // Applying

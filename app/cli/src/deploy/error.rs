@@ -1,11 +1,11 @@
 //! Why a deployment stops: every refusal named, with the file location or the step that failed.
 
 use super::*;
-use std::fmt;
 use anchor_lang::prelude::Pubkey;
 use lever::error::LeverError;
 use lever_sdk::cluster::ClusterError;
 use lever_sdk::errors::describe;
+use std::fmt;
 
 // ---------------------------------------------------------------------------------------------
 // Errors

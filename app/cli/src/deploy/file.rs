@@ -1,19 +1,19 @@
 //! The deployment file: as written (serde, exact amounts and ratios as text) and checked into specs.
 
 use super::*;
-use std::collections::{BTreeMap, HashSet};
-use std::fmt;
-use std::path::Path;
 use anchor_lang::prelude::Pubkey;
 use lever::constants::{pause, MAX_NAME_LEN, MAX_SYMBOL_LEN, MAX_URI_LEN};
 use lever::error::LeverError;
 use lever::state::{Config, ConfigBounds, MarketParams};
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
-use serde::Deserialize;
 use lever_sdk::ops::paused_names;
 use lever_sdk::pda::{self};
 use lever_sdk::pyth::feed_id_from_hex;
 use lever_sdk::units::{format_leverage, format_percent, parse_ppm, parse_units, UnitsError};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::Path;
 
 // ---------------------------------------------------------------------------------------------
 // The file as written

@@ -1,19 +1,19 @@
 //! Planning: read the cluster, compare with the file, and list the steps (immutable differences refused).
 
 use super::*;
-use std::collections::BTreeMap;
 use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_spl::token_interface::spl_token_2022;
 use lever::error::LeverError;
 use lever::instructions::{CreateMarketArgs, InitializeConfigArgs, UpdateConfigArgs};
 use lever::state::{Config, ConfigBounds, MarketParams};
-use solana_account::Account;
-use spl_token_2022::extension::StateWithExtensions;
-use lever_sdk::accounts::decode_zero_copy;
 use lever_sdk::accounts::decode_market;
+use lever_sdk::accounts::decode_zero_copy;
 use lever_sdk::cluster::Cluster;
 use lever_sdk::pda::{self, MarketKeys};
 use lever_sdk::units::{format_leverage, format_percent, format_units};
+use solana_account::Account;
+use spl_token_2022::extension::StateWithExtensions;
+use std::collections::BTreeMap;
 
 /// What the plan learnt about an underlying mint.
 #[derive(Clone, Copy)]

@@ -1,17 +1,17 @@
 //! The plan's steps: what each changes, shown for people and as JSON.
 
 use super::*;
-use std::collections::BTreeMap;
-use std::fmt;
 use anchor_lang::prelude::Pubkey;
 use lever::instructions::{CreateMarketArgs, InitializeConfigArgs, UpdateConfigArgs};
 use lever::state::{MarketParams, UpdateMarketParams};
-use serde::{Serialize, Serializer};
-use solana_instruction::Instruction;
 use lever_sdk::ix;
 use lever_sdk::ops::paused_names;
 use lever_sdk::pda::{self, MarketKeys};
 use lever_sdk::units::format_units;
+use serde::{Serialize, Serializer};
+use solana_instruction::Instruction;
+use std::collections::BTreeMap;
+use std::fmt;
 
 // ---------------------------------------------------------------------------------------------
 // The plan

@@ -1,10 +1,10 @@
 //! `lever keeper`: run the keeper against a cluster until Ctrl-C.
 
 use super::*;
-use std::process::ExitCode;
-use std::time::Duration;
 use anyhow::{bail, Result};
 use lever_keeper::{Keeper, KeeperConfig, MarketSelection};
+use std::process::ExitCode;
+use std::time::Duration;
 
 pub fn keeper(args: KeeperArgs) -> Result<ExitCode> {
     if !(args.interval.is_finite() && args.interval > 0.0) {

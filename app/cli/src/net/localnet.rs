@@ -1,9 +1,9 @@
 //! `lever localnet`: a JSON-RPC node over the embedded chain with a demo market.
 
 use super::*;
+use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use clap::Args;
 
 /// `lever localnet`.
 #[derive(Args, Debug)]

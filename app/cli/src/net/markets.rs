@@ -1,15 +1,15 @@
 //! `lever market list|show|create|update` and `lever deploy`: read markets, plan and apply deployment files.
 
 use super::*;
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
-use lever_sdk::cluster::Cluster;
 use lever_cli::deploy::{self, DeployFile, Step};
+use lever_sdk::cluster::Cluster;
 use lever_sdk::lever::state::{Market, UpdateMarketParams};
 use lever_sdk::ops::{self};
 use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 pub fn market(cmd: MarketCmd) -> Result<ExitCode> {
     let rt = runtime()?;
@@ -95,7 +95,13 @@ pub fn market(cmd: MarketCmd) -> Result<ExitCode> {
 }
 
 /// `lever market create FILE`: the deploy plan, kept to the one market's creation.
-pub(super) async fn create_market(file: &Path, name: Option<&str>, dry_run: bool, yes: bool, net: &Net) -> Result<()> {
+pub(super) async fn create_market(
+    file: &Path,
+    name: Option<&str>,
+    dry_run: bool,
+    yes: bool,
+    net: &Net,
+) -> Result<()> {
     let cluster = net.cluster();
     let admin = net.signer()?;
     let deploy_file = DeployFile::load(file)?;

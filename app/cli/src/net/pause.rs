@@ -1,10 +1,10 @@
 //! `lever pause|unpause`: set or clear a market's pause bits, with confirmation.
 
 use super::*;
-use std::process::ExitCode;
+use anchor_lang::prelude::Pubkey;
 use anyhow::{bail, Result};
 use lever_sdk::ops::{self};
-use anchor_lang::prelude::Pubkey;
+use std::process::ExitCode;
 
 pub fn pause(market: Pubkey, bits: u8, yes: bool, net: &Net) -> Result<ExitCode> {
     runtime()?.block_on(async {

@@ -1,10 +1,10 @@
 //! `lever rebalance`: one market back into band now, if it is out (anyone may).
 
 use super::*;
-use std::process::ExitCode;
 use anyhow::Result;
 use lever_keeper::{Action, Keeper, KeeperConfig, LogSink, MarketSelection};
 use lever_sdk::ops::{self};
+use std::process::ExitCode;
 
 pub fn rebalance(args: RebalanceArgs) -> Result<ExitCode> {
     runtime()?.block_on(async {

@@ -1,11 +1,11 @@
 //! `lever status`: every market's NAV, leverage and band, utilization, funding, caps and oracle.
 
 use super::*;
-use std::collections::HashMap;
-use std::process::ExitCode;
+use anchor_lang::prelude::Pubkey;
 use anyhow::Result;
 use lever_sdk::ops::{self, MarketStatus};
-use anchor_lang::prelude::Pubkey;
+use std::collections::HashMap;
+use std::process::ExitCode;
 
 pub(super) fn print_status(s: &MarketStatus) {
     let oracle_price = s.oracle.price_usd.map_or("-".to_string(), |p| {

@@ -1,12 +1,12 @@
 //! `lever mint|redeem|fund|withdraw`: preview, confirm the minimum-out, send, report.
 
 use super::*;
-use std::process::ExitCode;
+use anchor_lang::prelude::Pubkey;
 use lever_sdk::cluster::Cluster;
 use lever_sdk::lever::state::Market;
 use lever_sdk::ops::{self, Flow, SendOptions};
 use lever_sdk::units::{parse_ppm, parse_units};
-use anchor_lang::prelude::Pubkey;
+use std::process::ExitCode;
 
 pub fn user(flow: Flow, args: UserArgs) -> Result<ExitCode> {
     runtime()?.block_on(async {
@@ -51,7 +51,12 @@ pub fn user(flow: Flow, args: UserArgs) -> Result<ExitCode> {
     })
 }
 
-pub(super) async fn balance_in(cluster: &impl Cluster, user: &Pubkey, market: &Market, flow: Flow) -> Result<u64> {
+pub(super) async fn balance_in(
+    cluster: &impl Cluster,
+    user: &Pubkey,
+    market: &Market,
+    flow: Flow,
+) -> Result<u64> {
     let (mint, program) = match flow {
         Flow::Mint | Flow::Deposit => (market.underlying_mint, market.underlying_token_program),
         Flow::Redeem => (market.lt_mint, anchor_spl::token_2022::ID),
@@ -62,7 +67,8 @@ pub(super) async fn balance_in(cluster: &impl Cluster, user: &Pubkey, market: &M
         .account(&address)
         .await?
         .ok_or_else(|| anyhow!("token account {address} does not exist"))?;
-    lever_sdk::accounts::token_account_amount(&account.data).ok_or_else(|| anyhow!("{address} is not a token account"))
+    lever_sdk::accounts::token_account_amount(&account.data)
+        .ok_or_else(|| anyhow!("{address} is not a token account"))
 }
 
 pub(super) fn print_preview(p: &ops::Preview) {

@@ -114,7 +114,15 @@ impl ClusterError {
 impl std::fmt::Display for ClusterError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Transaction { error, .. } => write!(f, "transaction failed: {error}"),
+            // The readable form, the exact variant (`InstructionError(1, Custom(6004))`), and the
+            // program's own error line when the logs have one.
+            Self::Transaction { error, logs, .. } => {
+                write!(f, "transaction failed: {error} ({error:?})")?;
+                if let Some(line) = logs.iter().rev().find(|l| l.contains("Error")) {
+                    write!(f, ": {line}")?;
+                }
+                Ok(())
+            }
             Self::Expired { signature } => write!(f, "transaction {signature} expired unconfirmed"),
             Self::Client(e) => write!(f, "client: {e}"),
         }
@@ -222,7 +230,6 @@ pub async fn submit<C: Cluster>(
         }
     }
 }
-
 
 mod rpc;
 pub use rpc::*;

@@ -21,9 +21,9 @@ use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_transaction::{Hash, Signature, Transaction};
 use solana_transaction_error::TransactionError;
 
+use super::*;
 use crate::accounts::{decode_clock, decode_market, CLOCK_SYSVAR};
 use crate::events::{events_in, LeverEvent};
-use super::*;
 
 // ---------------------------------------------------------------------------------------------
 // A real cluster over JSON-RPC
@@ -156,7 +156,6 @@ fn base58_decode(text: &str) -> Option<Vec<u8>> {
 fn rpc_error(context: &str, e: ClientError) -> ClusterError {
     ClusterError::client(context, e)
 }
-
 
 impl Cluster for RpcCluster {
     async fn account(&self, address: &Pubkey) -> ClusterResult<Option<Account>> {
@@ -331,4 +330,3 @@ impl Cluster for RpcCluster {
         }
     }
 }
-

@@ -1,4 +1,5 @@
 use super::*;
+use crate::accounts::{decode_clock, CLOCK_SYSVAR};
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::Discriminator;
 use base64::Engine as _;
@@ -10,7 +11,6 @@ use solana_rpc_client::api::filter::Memcmp;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_transaction::{Hash, Signature, Transaction};
 use solana_transaction_error::TransactionError;
-use crate::accounts::{decode_clock, CLOCK_SYSVAR};
 
 #[test]
 fn monikers_resolve_to_the_standard_urls() {

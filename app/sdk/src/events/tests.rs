@@ -1,10 +1,10 @@
 use super::*;
+use crate::accounts::*;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::{Discriminator, Event};
-use solana_account::Account;
-use crate::accounts::*;
-use lever::state::{Config, Market};
 use lever::state::MarketParams;
+use lever::state::{Config, Market};
+use solana_account::Account;
 
 fn pool() -> PoolSnapshot {
     PoolSnapshot {

@@ -1,8 +1,8 @@
 //! Hermes' JSON response (`/v2/updates/price/latest`): binary data and the parsed section, checked against each other.
 
 use super::*;
-use serde::Deserialize;
 use crate::pyth::feed_id_from_hex;
+use serde::Deserialize;
 
 /// One price of Hermes' `parsed` section (strings hold the integers, as Hermes writes them).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -119,7 +119,11 @@ pub fn parse_hermes_response(json: &str) -> Result<HermesUpdate, HermesError> {
     Ok(update)
 }
 
-pub(super) fn check_parsed(update: &HermesUpdate, index: usize, entry: &ParsedPriceFeed) -> Result<(), HermesError> {
+pub(super) fn check_parsed(
+    update: &HermesUpdate,
+    index: usize,
+    entry: &ParsedPriceFeed,
+) -> Result<(), HermesError> {
     let bad = |reason: String| HermesError::BadParsedEntry { index, reason };
     let feed_id =
         feed_id_from_hex(&entry.id).ok_or_else(|| bad(format!("invalid feed id {:?}", entry.id)))?;

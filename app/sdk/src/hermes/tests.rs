@@ -1,17 +1,17 @@
 use super::*;
+use crate::pyth::to_hex as hex;
+use crate::pyth::{feed_id_from_hex, PriceInput, Verification};
+use anchor_lang::prelude::AccountInfo;
 use anchor_lang::prelude::{borsh, Pubkey};
+use anchor_lang::{AccountSerialize, AnchorDeserialize, ToAccountMetas};
 use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
 use pyth_solana_receiver_sdk::{PostUpdateAtomicParams, PostUpdateParams};
 use pythnet_sdk::accumulators::merkle::MerklePath;
-use pythnet_sdk::hashers::keccak256_160::Keccak160;
-use solana_instruction::Instruction;
-use crate::pyth::{feed_id_from_hex, PriceInput, Verification};
-use crate::pyth::to_hex as hex;
-use anchor_lang::prelude::AccountInfo;
-use anchor_lang::{AccountSerialize, AnchorDeserialize, ToAccountMetas};
 use pythnet_sdk::accumulators::merkle::MerkleRoot;
+use pythnet_sdk::hashers::keccak256_160::Keccak160;
 use pythnet_sdk::wire::v1::{AccumulatorUpdateData, Proof, WormholeMessage, WormholePayload};
 use serde_json::Value;
+use solana_instruction::Instruction;
 
 /// The real Hermes update, read from the shared data set (`crate::data`).
 static FILE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -628,8 +628,7 @@ fn hermes_post_update_instruction_matches_the_receiver() {
     }
     // Two posts fit in one transaction with the payer as write authority, three do not.
     let payer_is_authority: Vec<Instruction> =
-        post_price_update_instructions(&update, accounts.payer, accounts.payer, &targets, path, 0)
-            .unwrap();
+        post_price_update_instructions(&update, accounts.payer, accounts.payer, &targets, path, 0).unwrap();
     let two = legacy_transaction_size(&payer_is_authority[..2], &accounts.payer);
     let three = legacy_transaction_size(&payer_is_authority, &accounts.payer);
     assert_eq!((two, three), (1112, 1521));

@@ -1,6 +1,7 @@
 //! The accumulator wire format: the PNAU envelope, the Wormhole VAA, the Merkle root and proofs.
 
 use super::*;
+use crate::pyth::{PriceInput, Verification};
 use anchor_lang::prelude::Pubkey;
 use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
 use pythnet_sdk::accumulators::merkle::{MerklePath, MerkleTree};
@@ -8,7 +9,6 @@ use pythnet_sdk::hashers::keccak256::Keccak256;
 use pythnet_sdk::hashers::keccak256_160::Keccak160;
 use pythnet_sdk::hashers::Hasher;
 use pythnet_sdk::wire::v1::MerklePriceUpdate;
-use crate::pyth::{PriceInput, Verification};
 
 /// A bounds-checked big-endian reader: every read past the end is a [`HermesError::Truncated`].
 pub(super) struct Reader<'a> {

@@ -1,12 +1,12 @@
 //! Admin operations: pause and resume, update parameters.
 
 use super::*;
+use crate::cluster::{submit, Cluster};
+use crate::ix;
 use anchor_lang::prelude::Pubkey;
 use lever::state::UpdateMarketParams;
 use serde::Serialize;
 use solana_keypair::Keypair;
-use crate::cluster::{submit, Cluster};
-use crate::ix;
 
 // ---------------------------------------------------------------------------------------------
 // Admin

@@ -1,6 +1,10 @@
 //! Market status as `lever status` shows it: NAV, leverage against the band, utilization, funding, caps, the oracle.
 
 use super::*;
+use crate::cluster::{Cluster, ClusterError};
+use crate::pyth::{scaled, to_hex};
+use crate::quote::{self, Refusal};
+use crate::units::{format_leverage, format_percent, format_units};
 use anchor_lang::prelude::Pubkey;
 use lever::constants::PPM;
 use lever::math::BandStatus;
@@ -8,10 +12,6 @@ use lever::oracle::Now;
 use lever::state::Market;
 use serde::Serialize;
 use solana_account::Account;
-use crate::cluster::{Cluster, ClusterError};
-use crate::pyth::{scaled, to_hex};
-use crate::quote::{self, Refusal};
-use crate::units::{format_leverage, format_percent, format_units};
 
 // ---------------------------------------------------------------------------------------------
 // Status

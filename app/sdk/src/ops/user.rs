@@ -1,6 +1,12 @@
 //! The four user instructions: preview with the program's own code, send with a minimum-out, report what landed.
 
 use super::*;
+use crate::cluster::{submit, Cluster, ClusterError, Landed};
+use crate::ix;
+use crate::pda::{associated_token_account, MarketKeys};
+use crate::pyth::price_input;
+use crate::quote::{self};
+use crate::units::format_units;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::AnchorDeserialize;
 use lever::constants::PPM;
@@ -10,12 +16,6 @@ use solana_account::Account;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
-use crate::cluster::{submit, Cluster, ClusterError, Landed};
-use crate::pyth::price_input;
-use crate::pda::{associated_token_account, MarketKeys};
-use crate::quote::{self};
-use crate::units::format_units;
-use crate::ix;
 
 // ---------------------------------------------------------------------------------------------
 // The four user instructions

@@ -1,6 +1,8 @@
 //! What runs each bar: seeded users, the funding provider, the keeper and wipe-out handling, every transaction predicted first and checked after.
 
 use super::*;
+use crate::prices::Bar;
+use crate::time::format_time;
 use anchor_lang::AnchorSerialize;
 use anyhow::{anyhow, bail, Result};
 use lever::constants::{PPM, PRICE_SCALE};
@@ -10,16 +12,14 @@ use lever::instructions::{
 use lever::math::BandStatus;
 use lever::oracle::Now;
 use lever::state::Market;
-use solana_instruction::Instruction;
-use solana_keypair::Keypair;
-use solana_signer::Signer;
-use crate::prices::Bar;
-use crate::time::format_time;
 use lever_sdk::ix::{self, UserAccounts};
-use lever_testkit::local::{LocalMarket, Wallet};
 use lever_sdk::pda::MarketKeys;
 use lever_sdk::pyth::PriceInput;
 use lever_sdk::quote::{self, Marks, Refusal};
+use lever_testkit::local::{LocalMarket, Wallet};
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
 
 /// The chain's market account against the SDK's prediction, byte for byte.
 pub(super) fn same_market(chain: &Market, sdk: &Market) -> Result<()> {
@@ -476,7 +476,13 @@ impl Op {
         })
     }
 
-    pub(super) fn instruction(self, keys: &MarketKeys, accounts: &UserAccounts, amount: u64, min: u64) -> Instruction {
+    pub(super) fn instruction(
+        self,
+        keys: &MarketKeys,
+        accounts: &UserAccounts,
+        amount: u64,
+        min: u64,
+    ) -> Instruction {
         match self {
             Op::Mint => ix::mint_lt(keys, accounts, amount, min),
             Op::Redeem => ix::redeem_lt(keys, accounts, amount, min),

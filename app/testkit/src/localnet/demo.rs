@@ -2,17 +2,17 @@
 
 use std::io;
 
-use anyhow::anyhow;
-use std::path::{Path, PathBuf};
+use crate::chain::Chain;
+use crate::local::{LocalMarket, MarketSpec};
 use anchor_lang::prelude::Pubkey;
+use anyhow::anyhow;
 use lever::constants::PPM;
 use lever::state::MarketParams;
-use solana_keypair::Keypair;
-use crate::chain::Chain;
-use lever_sdk::pyth::sponsored_feed_address;
-use crate::local::{LocalMarket, MarketSpec};
 use lever_sdk::pda::MarketKeys;
+use lever_sdk::pyth::sponsored_feed_address;
 use lever_sdk::pyth::{PriceInput, SOL_USD_FEED_ID};
+use solana_keypair::Keypair;
+use std::path::{Path, PathBuf};
 
 // ---------------------------------------------------------------------------------------------
 // The demo chain

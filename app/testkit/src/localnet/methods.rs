@@ -1,11 +1,12 @@
 //! The JSON-RPC methods the node answers, each mapped onto the embedded chain.
 
 use super::*;
-use std::collections::HashMap;
-use std::str::FromStr;
-use std::sync::{Arc, Mutex as StdMutex};
+use crate::chain::Chain;
+use crate::embedded::Embedded;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::Discriminator;
+use lever_sdk::accounts::decode_market;
+use lever_sdk::cluster::{Cluster, ClusterError};
 use serde_json::{json, Value};
 use solana_account::Account;
 use solana_rpc_client::api::config::{
@@ -15,16 +16,14 @@ use solana_rpc_client::api::config::{
 use solana_rpc_client::api::response::transaction::versioned::TransactionVersion;
 use solana_rpc_client::api::response::{
     EncodedTransaction, EncodedTransactionWithStatusMeta, OptionSerializer, Response, RpcBlockhash,
-    RpcKeyedAccount, RpcResponseContext, RpcSimulateTransactionResult, RpcVersionInfo, UiAccount, UiCompiledInstruction,
-    UiInnerInstructions, UiInstruction, UiLoadedAddresses,
-    UiTransactionStatusMeta,
+    RpcKeyedAccount, RpcResponseContext, RpcSimulateTransactionResult, RpcVersionInfo, UiAccount,
+    UiCompiledInstruction, UiInnerInstructions, UiInstruction, UiLoadedAddresses, UiTransactionStatusMeta,
 };
 use solana_transaction::{Hash, Message, Signature, Transaction};
 use solana_transaction_error::TransactionError;
-use crate::chain::Chain;
-use crate::embedded::Embedded;
-use lever_sdk::accounts::decode_market;
-use lever_sdk::cluster::{Cluster, ClusterError};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex as StdMutex};
 
 impl Node {
     pub(super) fn new(cluster: Arc<Embedded<Chain>>) -> Self {

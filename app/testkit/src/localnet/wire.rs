@@ -1,27 +1,24 @@
 //! JSON-RPC plumbing: errors, parameters, account and return-data views, and the transaction wire format.
 
 use super::*;
-use std::collections::HashMap;
-use std::str::FromStr;
-use std::sync::{Arc, Mutex as StdMutex};
+use crate::chain::Chain;
+use crate::embedded::Embedded;
 use anchor_lang::prelude::Pubkey;
+use lever_sdk::cluster::ClusterError;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use solana_account::Account;
-use solana_rpc_client::api::config::{
-    RpcAccountInfoConfig, UiTransactionEncoding,
-};
+use solana_rpc_client::api::config::{RpcAccountInfoConfig, UiTransactionEncoding};
 use solana_rpc_client::api::filter::{Memcmp, MemcmpEncodedBytes, RpcFilterType};
 use solana_rpc_client::api::response::{
-    EncodedTransaction,
-    TransactionBinaryEncoding, UiAccount, UiAccountData, UiAccountEncoding, UiCompiledInstruction,
-    UiInnerInstructions, UiReturnDataEncoding, UiTransactionReturnData,
+    EncodedTransaction, TransactionBinaryEncoding, UiAccount, UiAccountData, UiAccountEncoding,
+    UiCompiledInstruction, UiInnerInstructions, UiReturnDataEncoding, UiTransactionReturnData,
 };
 use solana_transaction::{CompiledInstruction, Hash, Message, Signature, Transaction};
 use solana_transaction_error::TransactionError;
-use crate::chain::Chain;
-use crate::embedded::Embedded;
-use lever_sdk::cluster::ClusterError;
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex as StdMutex};
 
 // ---------------------------------------------------------------------------------------------
 // JSON-RPC
@@ -309,7 +306,10 @@ impl Reader<'_> {
     }
 }
 
-pub(super) fn decode_wire(encoded: &str, encoding: Option<UiTransactionEncoding>) -> Result<Transaction, RpcErr> {
+pub(super) fn decode_wire(
+    encoded: &str,
+    encoding: Option<UiTransactionEncoding>,
+) -> Result<Transaction, RpcErr> {
     let bytes = match encoding.unwrap_or(UiTransactionEncoding::Base58) {
         UiTransactionEncoding::Base58 | UiTransactionEncoding::Binary => base58_decode(encoded),
         UiTransactionEncoding::Base64 => base64::engine::general_purpose::STANDARD.decode(encoded).ok(),

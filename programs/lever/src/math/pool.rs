@@ -1,6 +1,6 @@
 //! The two pools and every operation on them, as pure functions from one state to the next.
 //!
-//! Notation (MECHANISM.md): `N` exposure units, `D` debt (value units), `I` idle units,
+//! Notation (docs/MECHANISM.md): `N` exposure units, `D` debt (value units), `I` idle units,
 //! `E = N*P - D`, leverage `N*P / E`, funding value `F = D + I*P`.
 //! Conservation by construction: every function moves units between `N`, `I` and fee units,
 //! or in/out of the vault by exactly the amount it reports.
