@@ -534,13 +534,14 @@ pub fn withdraw_funding(
 
 #[cfg(test)]
 #[allow(clippy::arithmetic_side_effects)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::math::price_band;
 
     const SOL: u64 = 1_000_000_000;
 
-    fn params() -> RiskParams {
+    /// A 3x market with a 5% band, no fees and no caps: the math tests' default.
+    pub(crate) fn params() -> RiskParams {
         RiskParams {
             target_leverage_ppm: 3 * PPM,
             band_ppm: 50_000,

@@ -81,21 +81,10 @@ pub fn refresh_pool(
 #[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
-    use crate::constants::{PPM, PRICE_SCALE};
-    use crate::math::FundingCurve;
+    use crate::constants::PRICE_SCALE;
+    use crate::math::pool::tests::params;
 
     const SOL: u64 = 1_000_000_000;
-
-    fn params() -> RiskParams {
-        RiskParams {
-            target_leverage_ppm: 3 * PPM,
-            band_ppm: 50_000,
-            exposure_cap: u64::MAX,
-            max_utilization_ppm: PPM,
-            curve: FundingCurve::default(),
-            ..RiskParams::default()
-        }
-    }
 
     /// 100 USD per SOL (value units per raw unit, scaled).
     fn price(usd: u128) -> u128 {
