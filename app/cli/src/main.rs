@@ -15,13 +15,6 @@ use lever_sim::{self as sim, prices, ConfMode, SimConfig, Summary};
 
 mod net;
 
-/// The default series: the shared SOL/USDT hourly series and, for `study`, WIF/USDT, found in the
-/// data directory (`--data`, `$LEVER_DATA`, or `../shared/data` beside the repository; see
-/// `lever_sdk::data`).
-fn default_series(data: Option<&std::path::Path>, file: &str) -> Result<PathBuf> {
-    Ok(data::data_file(data, file)?)
-}
-
 #[derive(Parser)]
 #[command(
     name = "lever",
@@ -250,7 +243,7 @@ fn main() -> ExitCode {
 fn cmd_sim(args: SimArgs) -> Result<ExitCode> {
     let path = match &args.prices {
         Some(path) => path.clone(),
-        None => default_series(args.data.as_deref(), data::files::SOL_USDT_1H)?,
+        None => data::data_file(args.data.as_deref(), data::files::SOL_USDT_1H)?,
     };
     let series = prices::load(&path)?;
     let cfg = config(
@@ -400,8 +393,8 @@ fn cmd_study(args: StudyArgs) -> Result<ExitCode> {
     let (files, assets) = if args.prices.is_empty() {
         (
             vec![
-                default_series(args.data.as_deref(), data::files::SOL_USDT_1H)?,
-                default_series(args.data.as_deref(), data::files::WIF_USDT_1H)?,
+                data::data_file(args.data.as_deref(), data::files::SOL_USDT_1H)?,
+                data::data_file(args.data.as_deref(), data::files::WIF_USDT_1H)?,
             ],
             vec!["SOL".to_string(), "WIF".to_string()],
         )

@@ -1,10 +1,8 @@
 use super::*;
-use crate::accounts::*;
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::{Discriminator, Event};
+use anchor_lang::Event;
+use lever::state::Market;
 use lever::state::MarketParams;
-use lever::state::{Config, Market};
-use solana_account::Account;
 
 fn pool() -> PoolSnapshot {
     PoolSnapshot {
@@ -240,49 +238,4 @@ fn every_event_type_round_trips() {
         (lever::ID, data)
     });
     assert_eq!(events_in(inner), events);
-}
-
-#[test]
-fn accounts_decode_by_discriminator_and_owner() {
-    let mut market: Market = bytemuck::Zeroable::zeroed();
-    market.target_leverage_ppm = 3_000_000;
-    let mut market_data = Market::DISCRIMINATOR.to_vec();
-    market_data.extend_from_slice(bytemuck::bytes_of(&market));
-    let mut config: Config = bytemuck::Zeroable::zeroed();
-    config.market_count = 4;
-    let mut config_data = Config::DISCRIMINATOR.to_vec();
-    config_data.extend_from_slice(bytemuck::bytes_of(&config));
-
-    match decode_account(&market_data) {
-        Some(LeverAccount::Market(m)) => assert_eq!(m.target_leverage_ppm, 3_000_000),
-        other => panic!("{other:?}"),
-    }
-    match decode_account(&config_data) {
-        Some(LeverAccount::Config(c)) => assert_eq!(c.market_count, 4),
-        other => panic!("{other:?}"),
-    }
-    assert!(decode_account(&market_data[..100]).is_none());
-    assert!(decode_account(&[0; 64]).is_none());
-
-    let account = |owner: Pubkey, data: &[u8]| Account {
-        lamports: 1,
-        data: data.to_vec(),
-        owner,
-        executable: false,
-        rent_epoch: 0,
-    };
-    assert!(matches!(
-        decode_lever_account(&account(lever::ID, &market_data)),
-        Some(LeverAccount::Market(_))
-    ));
-    assert!(matches!(
-        decode_lever_account(&account(lever::ID, &config_data)),
-        Some(LeverAccount::Config(_))
-    ));
-    let forged = Pubkey::new_unique();
-    assert!(decode_lever_account(&account(forged, &market_data)).is_none());
-    assert!(decode_lever_account(&account(forged, &config_data)).is_none());
-    let mut long = config_data.clone();
-    long.push(0);
-    assert!(decode_lever_account(&account(lever::ID, &long)).is_none());
 }
