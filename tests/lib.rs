@@ -10,13 +10,14 @@ use lever::constants::PPM;
 use lever::error::LeverError;
 use lever::instructions::*;
 use lever::math::PoolState;
-use lever::state::{Market, MarketParams, UpdateMarketParams};
+use lever::state::{Market, MarketParams, Request, RequestArgs, RequestKind, UpdateMarketParams};
 use lever_sdk::cluster::{ClusterError, Landed};
 use lever_sdk::ix::{self, UserAccounts};
 use lever_sdk::pda::{self, MarketKeys};
 use lever_sdk::pyth::{PriceInput, Verification};
 use lever_testkit::chain::Chain;
 use lever_testkit::local::{self, LocalMarket, MarketSpec, Wallet};
+use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -39,7 +40,9 @@ pub struct MarketOpts {
     pub id: u32,
 }
 
-/// 3x, band 5%, no fees, 60 s price age, 2% confidence limit, a 2%/8%/100% curve kinked at 80%.
+/// 3x, band 5%, no fees, 60 s price age, 2% confidence limit, a 2%/8%/100% curve kinked at 80%;
+/// requests settle 10 s after they land, within 120 s, for a 5000-lamport tip; the instant path takes updates up to 5 s old
+/// at a 0.5% fee.
 pub fn default_params() -> MarketParams {
     MarketParams {
         target_leverage_ppm: 3 * PPM,
@@ -57,6 +60,14 @@ pub fn default_params() -> MarketParams {
         kink_ppm: 800_000,
         slope1_ppm: 80_000,
         slope2_ppm: 1_000_000,
+        settle_delay_secs: 10,
+        settle_window_secs: 120,
+        min_settle_tip_lamports: 5_000,
+        // The instant path on, at the floor fee of 10x and 5 s (0.5%), so any leverage may be set.
+        instant_max_age_secs: 5,
+        instant_fee_ppm: 5_000,
+        instant_max_conf_ppm: 20_000,
+        instant_slot_cap: u64::MAX,
     }
 }
 
@@ -101,6 +112,40 @@ pub struct Harness {
     /// Set by tests that burn LT/FT with the token program directly: until the next instruction
     /// on that mint syncs the books, the mint's supply may sit below the recorded one.
     pub external_burns: bool,
+    /// Nonce of the last request opened.
+    pub next_nonce: u64,
+    /// Requests opened; `check` holds each open one's escrow to its amount.
+    pub requests: Vec<Pubkey>,
+}
+
+/// Why a harness user operation did not fill: the chain refused a transaction, or the settlement
+/// refunded the request with the books' refusal.
+#[derive(Debug)]
+pub enum OpError {
+    Chain(ClusterError),
+    Refunded(u32),
+}
+
+impl OpError {
+    pub fn custom_code(&self) -> Option<u32> {
+        match self {
+            Self::Chain(e) => e.custom_code(),
+            Self::Refunded(code) => Some(*code),
+        }
+    }
+
+    pub fn is(&self, e: LeverError) -> bool {
+        self.custom_code() == Some(u32::from(e))
+    }
+}
+
+impl std::fmt::Display for OpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Chain(e) => write!(f, "{e}"),
+            Self::Refunded(code) => write!(f, "refunded with error {code}"),
+        }
+    }
 }
 
 /// A harness with 100 SOL of funding from `lp` and a 10 SOL LT mint by `alice` (3x: 30 SOL exposure,
@@ -157,6 +202,8 @@ impl Harness {
             tracked: vec![keys.vault],
             checks: 0,
             external_burns: false,
+            next_nonce: 0,
+            requests: Vec::new(),
         };
         h.set_price(100.0);
         h.check().await;
@@ -222,6 +269,17 @@ impl Harness {
         self.chain.write_price(&account, input);
     }
 
+    /// The update in the price account now.
+    pub async fn price_update(&mut self) -> PriceUpdateV2 {
+        let account = self
+            .chain
+            .account(&self.price_account)
+            .await
+            .expect("rpc")
+            .expect("price account");
+        lever_sdk::pyth::decode_price_update(&account.data).expect("a price update")
+    }
+
     pub fn price_input(&self, usd: f64) -> PriceInput {
         PriceInput {
             feed_id: self.feed_id,
@@ -229,6 +287,7 @@ impl Harness {
             conf: 0,
             exponent: -8,
             publish_time: self.chain.now(),
+            prev_publish_time: self.chain.now() - 1,
             verification: Verification::Full,
         }
     }
@@ -284,7 +343,23 @@ impl Harness {
             assert_eq!(lt, pool.lt_supply, "LT supply");
             assert_eq!(ft, pool.ft_supply, "FT supply");
         }
+        self.check_escrows().await;
         self.checks += 1;
+    }
+
+    /// Every open request's escrow holds exactly what the request records.
+    pub async fn check_escrows(&mut self) {
+        let mut open = Vec::new();
+        for request in std::mem::take(&mut self.requests) {
+            let Some(account) = self.chain.account(&request).await.expect("rpc") else {
+                continue; // settled or cancelled: closed, with its escrow
+            };
+            let r = lever_sdk::accounts::decode_request(&account).expect("a request");
+            let held = self.balance(&r.escrow).await;
+            assert_eq!(held, r.amount, "escrow of {request}");
+            open.push(request);
+        }
+        self.requests = open;
     }
 
     pub async fn snapshot(&mut self) -> Snapshot {
@@ -415,28 +490,200 @@ impl Harness {
         ix::update_market(self.admin.pubkey(), self.keys.market, update)
     }
 
-    pub async fn mint_lt(&mut self, u: &User, amount: u64) -> Result<MintLtOutcome, ClusterError> {
+    /// An instant `mint_lt` (one transaction, the current update, the instant fee).
+    pub async fn instant_mint_lt(&mut self, u: &User, amount: u64) -> Result<MintLtOutcome, ClusterError> {
         let ix = self.mint_ix(u, amount, 0);
         let ok = self.send(&[ix], &[&u.kp]).await?;
         Ok(decode(&ok))
     }
 
-    pub async fn redeem_lt(&mut self, u: &User, shares: u64) -> Result<RedeemLtOutcome, ClusterError> {
+    pub async fn instant_redeem_lt(
+        &mut self,
+        u: &User,
+        shares: u64,
+    ) -> Result<RedeemLtOutcome, ClusterError> {
         let ix = self.redeem_ix(u, shares, 0);
         let ok = self.send(&[ix], &[&u.kp]).await?;
         Ok(decode(&ok))
     }
 
-    pub async fn deposit(&mut self, u: &User, amount: u64) -> Result<DepositFundingOutcome, ClusterError> {
+    pub async fn instant_deposit(
+        &mut self,
+        u: &User,
+        amount: u64,
+    ) -> Result<DepositFundingOutcome, ClusterError> {
         let ix = self.deposit_ix(u, amount, 0);
         let ok = self.send(&[ix], &[&u.kp]).await?;
         Ok(decode(&ok))
     }
 
-    pub async fn withdraw(&mut self, u: &User, shares: u64) -> Result<WithdrawFundingOutcome, ClusterError> {
+    pub async fn instant_withdraw(
+        &mut self,
+        u: &User,
+        shares: u64,
+    ) -> Result<WithdrawFundingOutcome, ClusterError> {
         let ix = self.withdraw_ix(u, shares, 0);
         let ok = self.send(&[ix], &[&u.kp]).await?;
         Ok(decode(&ok))
+    }
+
+    /// A two-step LT mint settled at the current update (see [`Harness::two_step`]).
+    pub async fn mint_lt(&mut self, u: &User, amount: u64) -> Result<MintLtOutcome, OpError> {
+        let s = self.two_step(u, RequestKind::MintLt, amount, 0).await?;
+        Ok(MintLtOutcome {
+            shares_out: s.amount_out,
+            units_in: s.amount_in,
+            fee_units: s.fee_units,
+            price: s.price,
+        })
+    }
+
+    pub async fn redeem_lt(&mut self, u: &User, shares: u64) -> Result<RedeemLtOutcome, OpError> {
+        let s = self.two_step(u, RequestKind::RedeemLt, shares, 0).await?;
+        Ok(RedeemLtOutcome {
+            units_out: s.amount_out,
+            shares_in: s.amount_in,
+            fee_units: s.fee_units,
+            price: s.price,
+        })
+    }
+
+    pub async fn deposit(&mut self, u: &User, amount: u64) -> Result<DepositFundingOutcome, OpError> {
+        let s = self.two_step(u, RequestKind::DepositFunding, amount, 0).await?;
+        Ok(DepositFundingOutcome {
+            shares_out: s.amount_out,
+            units_in: s.amount_in,
+            fee_units: s.fee_units,
+            price: s.price,
+        })
+    }
+
+    pub async fn withdraw(&mut self, u: &User, shares: u64) -> Result<WithdrawFundingOutcome, OpError> {
+        let s = self.two_step(u, RequestKind::WithdrawFunding, shares, 0).await?;
+        Ok(WithdrawFundingOutcome {
+            units_out: s.amount_out,
+            shares_in: s.amount_in,
+            fee_units: s.fee_units,
+            price: s.price,
+        })
+    }
+
+    /// The accounts a request of `kind` by `u` names: the input account and the output account.
+    pub fn request_accounts(&self, u: &User, kind: RequestKind) -> ix::RequestAccounts {
+        let (source, destination) = match kind {
+            RequestKind::MintLt => (u.underlying, u.lt),
+            RequestKind::RedeemLt => (u.lt, u.underlying),
+            RequestKind::DepositFunding => (u.underlying, u.ft),
+            RequestKind::WithdrawFunding => (u.ft, u.underlying),
+        };
+        ix::RequestAccounts {
+            owner: u.pubkey(),
+            source,
+            destination,
+        }
+    }
+
+    /// Open a request of `kind` by `u` now (the next nonce); returns its address and receipt.
+    pub async fn request(
+        &mut self,
+        u: &User,
+        kind: RequestKind,
+        amount: u64,
+        min_out: u64,
+    ) -> Result<(Pubkey, RequestReceipt), ClusterError> {
+        self.next_nonce += 1;
+        let args = RequestArgs {
+            nonce: self.next_nonce,
+            amount,
+            min_out,
+            tip_lamports: self.market().await.min_settle_tip_lamports,
+        };
+        let ix = ix::open_request(&self.keys, kind, &self.request_accounts(u, kind), args);
+        // A request touches neither the books nor the vault (a donation waiting in the vault stays
+        // there for the next priced instruction to absorb): both are compared, not re-derived.
+        let (market, vault) = (
+            self.chain.account(&self.keys.market).await.expect("rpc"),
+            self.balance(&self.keys.vault.clone()).await,
+        );
+        let sent = self.chain.send(&[ix], &[&u.kp]).await;
+        assert_eq!(
+            self.chain.account(&self.keys.market).await.expect("rpc"),
+            market,
+            "a request changed the market"
+        );
+        assert_eq!(
+            self.balance(&self.keys.vault.clone()).await,
+            vault,
+            "a request changed the vault"
+        );
+        self.check_escrows().await;
+        let receipt: RequestReceipt = decode(&sent?);
+        self.requests.push(receipt.request);
+        Ok((receipt.request, receipt))
+    }
+
+    /// The request at `address` (panics if it is closed).
+    pub async fn request_state(&mut self, address: &Pubkey) -> Request {
+        let account = self
+            .chain
+            .account(address)
+            .await
+            .expect("rpc")
+            .expect("request open");
+        lever_sdk::accounts::decode_request(&account).expect("a request")
+    }
+
+    /// `settle_request` of `request` by the chain's payer at the harness's price account.
+    pub async fn settle(&mut self, request: &Pubkey) -> Result<SettleOutcome, ClusterError> {
+        let ix = self
+            .settle_ix(&self.chain.payer_pubkey(), request, &self.price_account.clone())
+            .await;
+        let ok = self.send(&[ix], &[]).await?;
+        Ok(decode(&ok))
+    }
+
+    /// The `settle_request` instruction of the open `request` by `settler` at `price_update`.
+    pub async fn settle_ix(
+        &mut self,
+        settler: &Pubkey,
+        request: &Pubkey,
+        price_update: &Pubkey,
+    ) -> Instruction {
+        let r = self.request_state(request).await;
+        ix::settle_request(*settler, &self.keys, *request, &r, *price_update)
+    }
+
+    /// A two-step operation settled at the update now in the price account: the request lands
+    /// `settle_delay_secs` before that update's publish time (so its target `tau` is exactly that
+    /// publish time, which the update covers) and a keeper settles it now. The clock is moved back
+    /// for the request and forward again: the request does not touch the books, so they see exactly
+    /// what an operation at this time sees, and the update nobody chose is the one in the account.
+    /// A refund (the books refused at that price) is [`OpError::Refunded`].
+    pub async fn two_step(
+        &mut self,
+        u: &User,
+        kind: RequestKind,
+        amount: u64,
+        min_out: u64,
+    ) -> Result<SettleOutcome, OpError> {
+        let now = self.chain.now();
+        let publish = self.price_update().await.price_message.publish_time;
+        let delay = i64::try_from(self.market().await.settle_delay_secs).expect("delay");
+        self.chain.set_time(publish - delay);
+        let opened = self.request(u, kind, amount, min_out).await;
+        self.chain.set_time(now);
+        let (request, receipt) = opened.map_err(OpError::Chain)?;
+        assert_eq!(receipt.tau, publish);
+        let outcome = self.settle(&request).await.map_err(OpError::Chain)?;
+        assert!(
+            self.chain.account(&request).await.expect("rpc").is_none(),
+            "a settled request is closed"
+        );
+        if outcome.filled {
+            Ok(outcome)
+        } else {
+            Err(OpError::Refunded(outcome.refund_code))
+        }
     }
 
     pub async fn rebalance(&mut self) -> Result<RebalanceOutcome, ClusterError> {

@@ -28,7 +28,8 @@ async fn repro_first_mint_with_confidence_leaves_the_pool_above_its_band() {
     h.deposit(&lp, sol(100.0)).await.expect("deposit");
     h.set_price_conf(100.0, 0.02); // conf 2%, the market's limit
     let alice = h.user(sol(10.0)).await;
-    let ix = h.mint_ix(&alice, sol(10.0), sol(10.0));
+    // Shares 1:1 less the instant path's 0.5% fee.
+    let ix = h.mint_ix(&alice, sol(10.0), sol(9.95));
     h.send(&[ix], &[&alice.kp])
         .await
         .expect("the first mint lands, min_shares_out met");
@@ -52,6 +53,7 @@ async fn repro_first_mint_with_a_wide_interval_is_insolvent_at_the_mid() {
     let mut params = default_params();
     params.target_leverage_ppm = 10 * PPM;
     params.max_conf_ppm = 100_000;
+    params.instant_max_conf_ppm = 100_000;
     params.conf_multiplier_ppm = 2 * PPM;
     let mut h = Harness::new(MarketOpts {
         params,
@@ -62,7 +64,7 @@ async fn repro_first_mint_with_a_wide_interval_is_insolvent_at_the_mid() {
     h.deposit(&lp, sol(100.0)).await.expect("deposit");
     h.set_price_conf(100.0, 0.06); // +-12% once widened 2x
     let alice = h.user(sol(5.0)).await;
-    let ix = h.mint_ix(&alice, sol(5.0), sol(5.0));
+    let ix = h.mint_ix(&alice, sol(5.0), sol(4.975));
     h.send(&[ix], &[&alice.kp])
         .await
         .expect("the first mint lands, min_shares_out met");

@@ -273,6 +273,11 @@ fn random_params(rng: &mut Rng) -> MarketParams {
         p.withdraw_fee_ppm = rng.range(0, 5_000);
     }
     p.max_price_age_secs = rng.pick(&[60, 60, 300, 3_600]);
+    p.settle_delay_secs = rng.pick(&[2, 5, 10, 60]);
+    p.settle_window_secs = rng.pick(&[30, 120, 3_600]);
+    p.min_settle_tip_lamports = rng.pick(&[0, 0, 5_000]);
+    p.instant_max_age_secs = rng.pick(&[0, 1, 2, 5]);
+    p.instant_fee_ppm = p.instant_fee_floor_ppm().unwrap() + rng.range(0, 2_000);
     p.max_conf_ppm = rng.pick(&[20_000, 20_000, 50_000, 100_000]);
     p.conf_multiplier_ppm = if rng.chance(0.7) {
         PPM

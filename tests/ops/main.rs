@@ -133,9 +133,10 @@ async fn user_operations_land_exactly_as_previewed() {
         );
         h.check().await;
     }
-    // Everything went back, less what fees and the pools' rounding kept: never more.
+    // Everything went back, less what fees (the instant path's 0.5% on each of the four legs,
+    // about 0.25) and the pools' rounding kept: never more.
     let left = balance_or_zero(&mut h, &underlying).await;
-    assert!(left <= sol(50.0) && left > sol(49.8), "bob holds {left}");
+    assert!(left <= sol(50.0) && left > sol(49.7), "bob holds {left}");
 }
 
 #[tokio::test]

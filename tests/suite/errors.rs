@@ -1194,19 +1194,14 @@ async fn err_price_feed_mismatch() {
 async fn err_price_too_old() {
     let (mut h, lp, alice) = levered().await;
     h.set_price(110.0);
-    // Exits accept up to STALE_EXIT_AGE_FACTOR x the maximum age (priced with the band as a
-    // haircut: `stale_price_blocks_mint_and_deposit_but_not_exits`); past that, everything refuses.
-    h.advance(601);
+    // The instant path takes updates at most `instant_max_age_secs` (5 s) old, exits included: an
+    // exit during an outage is a two-step request (`sec_exit_requested_in_an_outage_...`).
+    h.advance(6);
     for (ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
         h.expect_error(&[ix], &[&kp], LeverError::PriceTooOld).await;
     }
-    h.advance(-540);
-    // Past the maximum age: mint, deposit and rebalance refuse.
-    for (i, (ix, kp)) in h.user_ixs(&lp, &alice, sol(1.0), 0).into_iter().enumerate() {
-        if i % 2 == 0 {
-            h.expect_error(&[ix], &[&kp], LeverError::PriceTooOld).await;
-        }
-    }
+    // A rebalance takes up to `max_price_age_secs` (60 s).
+    h.advance(55);
     let payer = h.chain.payer_pubkey();
     h.expect_error(&[h.rebalance_ix(&payer)], &[], LeverError::PriceTooOld)
         .await;
@@ -1215,6 +1210,11 @@ async fn err_price_too_old() {
     h.send(&[h.rebalance_ix(&payer)], &[])
         .await
         .expect("60 s old is fine");
+    // And exactly the instant age, on the instant path.
+    h.set_price(110.0);
+    h.advance(5);
+    let (ix, kp) = h.user_ixs(&lp, &alice, sol(1.0), 0).remove(0);
+    h.send(&[ix], &[&kp]).await.expect("5 s old is fine");
 }
 
 #[tokio::test]
@@ -1285,7 +1285,8 @@ async fn err_price_older_than_last() {
     let (mut h, lp, alice) = levered().await;
     // The last mint used a price published at T0.
     assert_eq!(h.market().await.last_publish_time, T0);
-    h.advance(10);
+    h.advance(3); // the older update is 4 s old: within the instant path's 5 s
+
     let input = PriceInput {
         publish_time: T0 - 1,
         ..h.price_input(100.0)
@@ -1480,8 +1481,8 @@ async fn err_lt_supply_outstanding() {
 #[tokio::test]
 async fn err_slippage_exceeded() {
     let (mut h, lp, alice) = levered().await;
-    // At $100 with zero confidence and no fees everything converts 1:1.
-    let quotes = [sol(1.0), sol(1.0), sol(1.0), sol(1.0)];
+    // At $100 with zero confidence everything converts 1:1, less the instant path's 0.5% fee.
+    let quotes = [sol(0.995), sol(0.995), sol(0.995), sol(0.995)];
     let names = ["mint_lt", "redeem_lt", "deposit_funding", "withdraw_funding"];
     for (i, name) in names.iter().enumerate() {
         let (ix, kp) = h.user_ixs(&lp, &alice, sol(1.0), quotes[i] + 1).remove(i);

@@ -162,8 +162,10 @@ async fn allowed(extensions: &[ExtensionType], init: impl FnOnce(&Pubkey) -> Vec
         .await
         .expect("deposit_funding");
     let d: DepositFundingOutcome = decode(&ok);
-    assert_eq!(d.shares_out, sol(10.0));
-    assert_eq!(h.chain.token_amount(&ft).await.unwrap(), sol(10.0));
+    // The instant path: its 0.5% fee, then 1:1 at $100 with zero confidence.
+    assert_eq!(d.fee_units, sol(0.05));
+    assert_eq!(d.shares_out, sol(9.95));
+    assert_eq!(h.chain.token_amount(&ft).await.unwrap(), sol(9.95));
     let accounts = UserAccounts {
         user_shares: lt,
         ..accounts
@@ -174,12 +176,14 @@ async fn allowed(extensions: &[ExtensionType], init: impl FnOnce(&Pubkey) -> Vec
         .await
         .expect("mint_lt");
     let m: MintLtOutcome = decode(&ok);
-    assert_eq!(m.shares_out, sol(1.0));
+    assert_eq!(m.fee_units, sol(0.005));
+    assert_eq!(m.shares_out, sol(0.995));
     let vault = h.chain.token_amount(&keys.vault).await.unwrap();
     let market = h.chain.market(&keys.market).await.unwrap();
     assert_eq!(vault, SEED + sol(11.0));
     assert_eq!(vault, market.exposure + market.idle + market.fee_units);
-    assert_eq!(market.exposure, sol(3.0));
+    assert_eq!(market.fee_units, sol(0.055));
+    assert_eq!(market.exposure, sol(2.985));
 }
 
 #[tokio::test]

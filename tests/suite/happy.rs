@@ -5,7 +5,7 @@ use anchor_spl::compat::spl_token_metadata_interface::state::TokenMetadata;
 use anchor_spl::token_2022::spl_token_2022;
 use lever::constants::{pause, PPM};
 use lever::events::{FundingAccrued, LtMinted, Rebalanced};
-use lever::instructions::UpdateConfigArgs;
+use lever::instructions::{MintLtOutcome, UpdateConfigArgs};
 use lever::state::{ConfigBounds, UpdateMarketParams};
 use lever_sdk::ix;
 use lever_tests::*;
@@ -280,7 +280,8 @@ async fn compute_units_of_token_cpis() {
     let alice = h.user(sol(10.0)).await;
     let ix = h.mint_ix(&alice, sol(10.0), 0);
     let mint = h.send(&[ix], &[&alice.kp]).await.unwrap();
-    let ix = h.redeem_ix(&alice, sol(10.0), 0);
+    let shares = decode::<MintLtOutcome>(&mint).shares_out;
+    let ix = h.redeem_ix(&alice, shares, 0);
     let redeem = h.send(&[ix], &[&alice.kp]).await.unwrap();
     let (mint, redeem) = (
         mint.compute_units.expect("the bank meters"),

@@ -1,6 +1,7 @@
 //! The Lever integration suite: the real program natively, the real Token and Token-2022
 //! programs, real-layout Pyth accounts. Every step is followed by the conservation check.
 
+mod attacks;
 mod errors;
 mod extensions;
 mod gap;
@@ -9,3 +10,4 @@ mod oracle;
 mod scenario;
 mod security;
 mod sim;
+mod two_step;

@@ -23,6 +23,13 @@ async fn real_mainnet_sol_usd_price_update_is_read_exactly() {
     assert_eq!(update.price_message.exponent, -8);
     // 2025-01-04T09:48:07Z
     assert_eq!(update.price_message.publish_time, 1_735_984_087);
+    // Not the first update of its second: Pythnet publishes every 400 ms at 1 s resolution, so
+    // this one repeats its predecessor's publish time. Under the unique-update rule it covers no
+    // settlement target (`two_step::real_update_repeating_its_publish_time_settles_nothing`).
+    assert_eq!(
+        update.price_message.prev_publish_time,
+        update.price_message.publish_time
+    );
 
     let mut h = Harness::new(MarketOpts::default()).await;
     h.chain.set_account(&address, account);
@@ -31,9 +38,9 @@ async fn real_mainnet_sol_usd_price_update_is_read_exactly() {
 
     let lp = h.user(sol(10.0)).await;
     let d = h
-        .deposit(&lp, sol(10.0))
+        .instant_deposit(&lp, sol(10.0))
         .await
-        .expect("deposit priced by the mainnet account");
+        .expect("an instant deposit priced by the mainnet account");
     let m = h.market().await;
     // The program's price: mantissa * 10^(expo + 36 - decimals) = 21568137069 * 10^19.
     let mid = 21_568_137_069u128 * 10u128.pow(19);

@@ -39,6 +39,13 @@
 //! kink = "80%"
 //! slope1 = "8%"
 //! slope2 = "100%"
+//! settle_delay_secs = 10             # two-step: a request settles at the update covering now + this
+//! settle_window_secs = 300           # then it may still settle this long; after, anyone cancels it
+//! min_settle_tip_lamports = 5000     # least prepaid tip for whoever settles a request
+//! instant_max_age_secs = 2           # instant path: largest update age (0: the path is off)
+//! instant_fee = "0.3%"               # fee of every instant operation (at least the floor)
+//! instant_max_conf = "1%"            # instant path: largest confidence / price
+//! instant_slot_cap = "none"          # instant path: most whole tokens per slot, or "none"
 //! seed = "0.01"                      # whole tokens from the admin's associated token account
 //! lt_name = "SOL 3x Long"
 //! lt_symbol = "SOL3X"
@@ -50,7 +57,7 @@
 //!
 //! - Ratios are strings, parsed exactly by [`parse_ppm`]: `"2%"`, `"30bps"`, `"0.02"`, `"3x"`.
 //!   More precision than 1 PPM (`"2.0000001%"`) is refused, never rounded. Amounts (`seed`,
-//!   `exposure_cap`) are whole tokens (a string or an integer) parsed by [`parse_units`] at the
+//!   `exposure_cap`, `instant_slot_cap`) are whole tokens (a string or an integer) parsed by [`parse_units`] at the
 //!   mint's decimals, which are read from the mint on the cluster.
 //! - Unknown keys are errors. Every market parameter is required: the program has no defaults
 //!   for them. The defaults are `id = 0`, the config bounds above (the program's own), and
@@ -115,6 +122,13 @@ mod tests {
             kink_ppm: p + 12,
             slope1_ppm: p + 13,
             slope2_ppm: p + 14,
+            settle_delay_secs: p + 15,
+            settle_window_secs: p + 16,
+            min_settle_tip_lamports: p + 17,
+            instant_max_age_secs: p + 18,
+            instant_fee_ppm: p + 19,
+            instant_max_conf_ppm: p + 20,
+            instant_slot_cap: p + 21,
         }
     }
 
@@ -139,7 +153,8 @@ mod tests {
                 .all(|g| (g.get)(&after) == (g.get)(&base));
             assert!(unchanged, "{} touches another parameter", f.key);
         }
-        assert_eq!(seen.len(), 15);
+        // Every parameter (all are u64) has its field.
+        assert_eq!(seen.len(), std::mem::size_of::<MarketParams>() / 8);
     }
 
     #[test]

@@ -154,6 +154,27 @@ pub struct ParamFlags {
     pub slope1: Option<String>,
     #[arg(long)]
     pub slope2: Option<String>,
+    /// Seconds from a request to its settlement target time `tau`.
+    #[arg(long)]
+    pub settle_delay: Option<u64>,
+    /// Seconds after `tau` a request may still settle (then anyone may cancel it).
+    #[arg(long)]
+    pub settle_window: Option<u64>,
+    /// Smallest settlement tip a request must prepay, in lamports.
+    #[arg(long)]
+    pub min_settle_tip: Option<u64>,
+    /// Largest update age the instant path accepts, in seconds (0 turns the instant path off).
+    #[arg(long)]
+    pub instant_max_age: Option<u64>,
+    /// Fee every instant operation pays at least.
+    #[arg(long)]
+    pub instant_fee: Option<String>,
+    /// Largest confidence / price the instant path accepts.
+    #[arg(long)]
+    pub instant_max_conf: Option<String>,
+    /// Most underlying instant operations may move in one slot, in whole tokens, or `none`.
+    #[arg(long)]
+    pub instant_slot_cap: Option<String>,
 }
 
 impl ParamFlags {
@@ -177,23 +198,34 @@ impl ParamFlags {
             exposure_cap: self
                 .exposure_cap
                 .as_deref()
-                .map(|s| parse_cap(s, decimals))
+                .map(|s| parse_cap(s, decimals).context("--exposure-cap"))
                 .transpose()?,
             max_utilization_ppm: ratio("max-utilization", &self.max_utilization)?,
             base_rate_ppm: ratio("base-rate", &self.base_rate)?,
             kink_ppm: ratio("kink", &self.kink)?,
             slope1_ppm: ratio("slope1", &self.slope1)?,
             slope2_ppm: ratio("slope2", &self.slope2)?,
+            settle_delay_secs: self.settle_delay,
+            settle_window_secs: self.settle_window,
+            min_settle_tip_lamports: self.min_settle_tip,
+            instant_max_age_secs: self.instant_max_age,
+            instant_fee_ppm: ratio("instant-fee", &self.instant_fee)?,
+            instant_max_conf_ppm: ratio("instant-max-conf", &self.instant_max_conf)?,
+            instant_slot_cap: self
+                .instant_slot_cap
+                .as_deref()
+                .map(|s| parse_cap(s, decimals).context("--instant-slot-cap"))
+                .transpose()?,
         })
     }
 }
 
-/// An exposure cap in whole tokens, or `none` (no cap).
+/// A cap in whole tokens, or `none` (no cap).
 fn parse_cap(s: &str, decimals: u8) -> Result<u64> {
     if s.eq_ignore_ascii_case("none") {
         Ok(u64::MAX)
     } else {
-        parse_units(s, decimals).context("--exposure-cap")
+        Ok(parse_units(s, decimals)?)
     }
 }
 

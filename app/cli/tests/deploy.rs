@@ -81,6 +81,13 @@ base_rate = "2%"
 kink = "80%"
 slope1 = "8%"
 slope2 = "100%"
+settle_delay_secs = 10
+settle_window_secs = 300
+min_settle_tip_lamports = 5000
+instant_max_age_secs = 2
+instant_fee = "0.3%"
+instant_max_conf = "1%"
+instant_slot_cap = "none"
 seed = "0.5"
 lt_name = "AAA 3x Long"
 lt_symbol = "AAA3X"
@@ -108,6 +115,13 @@ base_rate = "0%"
 kink = "50%"
 slope1 = "20%"
 slope2 = "300%"
+settle_delay_secs = 15
+settle_window_secs = 600
+min_settle_tip_lamports = 0
+instant_max_age_secs = 0
+instant_fee = "0"
+instant_max_conf = "1%"
+instant_slot_cap = "12.5"
 seed = 3
 lt_name = "BBB 5x Long"
 lt_symbol = "BBB5X"
@@ -135,6 +149,13 @@ fn expected_a() -> MarketParams {
         kink_ppm: 800_000,
         slope1_ppm: 80_000,
         slope2_ppm: 1_000_000,
+        settle_delay_secs: 10,
+        settle_window_secs: 300,
+        min_settle_tip_lamports: 5_000,
+        instant_max_age_secs: 2,
+        instant_fee_ppm: 3_000,
+        instant_max_conf_ppm: 10_000,
+        instant_slot_cap: u64::MAX,
     }
 }
 
@@ -155,6 +176,13 @@ fn expected_b() -> MarketParams {
         kink_ppm: 500_000,
         slope1_ppm: 200_000,
         slope2_ppm: 3_000_000,
+        settle_delay_secs: 15,
+        settle_window_secs: 600,
+        min_settle_tip_lamports: 0,
+        instant_max_age_secs: 0,
+        instant_fee_ppm: 0,
+        instant_max_conf_ppm: 10_000,
+        instant_slot_cap: 12_500_000, // 12.5 at 6 decimals
     }
 }
 
@@ -430,7 +458,7 @@ async fn one_changed_field_is_one_update_of_that_field() {
             assert_eq!(name, "AAA 3x");
             assert_eq!(*market, e.market_a());
             assert_eq!(
-                *update,
+                **update,
                 UpdateMarketParams {
                     band_ppm: Some(25_000),
                     ..UpdateMarketParams::default()
@@ -500,7 +528,7 @@ async fn config_exposure_cap_and_pause_changes_set_only_what_differs() {
     }
     match &p.steps[1] {
         Step::UpdateMarket { update, .. } => assert_eq!(
-            *update,
+            **update,
             UpdateMarketParams {
                 exposure_cap: Some(1_000 * LAMPORTS_PER_SOL),
                 ..UpdateMarketParams::default()

@@ -504,7 +504,7 @@ pub fn error_name(code: u32) -> String {
 
 /// Leverage at the mid price with funding accrued, as the program would see it (in band).
 pub(super) fn in_band_leverage(market: &Market, update: &PriceUpdateV2, now: Now) -> Option<u64> {
-    let price = lever::oracle::read_price(update, market, now, false).ok()?;
+    let price = lever::oracle::read_price(update, market, now).ok()?;
     let accrued = quote::accrued(market, price.band.mid, now.unix_timestamp).ok()?;
     let leverage = quote::marks(&accrued, price.band.mid).ok()?.leverage_ppm?;
     Some(ppm_u64(leverage))

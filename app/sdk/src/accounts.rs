@@ -1,15 +1,17 @@
-//! Every Lever account decoder in one place: the zero-copy `Market` and `Config`, token accounts
+//! Every Lever account decoder in one place: the zero-copy `Market` and `Config`, the `Request`,
+//! token accounts
 //! and Token-2022 metadata, and the Clock sysvar. Each checks what it can (owner, discriminator,
 //! size) and returns `None`/an error rather than reading bytes of the wrong kind.
 
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::AccountDeserialize;
 use anchor_lang::Discriminator;
 use anchor_spl::compat::spl_token_metadata_interface::state::TokenMetadata;
 use anchor_spl::token_2022::spl_token_2022;
 use anchor_spl::token_2022::spl_token_2022::extension::{BaseStateWithExtensions, StateWithExtensions};
 use anyhow::{anyhow, Result};
 use lever::oracle::Now;
-use lever::state::{Config, Market};
+use lever::state::{Config, Market, Request};
 use solana_account::Account;
 
 /// Decode a zero-copy account (8-byte discriminator, then the struct), whatever the alignment.
@@ -28,6 +30,14 @@ pub fn decode_market(account: &Account) -> Option<Market> {
         return None;
     }
     decode_zero_copy::<Market>(&account.data).ok()
+}
+
+/// Decode `account` as a Lever two-step request (owner, discriminator, borsh layout).
+pub fn decode_request(account: &Account) -> Option<Request> {
+    if account.owner != lever::ID {
+        return None;
+    }
+    Request::try_deserialize(&mut account.data.as_slice()).ok()
 }
 
 /// The Clock sysvar's address.

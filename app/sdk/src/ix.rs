@@ -4,7 +4,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::{InstructionData, ToAccountMetas};
 use anchor_spl::token_2022::ID as TOKEN_2022;
 use lever::instructions::{CreateMarketArgs, InitializeConfigArgs, UpdateConfigArgs};
-use lever::state::UpdateMarketParams;
+use lever::state::{Request, RequestArgs, RequestKind, UpdateMarketParams};
 use solana_instruction::Instruction;
 
 use crate::pda::{self, MarketKeys};
@@ -250,6 +250,104 @@ pub fn withdraw_funding(keys: &MarketKeys, u: &UserAccounts, shares: u64, min_un
             shares,
             min_units_out,
         },
+    )
+}
+
+/// The (input mint, output mint, input token program) of a request of `kind` on the market (the
+/// program's own rule).
+pub fn request_mints(keys: &MarketKeys, kind: RequestKind) -> (Pubkey, Pubkey, Pubkey) {
+    keys.mints().for_request(kind)
+}
+
+/// Accounts of a `request_*`: the owner (signs and pays), the token account the input comes from
+/// and the one that receives the output.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestAccounts {
+    pub owner: Pubkey,
+    pub source: Pubkey,
+    pub destination: Pubkey,
+}
+
+/// `request_mint_lt` / `request_redeem_lt` / `request_deposit_funding` / `request_withdraw_funding`,
+/// by `kind`. The request lands at [`pda::request`]`(market, owner, args.nonce)`.
+pub fn open_request(
+    keys: &MarketKeys,
+    kind: RequestKind,
+    u: &RequestAccounts,
+    args: RequestArgs,
+) -> Instruction {
+    let request = pda::request(&keys.market, &u.owner, args.nonce);
+    let (input_mint, output_mint, input_token_program) = request_mints(keys, kind);
+    let accounts = lever::accounts::OpenRequest {
+        owner: u.owner,
+        market: keys.market,
+        request,
+        input_mint,
+        output_mint,
+        escrow: pda::escrow(&request),
+        source: u.source,
+        destination: u.destination,
+        input_token_program,
+        system_program: anchor_lang::system_program::ID,
+        event_authority: pda::event_authority(),
+        program: lever::ID,
+    };
+    match kind {
+        RequestKind::MintLt => build(accounts, lever::instruction::RequestMintLt { args }),
+        RequestKind::RedeemLt => build(accounts, lever::instruction::RequestRedeemLt { args }),
+        RequestKind::DepositFunding => build(accounts, lever::instruction::RequestDepositFunding { args }),
+        RequestKind::WithdrawFunding => build(accounts, lever::instruction::RequestWithdrawFunding { args }),
+    }
+}
+
+/// `settle_request` of `request` (its address) as recorded in `r`, at `price_update`.
+pub fn settle_request(
+    settler: Pubkey,
+    keys: &MarketKeys,
+    request: Pubkey,
+    r: &Request,
+    price_update: Pubkey,
+) -> Instruction {
+    build(
+        lever::accounts::SettleRequest {
+            settler,
+            market: keys.market,
+            request,
+            owner: r.owner,
+            escrow: r.escrow,
+            source: r.source,
+            destination: r.destination,
+            underlying_mint: keys.underlying_mint,
+            vault: keys.vault,
+            lt_mint: keys.lt_mint,
+            ft_mint: keys.ft_mint,
+            price_update,
+            underlying_token_program: keys.underlying_token_program,
+            share_token_program: TOKEN_2022,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::SettleRequest {},
+    )
+}
+
+/// `cancel_request` of `request` as recorded in `r` (after its expiry).
+pub fn cancel_request(canceller: Pubkey, keys: &MarketKeys, request: Pubkey, r: &Request) -> Instruction {
+    let (input_mint, _, input_token_program) = request_mints(keys, r.kind);
+    build(
+        lever::accounts::CancelRequest {
+            canceller,
+            market: keys.market,
+            request,
+            owner: r.owner,
+            escrow: r.escrow,
+            source: r.source,
+            input_mint,
+            input_token_program,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::CancelRequest {},
     )
 }
 

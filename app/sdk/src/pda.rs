@@ -31,6 +31,25 @@ pub fn locked_ft(market: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[LOCKED_FT_SEED, market.as_ref()], &lever::ID).0
 }
 
+/// A two-step request: `[REQUEST_SEED, market, owner, nonce (u64 LE)]`.
+pub fn request(market: &Pubkey, owner: &Pubkey, nonce: u64) -> Pubkey {
+    Pubkey::find_program_address(
+        &[
+            REQUEST_SEED,
+            market.as_ref(),
+            owner.as_ref(),
+            &nonce.to_le_bytes(),
+        ],
+        &lever::ID,
+    )
+    .0
+}
+
+/// A request's escrow token account: `[ESCROW_SEED, request]`.
+pub fn escrow(request: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[ESCROW_SEED, request.as_ref()], &lever::ID).0
+}
+
 pub fn event_authority() -> Pubkey {
     Pubkey::find_program_address(&[b"__event_authority"], &lever::ID).0
 }
@@ -50,6 +69,16 @@ pub struct MarketKeys {
 }
 
 impl MarketKeys {
+    /// The market's mints, as the program's request rules take them.
+    pub fn mints(&self) -> lever::instructions::MarketMints {
+        lever::instructions::MarketMints {
+            underlying_mint: self.underlying_mint,
+            lt_mint: self.lt_mint,
+            ft_mint: self.ft_mint,
+            underlying_token_program: self.underlying_token_program,
+        }
+    }
+
     pub fn derive(underlying_mint: Pubkey, id: u32, underlying_token_program: Pubkey) -> Self {
         let m = market(&underlying_mint, id);
         Self {

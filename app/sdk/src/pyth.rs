@@ -19,6 +19,9 @@ pub struct PriceInput {
     pub conf: u64,
     pub exponent: i32,
     pub publish_time: i64,
+    /// The publish time of the feed's previous update: `(prev_publish_time, publish_time]` is the
+    /// interval this update covers for a two-step settlement (Pyth's unique-update rule).
+    pub prev_publish_time: i64,
     /// Full verification (the only level the program accepts) or partial with N signatures.
     pub verification: Verification,
 }
@@ -39,7 +42,16 @@ impl PriceInput {
             conf: ((mantissa as f64) * conf_ratio).round() as u64,
             exponent: -8,
             publish_time,
+            prev_publish_time: publish_time.saturating_sub(1),
             verification: Verification::Full,
+        }
+    }
+
+    /// The same update, covering `(prev_publish_time, publish_time]`.
+    pub fn after(self, prev_publish_time: i64) -> Self {
+        Self {
+            prev_publish_time,
+            ..self
         }
     }
 }
@@ -58,7 +70,7 @@ pub fn price_update(input: &PriceInput) -> PriceUpdateV2 {
             conf: input.conf,
             exponent: input.exponent,
             publish_time: input.publish_time,
-            prev_publish_time: input.publish_time.saturating_sub(1),
+            prev_publish_time: input.prev_publish_time,
             ema_price: input.price,
             ema_conf: input.conf,
         },
@@ -128,6 +140,7 @@ pub fn price_input(update: &PriceUpdateV2) -> PriceInput {
         conf: m.conf,
         exponent: m.exponent,
         publish_time: m.publish_time,
+        prev_publish_time: m.prev_publish_time,
         verification: match update.verification_level {
             VerificationLevel::Full => Verification::Full,
             VerificationLevel::Partial { num_signatures } => Verification::Partial(num_signatures),

@@ -7,12 +7,13 @@ use lever::error::LeverError;
 use lever::instructions::{
     deposit_funding_books, mint_lt_books, rebalance_books, redeem_lt_books, withdraw_funding_books,
 };
+use lever::instructions::{settle_decision, Fill, Settled};
 use lever::math::{
     band_status, BandStatus, DepositQuote, MintLtQuote, PoolState, RebalanceResult, RedeemLtQuote,
     WithdrawQuote,
 };
-use lever::oracle::{Now, ValidPrice};
-use lever::state::Market;
+use lever::oracle::{Now, Pricing, ValidPrice};
+use lever::state::{Market, Request};
 
 use crate::pyth::{price_update, PriceInput};
 
@@ -83,7 +84,7 @@ fn predict<Q>(
     })
 }
 
-/// `mint_lt` of `amount` units with `price` published, at `now`, with `vault_units` in the vault.
+/// Instant `mint_lt` of `amount` units with `price` published, at `now`, with `vault_units` in the vault.
 pub fn mint_lt(
     market: &Market,
     price: &PriceInput,
@@ -93,7 +94,15 @@ pub fn mint_lt(
     min_shares_out: u64,
 ) -> QuoteResult<MintLtQuote> {
     predict(market, |m| {
-        mint_lt_books(m, &price_update(price), vault_units, now, amount, min_shares_out)
+        mint_lt_books(
+            m,
+            &price_update(price),
+            Pricing::Instant,
+            vault_units,
+            now,
+            amount,
+            min_shares_out,
+        )
     })
 }
 
@@ -107,7 +116,15 @@ pub fn redeem_lt(
     min_units_out: u64,
 ) -> QuoteResult<RedeemLtQuote> {
     predict(market, |m| {
-        redeem_lt_books(m, &price_update(price), vault_units, now, shares, min_units_out)
+        redeem_lt_books(
+            m,
+            &price_update(price),
+            Pricing::Instant,
+            vault_units,
+            now,
+            shares,
+            min_units_out,
+        )
     })
 }
 
@@ -121,7 +138,15 @@ pub fn deposit_funding(
     min_shares_out: u64,
 ) -> QuoteResult<DepositQuote> {
     predict(market, |m| {
-        deposit_funding_books(m, &price_update(price), vault_units, now, amount, min_shares_out)
+        deposit_funding_books(
+            m,
+            &price_update(price),
+            Pricing::Instant,
+            vault_units,
+            now,
+            amount,
+            min_shares_out,
+        )
     })
 }
 
@@ -135,8 +160,58 @@ pub fn withdraw_funding(
     min_units_out: u64,
 ) -> QuoteResult<WithdrawQuote> {
     predict(market, |m| {
-        withdraw_funding_books(m, &price_update(price), vault_units, now, shares, min_units_out)
+        withdraw_funding_books(
+            m,
+            &price_update(price),
+            Pricing::Instant,
+            vault_units,
+            now,
+            shares,
+            min_units_out,
+        )
     })
+}
+
+/// How `settle_request` ends for `request` at `price` (the update covering its `tau`): the
+/// program's own decision ([`settle_decision`]) on a copy of the market, so a fill equals the
+/// landed settlement to the unit and a refund names the refusal.
+#[derive(Clone, Copy)]
+pub struct SettlePrediction {
+    pub market: Market,
+    pub settled: Settled,
+}
+
+impl SettlePrediction {
+    /// The fill, if the request fills.
+    pub fn fill(&self) -> Option<&Fill> {
+        match &self.settled {
+            Settled::Filled(fill) => Some(fill),
+            Settled::Refunded { .. } => None,
+        }
+    }
+
+    /// The refund code, if the request is refunded.
+    pub fn refund_code(&self) -> Option<u32> {
+        match self.settled {
+            Settled::Filled(_) => None,
+            Settled::Refunded { code, .. } => Some(code),
+        }
+    }
+}
+
+/// `settle_request` of `request` at `price`, at `now`, with `vault_units` in the vault. Refused
+/// (`Err`) only where the program fails the transaction: an expired request, or an update that does
+/// not cover `tau`.
+pub fn settle(
+    market: &Market,
+    request: &Request,
+    price: &PriceInput,
+    vault_units: u64,
+    now: Now,
+) -> Result<SettlePrediction, Refusal> {
+    let mut m = *market;
+    let settled = settle_decision(&mut m, &price_update(price), vault_units, now, request)?;
+    Ok(SettlePrediction { market: m, settled })
 }
 
 /// `rebalance`: refused with `WithinBand` while the market is in band.

@@ -125,6 +125,12 @@ fn ppm(name: &str, x: f64) -> Result<u64> {
     Ok((x * 1e6).round() as u64)
 }
 
+/// The instant fee floor at `leverage` for a 1 s instant age (the program's bound).
+fn instant_floor(leverage: f64) -> Result<u64> {
+    lever::state::instant_fee_floor_ppm(ppm("--leverage", leverage)?, 1)
+        .map_err(|e| anyhow!("instant fee floor at {leverage}x: {e}"))
+}
+
 impl SimConfig {
     /// The market's parameters. Bounds are the program's to enforce: `create_market` refuses
     /// out-of-bounds values with its own named error.
@@ -146,6 +152,16 @@ impl SimConfig {
             kink_ppm: ppm("--funding-kink", self.funding_kink)?,
             slope1_ppm: ppm("--funding-slope1", cost(self.funding_slope1))?,
             slope2_ppm: ppm("--funding-slope2", cost(self.funding_slope2))?,
+            settle_delay_secs: 10,
+            settle_window_secs: 3_600,
+            min_settle_tip_lamports: 0,
+            // The simulated users trade on the instant path with updates published at the bar's
+            // time: the shortest age, at its floor fee (charged even with --no-costs: no market
+            // may go below it).
+            instant_max_age_secs: 1,
+            instant_fee_ppm: instant_floor(self.leverage)?,
+            instant_max_conf_ppm: ppm("--max-conf", self.max_conf)?,
+            instant_slot_cap: u64::MAX,
         })
     }
 

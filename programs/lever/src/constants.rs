@@ -12,6 +12,10 @@ pub const LT_MINT_SEED: &[u8] = b"lt_mint";
 pub const FT_MINT_SEED: &[u8] = b"ft_mint";
 /// PDA seed of the token account that holds the seed deposit's FT forever: `[LOCKED_FT_SEED, market]`.
 pub const LOCKED_FT_SEED: &[u8] = b"locked_ft";
+/// PDA seed of a two-step request: `[REQUEST_SEED, market, owner, nonce (u64 LE)]`.
+pub const REQUEST_SEED: &[u8] = b"request";
+/// PDA seed of a request's escrow token account (authority: the market): `[ESCROW_SEED, request]`.
+pub const ESCROW_SEED: &[u8] = b"escrow";
 
 /// Parts per million: the unit of leverage, band, fees, utilization, confidence and rates.
 pub const PPM: u64 = 1_000_000;
@@ -34,10 +38,25 @@ pub const MAX_BAND_PPM: u64 = 500_000;
 pub const MAX_FEE_PPM: u64 = 50_000;
 /// A price may be at most one day old whatever the market says.
 pub const MAX_PRICE_AGE_SECS: u64 = 86_400;
-/// Exits (`redeem_lt`, `withdraw_funding`) still work with a price up to this many times the
-/// market's maximum age, so an oracle outage never locks holders in; such a "stale exit" is priced
-/// with the interval widened by the band on each side and does not rebalance.
-pub const STALE_EXIT_AGE_FACTOR: u64 = 10;
+/// Two-step requests settle at the one Pyth update covering `tau = request time + settle delay`.
+/// The delay must exceed how far the chain's clock may lag real time plus the oracle's latency, or
+/// the price at `tau` would already be public when the request lands (README, "Prices nobody can
+/// choose"): at least 2 s, at most 5 minutes.
+pub const MIN_SETTLE_DELAY_SECS: u64 = 2;
+pub const MAX_SETTLE_DELAY_SECS: u64 = 300;
+/// How long after `tau` a request may still be settled; after that anyone may cancel it.
+pub const MIN_SETTLE_WINDOW_SECS: u64 = 30;
+pub const MAX_SETTLE_WINDOW_SECS: u64 = 86_400;
+/// Largest settlement tip a market may require (lamports): 0.01 SOL.
+pub const MAX_MIN_SETTLE_TIP_LAMPORTS: u64 = 10_000_000;
+/// The instant path (one transaction, the caller brings the update) accepts updates at most this old.
+pub const MAX_INSTANT_AGE_SECS: u64 = 30;
+/// The instant path's fee floor: an instant fee must be at least `leverage (x) * instant age (s) *
+/// this` PPM, because whoever sees prices first can pick any update of that window, and the value
+/// they take grows with leverage times the move over the window (SECURITY.md, "Prices nobody can
+/// choose"). A floor no admin can go below; the calibrated per-market fees
+/// (`migrations/markets.toml`) sit above it.
+pub const INSTANT_FEE_FLOOR_PPM_PER_LEVERAGE_SECOND: u64 = 100;
 /// Confidence may be at most 10% of the price.
 pub const MAX_CONF_PPM: u64 = 100_000;
 /// The confidence interval may be widened up to 10x (1x = PPM means "as published").

@@ -139,4 +139,35 @@ pub enum LeverError {
     PriceChangedInSlot,
     #[msg("The instruction takes no remaining accounts")]
     UnexpectedAccounts,
+    // --- prices nobody can choose: the instant path and two-step requests
+    #[msg("This market's instant path is off; use a two-step request")]
+    InstantPathDisabled,
+    #[msg("Instant operations in this slot would pass the market's per-slot cap")]
+    InstantSlotCapExceeded,
+    #[msg("Settlement delay is outside the allowed bounds")]
+    SettleDelayOutOfBounds,
+    #[msg("Settlement window is outside the allowed bounds")]
+    SettleWindowOutOfBounds,
+    #[msg("Minimum settlement tip is outside the allowed bounds")]
+    SettleTipOutOfBounds,
+    #[msg("Instant-path parameters are outside the allowed bounds (age, fee floor, confidence, cap)")]
+    InstantParamsOutOfBounds,
+    #[msg("This market has no two-step parameters yet (settle delay 0)")]
+    TwoStepNotConfigured,
+    #[msg("Settlement tip is below the market's minimum")]
+    SettleTipTooSmall,
+    #[msg("A mint or token program does not fit this kind of request")]
+    RequestMintMismatch,
+    #[msg("The request's settlement window has passed; it can only be cancelled")]
+    RequestExpired,
+    #[msg("The request can be cancelled only after its settlement window")]
+    RequestNotExpired,
+    #[msg("Price update does not cover the request's target time (prev_publish_time < tau <= publish_time)")]
+    PriceUpdateNotForTarget,
+    #[msg("Price update has prev_publish_time == publish_time: it is never the unique update for a target")]
+    PriceUpdateNotUnique,
+    #[msg("Escrow holds less than the request recorded")]
+    EscrowShortfall,
+    #[msg("An account does not match the one the request recorded (market, owner, escrow, source or destination)")]
+    RequestAccountMismatch,
 }

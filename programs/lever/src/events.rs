@@ -5,7 +5,7 @@
 use anchor_lang::prelude::*;
 
 use crate::math::PoolState;
-use crate::state::{ConfigBounds, MarketParams};
+use crate::state::{ConfigBounds, MarketParams, RequestKind};
 
 /// The books after a change.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,4 +193,58 @@ pub struct FundingWithdrawn {
     /// Upper end of the interval.
     pub price: u128,
     pub pool: PoolSnapshot,
+}
+
+/// A two-step request was opened: its input is in escrow until `settle_request` or
+/// `cancel_request`.
+#[event]
+pub struct RequestOpened {
+    pub market: Pubkey,
+    pub request: Pubkey,
+    pub owner: Pubkey,
+    pub kind: RequestKind,
+    /// Input in escrow (units or shares).
+    pub amount: u64,
+    pub min_out: u64,
+    pub destination: Pubkey,
+    pub requested_at: i64,
+    /// Settlement target time.
+    pub tau: i64,
+    pub expires_at: i64,
+    pub tip_lamports: u64,
+}
+
+/// A request was settled at the update covering its target time: filled, or refunded (with the
+/// error code that refused it, e.g. `SlippageExceeded`).
+#[event]
+pub struct RequestSettled {
+    pub market: Pubkey,
+    pub request: Pubkey,
+    pub owner: Pubkey,
+    pub settler: Pubkey,
+    pub kind: RequestKind,
+    pub filled: bool,
+    /// 0 when filled; else the `LeverError` code that refused the operation.
+    pub refund_code: u32,
+    /// Input consumed (0 on a refund) and output paid (shares or units).
+    pub amount_in: u64,
+    pub amount_out: u64,
+    pub fee_units: u64,
+    /// The end of the interval the conversion used (0 on a refund).
+    pub price: u128,
+    pub publish_time: i64,
+    pub tau: i64,
+    pub tip_lamports: u64,
+}
+
+/// An expired request was cancelled: the escrow went back to the owner, the tip to the canceller.
+#[event]
+pub struct RequestCancelled {
+    pub market: Pubkey,
+    pub request: Pubkey,
+    pub owner: Pubkey,
+    pub canceller: Pubkey,
+    pub kind: RequestKind,
+    pub amount_refunded: u64,
+    pub tip_lamports: u64,
 }

@@ -19,7 +19,7 @@ pub mod oracle;
 pub mod state;
 
 use instructions::*;
-use state::UpdateMarketParams;
+use state::{RequestArgs, RequestKind, UpdateMarketParams};
 
 declare_id!("DMWxYnRvMn7BSg3TSzy8dA3jHc69nHbRe4T4eZ45gUft");
 
@@ -113,6 +113,45 @@ pub mod lever {
     ) -> Result<WithdrawFundingOutcome> {
         no_remaining_accounts(ctx.remaining_accounts)?;
         withdraw_funding_handler(ctx, shares, min_units_out)
+    }
+
+    /// Step one of a two-step LT mint: escrow `args.amount` underlying units; settled at the price
+    /// covering `now + settle_delay_secs`.
+    pub fn request_mint_lt(ctx: Context<OpenRequest>, args: RequestArgs) -> Result<RequestReceipt> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
+        open_request_handler(ctx, RequestKind::MintLt, args)
+    }
+
+    /// Step one of a two-step LT redemption: escrow `args.amount` LT.
+    pub fn request_redeem_lt(ctx: Context<OpenRequest>, args: RequestArgs) -> Result<RequestReceipt> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
+        open_request_handler(ctx, RequestKind::RedeemLt, args)
+    }
+
+    /// Step one of a two-step funding deposit: escrow `args.amount` underlying units.
+    pub fn request_deposit_funding(ctx: Context<OpenRequest>, args: RequestArgs) -> Result<RequestReceipt> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
+        open_request_handler(ctx, RequestKind::DepositFunding, args)
+    }
+
+    /// Step one of a two-step funding withdrawal: escrow `args.amount` FT.
+    pub fn request_withdraw_funding(ctx: Context<OpenRequest>, args: RequestArgs) -> Result<RequestReceipt> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
+        open_request_handler(ctx, RequestKind::WithdrawFunding, args)
+    }
+
+    /// Anyone: settle a request at the one update with `prev_publish_time < tau <= publish_time`
+    /// (filled, or refunded when the books refuse it); the settler earns the tip.
+    pub fn settle_request(ctx: Context<SettleRequest>) -> Result<SettleOutcome> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
+        settle_request_handler(ctx)
+    }
+
+    /// Anyone, after a request's settlement window: return its escrow to the owner; the canceller
+    /// earns the tip.
+    pub fn cancel_request(ctx: Context<CancelRequest>) -> Result<CancelOutcome> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
+        cancel_request_handler(ctx)
     }
 
     /// Anyone: bring an out-of-band market back to its target leverage (or wipe an insolvent one).

@@ -1,17 +1,18 @@
-//! Pyth `PriceUpdateV2` -> a validated [`PriceBand`].
+//! Pyth `PriceUpdateV2` -> a validated [`PriceBand`], under one of three rules.
 //!
 //! Anchor's `Account<PriceUpdateV2>` has already checked the owner (the Pyth receiver program) and
-//! the discriminator (so a `TwapUpdate` or any other account is refused). Here: Full verification,
-//! the pinned feed id, the maximum age, price > 0, the confidence limit, the exponent, and that the
-//! update is not older than the last one the market used, and that within one slot every
-//! instruction uses the same price.
+//! the discriminator (so a `TwapUpdate` or any other account is refused). Every rule checks Full
+//! verification, the pinned feed id, price > 0, the confidence limit and the exponent. Then:
+//! [`read_price`] (rebalance: the maximum age, not older than the last price, one price per slot);
+//! [`read_instant_price`] (the instant user path: a short age, not older than the last price, a
+//! tighter confidence limit); [`read_settlement_price`] (a two-step request: the one update
+//! covering its target time).
 
 use anchor_lang::prelude::*;
-use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
+use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
 
-use crate::constants::{PPM, STALE_EXIT_AGE_FACTOR};
 use crate::error::LeverError;
-use crate::math::{mul_div, price_band, PriceBand, Rounding, SafeMath};
+use crate::math::{price_band, PriceBand};
 use crate::state::Market;
 
 /// The clock as the books see it: unix time for ages and funding, the slot for the one-price-per-slot
@@ -38,61 +39,163 @@ impl Now {
 pub struct ValidPrice {
     pub band: PriceBand,
     pub publish_time: i64,
-    /// Older than the market's maximum age, accepted for an exit only (see [`read_price`]).
+    /// Too old (or older than the books' last price) to move value between the pools: the
+    /// instruction converts at it but does not rebalance (a late or outage settlement).
     pub stale: bool,
 }
 
-/// Validate `update` for `market` at `now`. `exit` (redeem, withdraw) accepts a price up to
-/// [`STALE_EXIT_AGE_FACTOR`] times the maximum age: mints and deposits add risk and need a fresh
-/// price, but an oracle outage must not lock holders in. A stale exit's interval is widened by the
-/// band (`band_ppm` of the mid) on each side, so the exiting holder, never the pools, bears what the
-/// price may have moved since.
-pub fn read_price(update: &PriceUpdateV2, market: &Market, now: Now, exit: bool) -> Result<ValidPrice> {
+/// How a user operation is priced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pricing {
+    /// One transaction with an update the caller brings ([`read_instant_price`]).
+    Instant,
+    /// A two-step request settled at the one update covering `tau` ([`read_settlement_price`]).
+    Settlement { tau: i64 },
+}
+
+/// The checks every update passes: Full verification and the market's pinned feed.
+fn checked_message<'a>(update: &'a PriceUpdateV2, market: &Market) -> Result<&'a PriceFeedMessage> {
     require!(
         update.verification_level == VerificationLevel::Full,
         LeverError::PriceNotFullyVerified
     );
     let message = &update.price_message;
     require!(message.feed_id == market.feed_id, LeverError::PriceFeedMismatch);
-    // Age from the publish time; a publish time in the future counts as age 0.
-    let age = u64::try_from(now.unix_timestamp.saturating_sub(message.publish_time)).unwrap_or(0);
-    let stale = age > market.max_price_age_secs;
-    let exit_limit = market.max_price_age_secs.saturating_mul(STALE_EXIT_AGE_FACTOR);
-    require!(!stale || (exit && age <= exit_limit), LeverError::PriceTooOld);
-    require!(
-        message.publish_time >= market.last_publish_time,
-        LeverError::PriceOlderThanLast
-    );
-    let mut band = price_band(
+    Ok(message)
+}
+
+/// Age from the publish time; a publish time in the future counts as age 0.
+fn age_at(message: &PriceFeedMessage, now: Now) -> u64 {
+    u64::try_from(now.unix_timestamp.saturating_sub(message.publish_time)).unwrap_or(0)
+}
+
+fn band_of(message: &PriceFeedMessage, market: &Market, max_conf_ppm: u64) -> Result<PriceBand> {
+    Ok(price_band(
         message.price,
         message.conf,
         message.exponent,
         market.decimals,
-        market.max_conf_ppm,
+        max_conf_ppm,
         market.conf_multiplier_ppm,
-    )?;
-    if stale {
-        // Rounded up: the interval only ever gets wider. The lower end stays a positive price.
-        let haircut = mul_div(
-            band.mid,
-            u128::from(market.band_ppm),
-            u128::from(PPM),
-            Rounding::Up,
-        )?;
-        band.lower = band.lower.saturating_sub(haircut).max(1);
-        band.upper = band.upper.safe_add(haircut)?;
-    }
-    // One price per slot: a second update in the same slot (the same transaction included) must be
-    // the one already used, or a caller could mint at one price and redeem at another.
+    )?)
+}
+
+/// One price per slot: a second update in the same slot (the same transaction included) must be
+/// the one already used, or a caller could mint at one price and redeem at another.
+fn same_slot_same_price(
+    market: &Market,
+    message: &PriceFeedMessage,
+    band: &PriceBand,
+    now: Now,
+) -> Result<()> {
     if now.slot == market.last_price_slot && market.last_publish_time != 0 {
         require!(
             message.publish_time == market.last_publish_time && band.mid == market.last_price.get(),
             LeverError::PriceChangedInSlot
         );
     }
+    Ok(())
+}
+
+/// A fresh price: at most `max_age` old, not older than the last price the market used, conf /
+/// price at most `max_conf_ppm`, one price per slot.
+fn read_fresh(
+    update: &PriceUpdateV2,
+    market: &Market,
+    now: Now,
+    max_age: u64,
+    max_conf_ppm: u64,
+) -> Result<ValidPrice> {
+    let message = checked_message(update, market)?;
+    require!(age_at(message, now) <= max_age, LeverError::PriceTooOld);
+    require!(
+        message.publish_time >= market.last_publish_time,
+        LeverError::PriceOlderThanLast
+    );
+    let band = band_of(message, market, max_conf_ppm)?;
+    same_slot_same_price(market, message, &band, now)?;
+    Ok(ValidPrice {
+        band,
+        publish_time: message.publish_time,
+        stale: false,
+    })
+}
+
+/// The price of a keeper's `rebalance`: at most the market's maximum age, not older than the last
+/// price used, one price per slot. A rebalance is value-neutral at its price, so the caller's
+/// choice among valid updates moves no value to the caller (SECURITY.md).
+pub fn read_price(update: &PriceUpdateV2, market: &Market, now: Now) -> Result<ValidPrice> {
+    read_fresh(
+        update,
+        market,
+        now,
+        market.max_price_age_secs,
+        market.max_conf_ppm,
+    )
+}
+
+/// The price of an instant user operation, where the caller picks the update. What keeps that
+/// choice from paying (SECURITY.md, "Prices nobody can choose"): the path must be on; the update at
+/// most `instant_max_age_secs` old (a short window), not older than the last one the market used,
+/// one price per slot; conf / price within the tighter `instant_max_conf_ppm`; and, in the books,
+/// the instant fee (at least the leverage-and-age floor) and the per-slot cap. No stale exits: an
+/// exit during an oracle outage is a two-step request, settled at the first update after it.
+pub fn read_instant_price(update: &PriceUpdateV2, market: &Market, now: Now) -> Result<ValidPrice> {
+    require!(market.instant_max_age_secs != 0, LeverError::InstantPathDisabled);
+    let max_conf = market.max_conf_ppm.min(market.instant_max_conf_ppm);
+    read_fresh(update, market, now, market.instant_max_age_secs, max_conf)
+}
+
+/// Which update settles a request with target `tau`: Pyth's unique-update rule,
+/// `prev_publish_time < tau <= publish_time`. Consecutive updates of a feed chain their publish
+/// times (each one's `prev_publish_time` is the previous one's `publish_time`), so these half-open
+/// intervals tile the time line and exactly one update covers any `tau`. An update with
+/// `prev_publish_time == publish_time` covers an empty interval and is refused: otherwise it and
+/// the update before it would both cover `tau == publish_time`. Only these checks are hard
+/// failures; the price itself ([`settlement_band`]) may still refund the request.
+pub fn check_settlement_update(update: &PriceUpdateV2, market: &Market, tau: i64) -> Result<()> {
+    let message = checked_message(update, market)?;
+    require!(
+        message.prev_publish_time != message.publish_time,
+        LeverError::PriceUpdateNotUnique
+    );
+    require!(
+        message.prev_publish_time < tau && tau <= message.publish_time,
+        LeverError::PriceUpdateNotForTarget
+    );
+    Ok(())
+}
+
+/// The price of a settlement at `tau` (after [`check_settlement_update`]). Nobody chose it, so it is
+/// used whatever its age; it moves value between the pools (a rebalance) only when it is fresh
+/// (within the maximum age) and not older than the price the books last used (`stale`).
+pub fn read_settlement_price(
+    update: &PriceUpdateV2,
+    market: &Market,
+    now: Now,
+    tau: i64,
+) -> Result<ValidPrice> {
+    check_settlement_update(update, market, tau)?;
+    let message = &update.price_message;
+    let band = band_of(message, market, market.max_conf_ppm)?;
+    let stale =
+        age_at(message, now) > market.max_price_age_secs || message.publish_time < market.last_publish_time;
     Ok(ValidPrice {
         band,
         publish_time: message.publish_time,
         stale,
     })
+}
+
+/// The price of a user operation under `pricing`.
+pub fn read_user_price(
+    update: &PriceUpdateV2,
+    market: &Market,
+    now: Now,
+    pricing: Pricing,
+) -> Result<ValidPrice> {
+    match pricing {
+        Pricing::Instant => read_instant_price(update, market, now),
+        Pricing::Settlement { tau } => read_settlement_price(update, market, now, tau),
+    }
 }

@@ -63,6 +63,14 @@ pub(super) struct RawMarket {
     pub(super) kink: String,
     pub(super) slope1: String,
     pub(super) slope2: String,
+    pub(super) settle_delay_secs: u64,
+    pub(super) settle_window_secs: u64,
+    pub(super) min_settle_tip_lamports: u64,
+    /// 0 turns the instant path off.
+    pub(super) instant_max_age_secs: u64,
+    pub(super) instant_fee: String,
+    pub(super) instant_max_conf: String,
+    pub(super) instant_slot_cap: AmountText,
     pub(super) seed: AmountText,
     pub(super) lt_name: String,
     pub(super) lt_symbol: String,
@@ -186,9 +194,10 @@ pub struct MarketEntry {
     pub underlying_mint: Pubkey,
     pub id: u32,
     pub feed_id: [u8; 32],
-    /// Every parameter but `exposure_cap` (u64::MAX here; see [`MarketEntry::params`]).
+    /// Every parameter but the two amounts (u64::MAX here; see [`MarketEntry::params`]).
     pub(super) ratios: MarketParams,
     pub exposure_cap: Cap,
+    pub instant_slot_cap: Cap,
     /// Whole tokens.
     pub seed: String,
     pub lt_name: String,
@@ -207,15 +216,16 @@ impl MarketEntry {
 
     /// The market's parameters at the mint's `decimals`.
     pub fn params(&self, decimals: u8) -> Result<MarketParams, DeployError> {
-        let exposure_cap = match &self.exposure_cap {
-            Cap::None => u64::MAX,
+        let units = |key: &str, cap: &Cap| match cap {
+            Cap::None => Ok(u64::MAX),
             Cap::Tokens(t) => parse_units(t, decimals).map_err(|e| DeployError::Invalid {
-                at: format!("{}.exposure_cap", self.at()),
+                at: format!("{}.{key}", self.at()),
                 reason: format!("{e} (the mint has {decimals} decimals)"),
-            })?,
+            }),
         };
         Ok(MarketParams {
-            exposure_cap,
+            exposure_cap: units("exposure_cap", &self.exposure_cap)?,
+            instant_slot_cap: units("instant_slot_cap", &self.instant_slot_cap)?,
             ..self.ratios
         })
     }
@@ -400,19 +410,23 @@ pub(super) fn parse_market(m: &RawMarket) -> Result<MarketEntry, DeployError> {
         kink_ppm: ratio(at, "kink", &m.kink)?,
         slope1_ppm: ratio(at, "slope1", &m.slope1)?,
         slope2_ppm: ratio(at, "slope2", &m.slope2)?,
+        settle_delay_secs: m.settle_delay_secs,
+        settle_window_secs: m.settle_window_secs,
+        min_settle_tip_lamports: m.min_settle_tip_lamports,
+        instant_max_age_secs: m.instant_max_age_secs,
+        instant_fee_ppm: ratio(at, "instant_fee", &m.instant_fee)?,
+        instant_max_conf_ppm: ratio(at, "instant_max_conf", &m.instant_max_conf)?,
+        instant_slot_cap: u64::MAX,
     };
-    let exposure_cap = match m.exposure_cap.0.trim() {
-        "none" => Cap::None,
+    let cap = |key: &str, text: &AmountText| match text.0.trim() {
+        "none" => Ok::<_, DeployError>(Cap::None),
         t => {
-            check_amount(
-                at,
-                "exposure_cap",
-                t,
-                "whole tokens (\"10000\", \"0.5\") or \"none\"",
-            )?;
-            Cap::Tokens(t.to_string())
+            check_amount(at, key, t, "whole tokens (\"10000\", \"0.5\") or \"none\"")?;
+            Ok(Cap::Tokens(t.to_string()))
         }
     };
+    let exposure_cap = cap("exposure_cap", &m.exposure_cap)?;
+    let instant_slot_cap = cap("instant_slot_cap", &m.instant_slot_cap)?;
     check_amount(at, "seed", &m.seed.0, "whole tokens (\"1\", \"0.01\")")?;
     for (key, text, max) in [
         ("lt_name", &m.lt_name, MAX_NAME_LEN),
@@ -456,6 +470,7 @@ pub(super) fn parse_market(m: &RawMarket) -> Result<MarketEntry, DeployError> {
         feed_id,
         ratios,
         exposure_cap,
+        instant_slot_cap,
         seed: m.seed.0.trim().to_string(),
         lt_name: m.lt_name.clone(),
         lt_symbol: m.lt_symbol.clone(),

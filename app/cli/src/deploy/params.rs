@@ -13,12 +13,15 @@ pub(super) enum Unit {
     Leverage,
     Percent,
     Seconds,
+    Lamports,
     Tokens,
 }
 
 /// One market parameter: its name in the file, how to read it, how to set it in an update.
 pub(super) struct ParamField {
     pub(super) key: &'static str,
+    /// The field's name in `MarketParams` (and in the JSON plan's `params_raw`).
+    pub(super) field: &'static str,
     pub(super) get: fn(&MarketParams) -> u64,
     pub(super) set: fn(&mut UpdateMarketParams, u64),
     pub(super) unit: Unit,
@@ -28,6 +31,7 @@ macro_rules! field {
     ($key:literal, $f:ident, $unit:ident) => {
         ParamField {
             key: $key,
+            field: stringify!($f),
             get: |p| p.$f,
             set: |u, v| u.$f = Some(v),
             unit: Unit::$unit,
@@ -35,7 +39,7 @@ macro_rules! field {
     };
 }
 
-pub(super) const PARAM_FIELDS: [ParamField; 15] = [
+pub(super) const PARAM_FIELDS: [ParamField; 22] = [
     field!("leverage", target_leverage_ppm, Leverage),
     field!("band", band_ppm, Percent),
     field!("mint_fee", mint_fee_ppm, Percent),
@@ -51,6 +55,13 @@ pub(super) const PARAM_FIELDS: [ParamField; 15] = [
     field!("kink", kink_ppm, Percent),
     field!("slope1", slope1_ppm, Percent),
     field!("slope2", slope2_ppm, Percent),
+    field!("settle_delay_secs", settle_delay_secs, Seconds),
+    field!("settle_window_secs", settle_window_secs, Seconds),
+    field!("min_settle_tip_lamports", min_settle_tip_lamports, Lamports),
+    field!("instant_max_age_secs", instant_max_age_secs, Seconds),
+    field!("instant_fee", instant_fee_ppm, Percent),
+    field!("instant_max_conf", instant_max_conf_ppm, Percent),
+    field!("instant_slot_cap", instant_slot_cap, Tokens),
 ];
 
 pub(super) fn show(unit: Unit, v: u64, decimals: u8) -> String {
@@ -58,6 +69,7 @@ pub(super) fn show(unit: Unit, v: u64, decimals: u8) -> String {
         Unit::Leverage => format_leverage(v),
         Unit::Percent => format_percent(v),
         Unit::Seconds => format!("{v}s"),
+        Unit::Lamports => format!("{v} lamports"),
         Unit::Tokens if v == u64::MAX => "none".into(),
         Unit::Tokens => format_units(v, decimals),
     }

@@ -334,7 +334,7 @@ pub async fn plan<C: Cluster>(cluster: &C, file: &DeployFile, admin: Pubkey) -> 
                     steps.push(Step::UpdateMarket {
                         name: entry.name.clone(),
                         market: *address,
-                        update,
+                        update: Box::new(update),
                         changes,
                     });
                 }
@@ -494,6 +494,31 @@ pub(super) fn bounds_hint(e: &anchor_lang::error::Error, p: &MarketParams, b: &C
             format_percent(p.slope1_ppm),
             format_percent(p.slope2_ppm),
             format_percent(MAX_SLOPE_PPM)
+        )
+    } else if is(LeverError::SettleDelayOutOfBounds) {
+        format!(
+            "settle_delay_secs {}; allowed {MIN_SETTLE_DELAY_SECS}..{MAX_SETTLE_DELAY_SECS}",
+            p.settle_delay_secs
+        )
+    } else if is(LeverError::SettleWindowOutOfBounds) {
+        format!(
+            "settle_window_secs {}; allowed {MIN_SETTLE_WINDOW_SECS}..{MAX_SETTLE_WINDOW_SECS}",
+            p.settle_window_secs
+        )
+    } else if is(LeverError::SettleTipOutOfBounds) {
+        format!(
+            "min_settle_tip_lamports {}; at most {MAX_MIN_SETTLE_TIP_LAMPORTS}",
+            p.min_settle_tip_lamports
+        )
+    } else if is(LeverError::InstantParamsOutOfBounds) {
+        format!(
+            "instant_max_age_secs {} (at most {MAX_INSTANT_AGE_SECS} and max_price_age_secs), instant_fee {} \
+             (at least {} at this leverage and age, at most max_fee), instant_max_conf {} (1 PPM..max_conf), \
+             instant_slot_cap above 0",
+            p.instant_max_age_secs,
+            format_percent(p.instant_fee_ppm),
+            format_percent(p.instant_fee_floor_ppm().unwrap_or(u64::MAX)),
+            format_percent(p.instant_max_conf_ppm)
         )
     } else {
         String::new()

@@ -54,7 +54,8 @@ pub enum Step {
     UpdateMarket {
         name: String,
         market: Pubkey,
-        update: UpdateMarketParams,
+        /// Boxed: 22 optional fields, far larger than the other steps.
+        update: Box<UpdateMarketParams>,
         changes: Vec<Change>,
     },
     /// Set the market's pause bits to `to`.
@@ -84,7 +85,7 @@ impl Step {
                 }
                 ixs
             }
-            Self::UpdateMarket { market, update, .. } => vec![ix::update_market(admin, *market, *update)],
+            Self::UpdateMarket { market, update, .. } => vec![ix::update_market(admin, *market, **update)],
             Self::SetPause { market, to, .. } => vec![ix::set_pause(admin, *market, *to)],
         }
     }
@@ -306,7 +307,7 @@ pub(super) enum StepView<'a> {
         id: u32,
         feed_id: String,
         params: BTreeMap<&'static str, String>,
-        params_raw: ParamsRaw,
+        params_raw: BTreeMap<&'static str, u64>,
         seed: String,
         seed_units: u64,
         admin_underlying: String,
@@ -342,45 +343,9 @@ pub(super) struct BoundsRaw {
     pub(super) min_seed_units: u64,
 }
 
-#[derive(Serialize)]
-pub(super) struct ParamsRaw {
-    pub(super) target_leverage_ppm: u64,
-    pub(super) band_ppm: u64,
-    pub(super) mint_fee_ppm: u64,
-    pub(super) redeem_fee_ppm: u64,
-    pub(super) deposit_fee_ppm: u64,
-    pub(super) withdraw_fee_ppm: u64,
-    pub(super) max_price_age_secs: u64,
-    pub(super) max_conf_ppm: u64,
-    pub(super) conf_multiplier_ppm: u64,
-    pub(super) exposure_cap: u64,
-    pub(super) max_utilization_ppm: u64,
-    pub(super) base_rate_ppm: u64,
-    pub(super) kink_ppm: u64,
-    pub(super) slope1_ppm: u64,
-    pub(super) slope2_ppm: u64,
-}
-
-impl From<&MarketParams> for ParamsRaw {
-    fn from(p: &MarketParams) -> Self {
-        Self {
-            target_leverage_ppm: p.target_leverage_ppm,
-            band_ppm: p.band_ppm,
-            mint_fee_ppm: p.mint_fee_ppm,
-            redeem_fee_ppm: p.redeem_fee_ppm,
-            deposit_fee_ppm: p.deposit_fee_ppm,
-            withdraw_fee_ppm: p.withdraw_fee_ppm,
-            max_price_age_secs: p.max_price_age_secs,
-            max_conf_ppm: p.max_conf_ppm,
-            conf_multiplier_ppm: p.conf_multiplier_ppm,
-            exposure_cap: p.exposure_cap,
-            max_utilization_ppm: p.max_utilization_ppm,
-            base_rate_ppm: p.base_rate_ppm,
-            kink_ppm: p.kink_ppm,
-            slope1_ppm: p.slope1_ppm,
-            slope2_ppm: p.slope2_ppm,
-        }
-    }
+/// Every market parameter under its on-chain field name, raw (PPM, seconds, lamports, raw units).
+pub(super) fn params_raw(p: &MarketParams) -> BTreeMap<&'static str, u64> {
+    PARAM_FIELDS.iter().map(|f| (f.field, (f.get)(p))).collect()
 }
 
 impl Serialize for Step {
@@ -417,7 +382,7 @@ impl Serialize for Step {
                     id: a.id,
                     feed_id: feed_hex(&a.feed_id),
                     params: param_lines(&a.params, c.decimals).into_iter().collect(),
-                    params_raw: ParamsRaw::from(&a.params),
+                    params_raw: params_raw(&a.params),
                     seed: format_units(a.seed_units, c.decimals),
                     seed_units: a.seed_units,
                     admin_underlying: c.admin_underlying.to_string(),

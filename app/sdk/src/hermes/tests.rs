@@ -717,6 +717,7 @@ fn hermes_price_input_equals_the_decoded_values() {
                 conf: want["conf"].as_u64().unwrap(),
                 exponent: want["exponent"].as_i64().unwrap() as i32,
                 publish_time: want["publish_time"].as_i64().unwrap(),
+                prev_publish_time: want["prev_publish_time"].as_i64().unwrap(),
                 verification: Verification::Full,
             }
         );
@@ -731,8 +732,12 @@ fn hermes_price_input_equals_the_decoded_values() {
             (u.price.feed_id, u.price.price, u.price.conf)
         );
         assert_eq!(
-            (sdk.price_message.exponent, sdk.price_message.publish_time),
-            (u.price.exponent, u.price.publish_time)
+            (
+                sdk.price_message.exponent,
+                sdk.price_message.publish_time,
+                sdk.price_message.prev_publish_time
+            ),
+            (u.price.exponent, u.price.publish_time, u.price.prev_publish_time)
         );
         // The account the receiver would write, through the SDK's decoder.
         let authority = Pubkey::new_unique();

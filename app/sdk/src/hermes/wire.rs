@@ -297,12 +297,13 @@ impl MerkleUpdate {
             conf: self.price.conf,
             exponent: self.price.exponent,
             publish_time: self.price.publish_time,
+            prev_publish_time: self.price.prev_publish_time,
             verification,
         }
     }
 
     /// The `PriceUpdateV2` account the receiver writes when it posts this message (all eight message
-    /// fields, unlike [`crate::pyth::price_update`], which derives the EMA and previous time).
+    /// fields, unlike [`crate::pyth::price_update`], which derives the EMA from the price).
     pub fn price_update_account(
         &self,
         verification: Verification,

@@ -152,7 +152,7 @@ pub(super) fn status_of(
                 oracle.conf_usd = Some(scaled(i64::try_from(m.conf).unwrap_or(i64::MAX), m.exponent));
                 oracle.publish_time = Some(m.publish_time);
                 oracle.age_secs = Some(now.unix_timestamp - m.publish_time);
-                match lever::oracle::read_price(&update, market, now, false) {
+                match lever::oracle::read_price(&update, market, now) {
                     Ok(p) => {
                         oracle.state = "usable".into();
                         mid = Some(p.band.mid);

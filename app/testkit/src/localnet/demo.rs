@@ -32,7 +32,9 @@ pub const DEMO_USER_LAMPORTS: u64 = 10 * SOL;
 
 /// The demo market's parameters: 3x, band ±5%, fees 0.3% / 0.2% / 0.1% / 0.1%, prices up to 60 s
 /// old with confidence up to 2%, no exposure cap, utilization up to 90%, funding 2% a year plus 8%
-/// up to the 80% kink and 100% beyond.
+/// up to the 80% kink and 100% beyond; requests settle 10 s after they land (tip at least 5000
+/// lamports, within 10 minutes); the instant path takes updates up to 5 s old at a 0.3% fee with
+/// confidence up to 1%.
 pub fn demo_params() -> MarketParams {
     MarketParams {
         target_leverage_ppm: 3 * PPM,
@@ -50,6 +52,13 @@ pub fn demo_params() -> MarketParams {
         kink_ppm: 800_000,
         slope1_ppm: 80_000,
         slope2_ppm: 1_000_000,
+        settle_delay_secs: 10,
+        settle_window_secs: 600,
+        min_settle_tip_lamports: 5_000,
+        instant_max_age_secs: 5,
+        instant_fee_ppm: 3_000,
+        instant_max_conf_ppm: 10_000,
+        instant_slot_cap: u64::MAX,
     }
 }
 

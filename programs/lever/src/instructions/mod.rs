@@ -27,4 +27,4 @@ pub use signer::*;
 pub use token::*;
 pub use user::*;
 
-pub use crate::oracle::Now;
+pub use crate::oracle::{Now, Pricing};

@@ -31,7 +31,7 @@ pub fn transfer_in<'info>(
     )
 }
 
-/// Move `amount` units out of the vault, signed by the market.
+/// Move `amount` out of an account the market owns (the vault, or a request's escrow), signed by the market.
 pub fn transfer_out<'info>(
     token_program: &AccountInfo<'info>,
     vault: &AccountInfo<'info>,
@@ -101,4 +101,48 @@ pub fn burn_shares<'info>(
         ),
         amount,
     )
+}
+
+/// Burn LT or FT held by an account the market owns (a request's escrow), signed by the market.
+pub fn burn_owned_shares<'info>(
+    token_program: &AccountInfo<'info>,
+    mint: &AccountInfo<'info>,
+    from: &AccountInfo<'info>,
+    market: &AccountInfo<'info>,
+    signer: &MarketSigner,
+    amount: u64,
+) -> Result<()> {
+    let seeds = signer.seeds();
+    token_interface::burn(
+        CpiContext::new_with_signer(
+            token_program.key(),
+            token_interface::Burn {
+                mint: mint.clone(),
+                from: from.clone(),
+                authority: market.clone(),
+            },
+            &[&seeds],
+        ),
+        amount,
+    )
+}
+
+/// Close an empty token account the market owns (a request's escrow); its rent goes to `to`.
+pub fn close_owned_account<'info>(
+    token_program: &AccountInfo<'info>,
+    account: &AccountInfo<'info>,
+    to: &AccountInfo<'info>,
+    market: &AccountInfo<'info>,
+    signer: &MarketSigner,
+) -> Result<()> {
+    let seeds = signer.seeds();
+    token_interface::close_account(CpiContext::new_with_signer(
+        token_program.key(),
+        token_interface::CloseAccount {
+            account: account.clone(),
+            destination: to.clone(),
+            authority: market.clone(),
+        },
+        &[&seeds],
+    ))
 }

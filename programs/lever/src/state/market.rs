@@ -98,12 +98,34 @@ pub struct Market {
     /// Clock slot of the last price used: within one slot every instruction must use that same
     /// price, so no transaction can act at two prices (mint at one, post another, redeem).
     pub last_price_slot: u64,
-    pub _reserved: [u8; 248],
+
+    // --- two-step requests and the instant path (carved from the reserved bytes: every field
+    // before them keeps its offset; a market created before reads zeros, i.e. the instant path off
+    // and requests refused until the admin sets the parameters)
+    /// Seconds from a request to its settlement target `tau`.
+    pub settle_delay_secs: u64,
+    /// Seconds after `tau` a request may still be settled; then anyone may cancel it.
+    pub settle_window_secs: u64,
+    /// Smallest settlement tip a request must prepay (lamports).
+    pub min_settle_tip_lamports: u64,
+    /// Largest age of an update the instant path accepts; 0 turns the instant path off.
+    pub instant_max_age_secs: u64,
+    /// Fee every instant operation pays at least (PPM), checked against the leverage-and-age floor.
+    pub instant_fee_ppm: u64,
+    /// Largest conf / price the instant path accepts (a confidence spike closes it).
+    pub instant_max_conf_ppm: u64,
+    /// Most units instant operations may move in one slot (raw units; u64::MAX for none).
+    pub instant_slot_cap: u64,
+    /// The slot `instant_slot_units` counts.
+    pub instant_slot: u64,
+    /// Units instant operations moved in `instant_slot`.
+    pub instant_slot_units: u64,
+    pub _reserved: [u8; 176],
 }
 
 impl Market {
     pub const SIZE: usize =
-        7 * 32 + 32 + 15 * 8 + 8 + 16 + 4 * 8 + 16 + 2 * 8 + 2 * 8 + 2 * 16 + 8 + 16 + 8 + 248;
+        7 * 32 + 32 + 15 * 8 + 8 + 16 + 4 * 8 + 16 + 2 * 8 + 2 * 8 + 2 * 16 + 8 + 16 + 8 + 9 * 8 + 176;
     pub const SPACE: usize = 8 + Self::SIZE;
 
     pub fn pool(&self) -> PoolState {
@@ -162,6 +184,13 @@ impl Market {
             kink_ppm: self.kink_ppm,
             slope1_ppm: self.slope1_ppm,
             slope2_ppm: self.slope2_ppm,
+            settle_delay_secs: self.settle_delay_secs,
+            settle_window_secs: self.settle_window_secs,
+            min_settle_tip_lamports: self.min_settle_tip_lamports,
+            instant_max_age_secs: self.instant_max_age_secs,
+            instant_fee_ppm: self.instant_fee_ppm,
+            instant_max_conf_ppm: self.instant_max_conf_ppm,
+            instant_slot_cap: self.instant_slot_cap,
         }
     }
 
@@ -189,6 +218,36 @@ impl Market {
         self.kink_ppm = p.kink_ppm;
         self.slope1_ppm = p.slope1_ppm;
         self.slope2_ppm = p.slope2_ppm;
+        self.settle_delay_secs = p.settle_delay_secs;
+        self.settle_window_secs = p.settle_window_secs;
+        self.min_settle_tip_lamports = p.min_settle_tip_lamports;
+        self.instant_max_age_secs = p.instant_max_age_secs;
+        self.instant_fee_ppm = p.instant_fee_ppm;
+        self.instant_max_conf_ppm = p.instant_max_conf_ppm;
+        self.instant_slot_cap = p.instant_slot_cap;
+    }
+
+    /// The parameters the math reads for an operation on the instant path: every fee at least the
+    /// instant fee.
+    pub fn instant_risk_params(&self) -> RiskParams {
+        let mut p = self.risk_params();
+        p.mint_fee_ppm = p.mint_fee_ppm.max(self.instant_fee_ppm);
+        p.redeem_fee_ppm = p.redeem_fee_ppm.max(self.instant_fee_ppm);
+        p.deposit_fee_ppm = p.deposit_fee_ppm.max(self.instant_fee_ppm);
+        p.withdraw_fee_ppm = p.withdraw_fee_ppm.max(self.instant_fee_ppm);
+        p
+    }
+
+    /// Count `units` against the instant path's per-slot cap.
+    pub fn use_instant_capacity(&mut self, slot: u64, units: u64) -> Result<()> {
+        if self.instant_slot != slot {
+            self.instant_slot = slot;
+            self.instant_slot_units = 0;
+        }
+        let used = self.instant_slot_units.safe_add(units)?;
+        require!(used <= self.instant_slot_cap, LeverError::InstantSlotCapExceeded);
+        self.instant_slot_units = used;
+        Ok(())
     }
 
     pub fn is_wiped(&self) -> bool {
@@ -277,6 +336,32 @@ impl Market {
     }
 }
 
+impl Market {
+    /// [`Market::refresh`] for a settlement whose price is older than the one the books last used:
+    /// the books keep their newest price, accrue funding at it, and only settle a position left
+    /// with no LT holders (no rebalance).
+    pub fn refresh_at_last_price(&mut self, now: Now) -> Result<Refresh> {
+        let price = self.last_price.get();
+        let accrual = self.accrue(price, now.unix_timestamp)?;
+        let decided = refresh_pool(
+            &self.pool(),
+            &self.risk_params(),
+            price,
+            false,
+            self.total_bad_debt.get(),
+        )?;
+        self.set_pool(&decided.pool_after);
+        self.total_bad_debt.set(decided.total_bad_debt);
+        Ok(Refresh {
+            accrual,
+            settled: decided.settled,
+            pool_after_accrual: decided.pool_after_accrual,
+            rebalance: decided.rebalance,
+            pool_after: decided.pool_after,
+        })
+    }
+}
+
 /// Outcome of [`Market::refresh`].
 #[derive(Clone, Copy, Debug)]
 pub struct Refresh {
@@ -313,9 +398,42 @@ pub struct MarketParams {
     pub kink_ppm: u64,
     pub slope1_ppm: u64,
     pub slope2_ppm: u64,
+    /// Seconds from a request to its settlement target `tau` (allow for the chain's clock lag).
+    pub settle_delay_secs: u64,
+    /// Seconds after `tau` a request may still be settled; then anyone may cancel it.
+    pub settle_window_secs: u64,
+    /// Smallest settlement tip a request must prepay (lamports).
+    pub min_settle_tip_lamports: u64,
+    /// Largest age of an update the instant path accepts (seconds); 0 turns the instant path off.
+    pub instant_max_age_secs: u64,
+    /// Fee every instant operation pays at least; at least [`MarketParams::instant_fee_floor_ppm`].
+    pub instant_fee_ppm: u64,
+    /// Largest conf / price the instant path accepts.
+    pub instant_max_conf_ppm: u64,
+    /// Most units instant operations may move in one slot (raw units; u64::MAX for none).
+    pub instant_slot_cap: u64,
+}
+
+/// The smallest instant fee a market at `target_leverage_ppm` with instant age `instant_max_age_secs`
+/// may charge: leverage (x) * age (s) * [`INSTANT_FEE_FLOOR_PPM_PER_LEVERAGE_SECOND`], rounded up
+/// (against the user; 0 when the instant path is off).
+pub fn instant_fee_floor_ppm(target_leverage_ppm: u64, instant_max_age_secs: u64) -> Result<u64> {
+    let per_second = crate::math::mul_div(
+        u128::from(target_leverage_ppm),
+        u128::from(INSTANT_FEE_FLOOR_PPM_PER_LEVERAGE_SECOND),
+        u128::from(PPM),
+        crate::math::Rounding::Up,
+    )?;
+    let floor = per_second.safe_mul(u128::from(instant_max_age_secs))?;
+    Ok(u64::try_from(floor).unwrap_or(u64::MAX))
 }
 
 impl MarketParams {
+    /// [`instant_fee_floor_ppm`] of these parameters.
+    pub fn instant_fee_floor_ppm(&self) -> Result<u64> {
+        instant_fee_floor_ppm(self.target_leverage_ppm, self.instant_max_age_secs)
+    }
+
     /// Each field against the program's hard bounds and the config's bounds, with its own error.
     pub fn validate(&self, config: &Config) -> Result<()> {
         require!(
@@ -360,6 +478,29 @@ impl MarketParams {
                 && self.slope2_ppm <= MAX_SLOPE_PPM,
             LeverError::FundingCurveOutOfBounds
         );
+        require!(
+            (MIN_SETTLE_DELAY_SECS..=MAX_SETTLE_DELAY_SECS).contains(&self.settle_delay_secs),
+            LeverError::SettleDelayOutOfBounds
+        );
+        require!(
+            (MIN_SETTLE_WINDOW_SECS..=MAX_SETTLE_WINDOW_SECS).contains(&self.settle_window_secs),
+            LeverError::SettleWindowOutOfBounds
+        );
+        require!(
+            self.min_settle_tip_lamports <= MAX_MIN_SETTLE_TIP_LAMPORTS,
+            LeverError::SettleTipOutOfBounds
+        );
+        if self.instant_max_age_secs != 0 {
+            require!(
+                self.instant_max_age_secs <= MAX_INSTANT_AGE_SECS.min(self.max_price_age_secs)
+                    && self.instant_fee_ppm >= self.instant_fee_floor_ppm()?
+                    && self.instant_fee_ppm <= max_fee
+                    && self.instant_max_conf_ppm >= 1
+                    && self.instant_max_conf_ppm <= self.max_conf_ppm
+                    && self.instant_slot_cap > 0,
+                LeverError::InstantParamsOutOfBounds
+            );
+        }
         Ok(())
     }
 
@@ -381,6 +522,13 @@ impl MarketParams {
             kink_ppm: u.kink_ppm.unwrap_or(self.kink_ppm),
             slope1_ppm: u.slope1_ppm.unwrap_or(self.slope1_ppm),
             slope2_ppm: u.slope2_ppm.unwrap_or(self.slope2_ppm),
+            settle_delay_secs: u.settle_delay_secs.unwrap_or(self.settle_delay_secs),
+            settle_window_secs: u.settle_window_secs.unwrap_or(self.settle_window_secs),
+            min_settle_tip_lamports: u.min_settle_tip_lamports.unwrap_or(self.min_settle_tip_lamports),
+            instant_max_age_secs: u.instant_max_age_secs.unwrap_or(self.instant_max_age_secs),
+            instant_fee_ppm: u.instant_fee_ppm.unwrap_or(self.instant_fee_ppm),
+            instant_max_conf_ppm: u.instant_max_conf_ppm.unwrap_or(self.instant_max_conf_ppm),
+            instant_slot_cap: u.instant_slot_cap.unwrap_or(self.instant_slot_cap),
         }
     }
 }
@@ -403,4 +551,11 @@ pub struct UpdateMarketParams {
     pub kink_ppm: Option<u64>,
     pub slope1_ppm: Option<u64>,
     pub slope2_ppm: Option<u64>,
+    pub settle_delay_secs: Option<u64>,
+    pub settle_window_secs: Option<u64>,
+    pub min_settle_tip_lamports: Option<u64>,
+    pub instant_max_age_secs: Option<u64>,
+    pub instant_fee_ppm: Option<u64>,
+    pub instant_max_conf_ppm: Option<u64>,
+    pub instant_slot_cap: Option<u64>,
 }

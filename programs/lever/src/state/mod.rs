@@ -1,11 +1,13 @@
 //! The program's accounts, one file each: [`Config`] (protocol-wide roles and bounds) and
-//! [`Market`] (one market's parameters and books), plus [`WideU128`], how a u128 is stored in them.
+//! [`Market`] (one market's parameters and books), [`Request`] (a two-step request), plus [`WideU128`], how a u128 is stored in them.
 
 pub mod config;
 pub mod market;
+pub mod request;
 
 pub use config::*;
 pub use market::*;
+pub use request::*;
 
 use anchor_lang::prelude::*;
 

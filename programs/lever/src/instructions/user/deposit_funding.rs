@@ -10,7 +10,7 @@ use crate::constants::pause;
 use crate::error::LeverError;
 use crate::events::FundingDeposited;
 use crate::instructions::*;
-use crate::math::{deposit_funding, DepositQuote};
+use crate::math::{deposit_funding, DepositQuote, PoolState};
 use crate::oracle::ValidPrice;
 use crate::state::{Market, Refresh};
 
@@ -64,19 +64,47 @@ impl DepositFundingOutcome {
     }
 }
 
+impl FundingDeposited {
+    /// The event of a filled operation (instant, or a settled request with `user` its owner).
+    pub fn of(
+        market: Pubkey,
+        user: Pubkey,
+        quote: &DepositQuote,
+        price: &ValidPrice,
+        pool: PoolState,
+    ) -> Self {
+        Self {
+            market,
+            user,
+            units_in: quote.units_in,
+            fee_units: quote.fee_units,
+            shares_out: quote.shares_out,
+            price: price.band.lower,
+            pool: pool.into(),
+        }
+    }
+}
+
 /// Everything `deposit_funding` does to the market's books, before any token moves (the SDK's
 /// quote runs this same function).
 pub fn deposit_funding_books(
     market: &mut Market,
     update: &PriceUpdateV2,
+    pricing: Pricing,
     vault_amount: u64,
     now: Now,
     amount: u64,
     min_shares_out: u64,
 ) -> Result<(ValidPrice, Refresh, DepositQuote)> {
-    let (price, refresh) = begin_priced(market, update, pause::DEPOSIT_FUNDING, vault_amount, now)?;
-    let (pool, quote) = deposit_funding(&market.pool(), &market.risk_params(), price.band.lower, amount)?;
+    let (price, refresh) = begin_priced(market, update, pricing, pause::DEPOSIT_FUNDING, vault_amount, now)?;
+    let (pool, quote) = deposit_funding(
+        &market.pool(),
+        &params_for(market, pricing),
+        price.band.lower,
+        amount,
+    )?;
     require!(quote.shares_out >= min_shares_out, LeverError::SlippageExceeded);
+    count_instant(market, pricing, now.slot, amount)?;
     market.set_pool(&pool);
     market.total_fees = market.total_fees.saturating_add(quote.fee_units);
     Ok((price, refresh, quote))
@@ -95,6 +123,7 @@ pub fn deposit_funding_handler(
         let (price, refresh, quote) = deposit_funding_books(
             &mut market,
             &ctx.accounts.price_update,
+            Pricing::Instant,
             ctx.accounts.vault.amount,
             now,
             amount,
@@ -130,15 +159,7 @@ pub fn deposit_funding_handler(
     let a = &ctx.accounts;
     emit_event(
         &a.event_authority,
-        &FundingDeposited {
-            market: market_key,
-            user: a.user.key(),
-            units_in: quote.units_in,
-            fee_units: quote.fee_units,
-            shares_out: quote.shares_out,
-            price: price.band.lower,
-            pool: pool.into(),
-        },
+        &FundingDeposited::of(market_key, a.user.key(), &quote, &price, pool),
     )?;
     let outcome = DepositFundingOutcome::of(&quote, &price);
     publish_return_data(&outcome)?;

@@ -11,7 +11,7 @@ use crate::constants::pause;
 use crate::error::LeverError;
 use crate::events::LtMinted;
 use crate::instructions::*;
-use crate::math::{mint_lt, MintLtQuote};
+use crate::math::{mint_lt, MintLtQuote, PoolState};
 use crate::oracle::ValidPrice;
 use crate::state::{Market, Refresh};
 
@@ -65,28 +65,53 @@ impl MintLtOutcome {
     }
 }
 
+impl LtMinted {
+    /// The event of a filled operation (instant, or a settled request with `user` its owner).
+    pub fn of(
+        market: Pubkey,
+        user: Pubkey,
+        quote: &MintLtQuote,
+        price: &ValidPrice,
+        pool: PoolState,
+    ) -> Self {
+        Self {
+            market,
+            user,
+            units_in: quote.units_in,
+            fee_units: quote.fee_units,
+            shares_out: quote.shares_out,
+            from_idle: quote.from_idle,
+            debt_added: quote.debt_added,
+            price: price.band.upper,
+            pool: pool.into(),
+        }
+    }
+}
+
 /// Everything `mint_lt` does to the market's books, before any token moves. The SDK runs this same
 /// function on a copy of the account to predict an outcome to the unit.
 pub fn mint_lt_books(
     market: &mut Market,
     update: &PriceUpdateV2,
+    pricing: Pricing,
     vault_amount: u64,
     now: Now,
     amount: u64,
     min_shares_out: u64,
 ) -> Result<(ValidPrice, Refresh, MintLtQuote)> {
     require!(!market.is_wiped(), LeverError::MarketWiped);
-    let (price, refresh) = begin_priced(market, update, pause::MINT_LT, vault_amount, now)?;
+    let (price, refresh) = begin_priced(market, update, pricing, pause::MINT_LT, vault_amount, now)?;
     // The refresh itself may have wiped the pool.
     require!(!market.is_wiped(), LeverError::MarketWiped);
     let (pool, quote) = mint_lt(
         &market.pool(),
-        &market.risk_params(),
+        &params_for(market, pricing),
         price.band.upper,
         price.band.mid,
         amount,
     )?;
     require!(quote.shares_out >= min_shares_out, LeverError::SlippageExceeded);
+    count_instant(market, pricing, now.slot, amount)?;
     market.set_pool(&pool);
     market.total_fees = market.total_fees.saturating_add(quote.fee_units);
     Ok((price, refresh, quote))
@@ -101,6 +126,7 @@ pub fn mint_lt_handler(ctx: Context<MintLt>, amount: u64, min_shares_out: u64) -
         let (price, refresh, quote) = mint_lt_books(
             &mut market,
             &ctx.accounts.price_update,
+            Pricing::Instant,
             ctx.accounts.vault.amount,
             now,
             amount,
@@ -136,17 +162,7 @@ pub fn mint_lt_handler(ctx: Context<MintLt>, amount: u64, min_shares_out: u64) -
     let a = &ctx.accounts;
     emit_event(
         &a.event_authority,
-        &LtMinted {
-            market: market_key,
-            user: a.user.key(),
-            units_in: quote.units_in,
-            fee_units: quote.fee_units,
-            shares_out: quote.shares_out,
-            from_idle: quote.from_idle,
-            debt_added: quote.debt_added,
-            price: price.band.upper,
-            pool: pool.into(),
-        },
+        &LtMinted::of(market_key, a.user.key(), &quote, &price, pool),
     )?;
     let outcome = MintLtOutcome::of(&quote, &price);
     publish_return_data(&outcome)?;

@@ -11,7 +11,7 @@ use crate::constants::pause;
 use crate::error::LeverError;
 use crate::events::LtRedeemed;
 use crate::instructions::*;
-use crate::math::{redeem_lt, RedeemLtQuote};
+use crate::math::{redeem_lt, PoolState, RedeemLtQuote};
 use crate::oracle::ValidPrice;
 use crate::state::{Market, Refresh};
 
@@ -65,26 +65,51 @@ impl RedeemLtOutcome {
     }
 }
 
+impl LtRedeemed {
+    /// The event of a filled operation (instant, or a settled request with `user` its owner).
+    pub fn of(
+        market: Pubkey,
+        user: Pubkey,
+        quote: &RedeemLtQuote,
+        price: &ValidPrice,
+        pool: PoolState,
+    ) -> Self {
+        Self {
+            market,
+            user,
+            shares_in: quote.shares_in,
+            units_out: quote.units_out,
+            fee_units: quote.fee_units,
+            to_idle: quote.to_idle,
+            debt_removed: quote.debt_removed,
+            price: price.band.lower,
+            pool: pool.into(),
+        }
+    }
+}
+
 /// Everything `redeem_lt` does to the market's books, before any token moves (the SDK's quote
 /// runs this same function).
 pub fn redeem_lt_books(
     market: &mut Market,
     update: &PriceUpdateV2,
+    pricing: Pricing,
     vault_amount: u64,
     now: Now,
     shares: u64,
     min_units_out: u64,
 ) -> Result<(ValidPrice, Refresh, RedeemLtQuote)> {
-    let (price, refresh) = begin_priced(market, update, pause::REDEEM_LT, vault_amount, now)?;
+    let (price, refresh) = begin_priced(market, update, pricing, pause::REDEEM_LT, vault_amount, now)?;
     let wiped = market.is_wiped();
     let (pool, quote) = redeem_lt(
         &market.pool(),
-        &market.risk_params(),
+        &params_for(market, pricing),
         price.band.lower,
         shares,
         wiped,
     )?;
     require!(quote.units_out >= min_units_out, LeverError::SlippageExceeded);
+    count_instant(market, pricing, now.slot, quote.units_out)?;
     market.set_pool(&pool);
     market.total_fees = market.total_fees.saturating_add(quote.fee_units);
     Ok((price, refresh, quote))
@@ -99,6 +124,7 @@ pub fn redeem_lt_handler(ctx: Context<RedeemLt>, shares: u64, min_units_out: u64
         let (price, refresh, quote) = redeem_lt_books(
             &mut market,
             &ctx.accounts.price_update,
+            Pricing::Instant,
             ctx.accounts.vault.amount,
             now,
             shares,
@@ -136,17 +162,7 @@ pub fn redeem_lt_handler(ctx: Context<RedeemLt>, shares: u64, min_units_out: u64
     let a = &ctx.accounts;
     emit_event(
         &a.event_authority,
-        &LtRedeemed {
-            market: market_key,
-            user: a.user.key(),
-            shares_in: shares,
-            units_out: quote.units_out,
-            fee_units: quote.fee_units,
-            to_idle: quote.to_idle,
-            debt_removed: quote.debt_removed,
-            price: price.band.lower,
-            pool: pool.into(),
-        },
+        &LtRedeemed::of(market_key, a.user.key(), &quote, &price, pool),
     )?;
     let outcome = RedeemLtOutcome::of(&quote, &price);
     publish_return_data(&outcome)?;

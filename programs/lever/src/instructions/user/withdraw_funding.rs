@@ -11,7 +11,7 @@ use crate::constants::pause;
 use crate::error::LeverError;
 use crate::events::FundingWithdrawn;
 use crate::instructions::*;
-use crate::math::{withdraw_funding, WithdrawQuote};
+use crate::math::{withdraw_funding, PoolState, WithdrawQuote};
 use crate::oracle::ValidPrice;
 use crate::state::{Market, Refresh};
 
@@ -65,19 +65,54 @@ impl WithdrawFundingOutcome {
     }
 }
 
+impl FundingWithdrawn {
+    /// The event of a filled operation (instant, or a settled request with `user` its owner).
+    pub fn of(
+        market: Pubkey,
+        user: Pubkey,
+        quote: &WithdrawQuote,
+        price: &ValidPrice,
+        pool: PoolState,
+    ) -> Self {
+        Self {
+            market,
+            user,
+            shares_in: quote.shares_in,
+            units_out: quote.units_out,
+            fee_units: quote.fee_units,
+            price: price.band.upper,
+            pool: pool.into(),
+        }
+    }
+}
+
 /// Everything `withdraw_funding` does to the market's books, before any token moves (the SDK's
 /// quote runs this same function).
 pub fn withdraw_funding_books(
     market: &mut Market,
     update: &PriceUpdateV2,
+    pricing: Pricing,
     vault_amount: u64,
     now: Now,
     shares: u64,
     min_units_out: u64,
 ) -> Result<(ValidPrice, Refresh, WithdrawQuote)> {
-    let (price, refresh) = begin_priced(market, update, pause::WITHDRAW_FUNDING, vault_amount, now)?;
-    let (pool, quote) = withdraw_funding(&market.pool(), &market.risk_params(), price.band.upper, shares)?;
+    let (price, refresh) = begin_priced(
+        market,
+        update,
+        pricing,
+        pause::WITHDRAW_FUNDING,
+        vault_amount,
+        now,
+    )?;
+    let (pool, quote) = withdraw_funding(
+        &market.pool(),
+        &params_for(market, pricing),
+        price.band.upper,
+        shares,
+    )?;
     require!(quote.units_out >= min_units_out, LeverError::SlippageExceeded);
+    count_instant(market, pricing, now.slot, quote.units_out)?;
     market.set_pool(&pool);
     market.total_fees = market.total_fees.saturating_add(quote.fee_units);
     Ok((price, refresh, quote))
@@ -96,6 +131,7 @@ pub fn withdraw_funding_handler(
         let (price, refresh, quote) = withdraw_funding_books(
             &mut market,
             &ctx.accounts.price_update,
+            Pricing::Instant,
             ctx.accounts.vault.amount,
             now,
             shares,
@@ -131,15 +167,7 @@ pub fn withdraw_funding_handler(
     let a = &ctx.accounts;
     emit_event(
         &a.event_authority,
-        &FundingWithdrawn {
-            market: market_key,
-            user: a.user.key(),
-            shares_in: shares,
-            units_out: quote.units_out,
-            fee_units: quote.fee_units,
-            price: price.band.upper,
-            pool: pool.into(),
-        },
+        &FundingWithdrawn::of(market_key, a.user.key(), &quote, &price, pool),
     )?;
     let outcome = WithdrawFundingOutcome::of(&quote, &price);
     publish_return_data(&outcome)?;
