@@ -11,11 +11,12 @@ use anchor_spl::token_2022::spl_token_2022;
 use lever::constants::{pause, MAX_BAND_PPM, MAX_FEE_PPM, MIN_BAND_PPM, PPM};
 use lever::error::LeverError;
 use lever::instructions::{
-    DepositFundingOutcome, MintLtOutcome, RebalanceOutcome, RedeemLtOutcome, WithdrawFundingOutcome,
+    DepositFundingOutcome, Filled, MintLtOutcome, RebalanceOutcome, RedeemLtOutcome, RequestReceipt,
+    SettleOutcome, Settled, WithdrawFundingOutcome,
 };
 use lever::math::{band_status, scale_mantissa, units_for_value, utilization_ppm, BandStatus, Rounding};
 use lever::oracle::{Now, ValidPrice};
-use lever::state::{Market, MarketParams, UpdateMarketParams};
+use lever::state::{Market, MarketParams, Request, RequestArgs, RequestKind, UpdateMarketParams};
 use lever_sdk::cluster::Landed;
 use lever_sdk::ix;
 use lever_sdk::pyth::{PriceInput, Verification};
@@ -108,6 +109,9 @@ enum Kind {
     TransferAdmin,
     AcceptAdmin,
     Donate,
+    Request,
+    Settle,
+    Cancel,
 }
 
 impl Kind {
@@ -125,6 +129,9 @@ impl Kind {
             Kind::TransferAdmin => "transfer_admin",
             Kind::AcceptAdmin => "accept_admin",
             Kind::Donate => "donate (token transfer)",
+            Kind::Request => "request_*",
+            Kind::Settle => "settle_request",
+            Kind::Cancel => "cancel_request",
         }
     }
 
@@ -132,7 +139,12 @@ impl Kind {
     fn absorbs_donations(self) -> bool {
         matches!(
             self,
-            Kind::MintLt | Kind::RedeemLt | Kind::Deposit | Kind::Withdraw | Kind::WithdrawFees
+            Kind::MintLt
+                | Kind::RedeemLt
+                | Kind::Deposit
+                | Kind::Withdraw
+                | Kind::WithdrawFees
+                | Kind::Settle
         )
     }
 }
@@ -198,6 +210,27 @@ struct Actor {
     und: u64,
     lt: u64,
     ft: u64,
+    /// Shares waiting in the escrow of this actor's open requests: still exposed to the price.
+    esc: u64,
+}
+
+impl Actor {
+    /// Holds shares (in the wallet or in a request's escrow).
+    fn holds(&self, role: Role) -> bool {
+        self.esc > 0
+            || match role {
+                Role::Lt => self.lt > 0,
+                Role::Ft => self.ft > 0,
+            }
+    }
+}
+
+/// An open two-step request of the sequence, as the model knows it.
+struct Open {
+    address: Pubkey,
+    role: Role,
+    actor: usize,
+    request: Request,
 }
 
 struct Feed {
@@ -226,6 +259,8 @@ pub struct Seq {
     /// Units a donation transfer about to be sent moves (credited to `pending_donation` if it lands).
     donation_in_flight: u64,
     pending_admin: Option<Keypair>,
+    /// Two-step requests opened and not yet settled or cancelled.
+    open: Vec<Open>,
     step: usize,
     log: Log,
     opts: Options,
@@ -394,6 +429,7 @@ impl Seq {
                 und: units,
                 lt: 0,
                 ft: 0,
+                esc: 0,
             });
         }
         let mut fts = Vec::new();
@@ -407,9 +443,15 @@ impl Seq {
                 und: units,
                 lt: 0,
                 ft: 0,
+                esc: 0,
             });
         }
-        let keepers = (0..rng.range(2, 3)).map(|_| Keypair::new()).collect();
+        // Keepers hold lamports of their own, as real ones do (they pay their fees): a tip into an
+        // empty account would leave it below rent exemption, which the runtime refuses.
+        let keepers: Vec<Keypair> = (0..rng.range(2, 3)).map(|_| Keypair::new()).collect();
+        for k in &keepers {
+            h.chain.airdrop(&k.pubkey(), 100_000_000).await.expect("airdrop");
+        }
         let input = h.price_input(100.0);
         let mid = scale_mantissa(input.price as u128, input.exponent, decimals, Rounding::Down).expect("mid");
         let seq = Self {
@@ -432,6 +474,7 @@ impl Seq {
             pending_donation: 0,
             donation_in_flight: 0,
             pending_admin: None,
+            open: Vec::new(),
             step: 0,
             log,
             opts,
@@ -549,7 +592,8 @@ impl Seq {
         let lt_out = m.lt_supply > 0;
         // The price moved since the market last used one: a keeper's moment.
         let moved = m.last_price.get() != self.feed.mid && m.exposure > 0;
-        let weights: [u32; 15] = [
+        let open = self.open.len() as u32;
+        let weights: [u32; 18] = [
             16, // 0 mint
             match (any_lt, wiped) {
                 (false, _) => 0,
@@ -569,6 +613,9 @@ impl Seq {
             2,  // 12 bad oracle
             1,  // 13 donation
             1,  // 14 admin transfer
+            14, // 15 two-step request
+            if open > 0 { 10 + 4 * open } else { 0 }, // 16 settle
+            if open > 0 { 3 } else { 0 }, // 17 cancel
         ];
         match self.rng.weighted(&weights) {
             0 => self.random_mint().await,
@@ -589,7 +636,10 @@ impl Seq {
             11 => self.random_reopen().await,
             12 => self.bad_oracle().await,
             13 => self.donate().await,
-            _ => self.admin_transfer().await,
+            14 => self.admin_transfer().await,
+            15 => self.random_request().await,
+            16 => self.random_settle().await,
+            _ => self.random_cancel().await,
         }
     }
 
@@ -802,6 +852,27 @@ impl Seq {
                 pool.exposure, pool.idle, pool.fee_units
             )
         })?;
+        // Every open request's escrow holds exactly what the request records.
+        for j in 0..self.open.len() {
+            let (escrow, amount) = (self.open[j].request.escrow, self.open[j].request.amount);
+            if self
+                .h
+                .chain
+                .account(&self.open[j].address)
+                .await
+                .expect("rpc")
+                .is_none()
+            {
+                // Closed by the instruction just sent (settled or cancelled): the escrow with it.
+                let gone = self.h.chain.account(&escrow).await.expect("rpc").is_none();
+                self.ensure(gone, || format!("request closed, escrow {escrow} left open"))?;
+                continue;
+            }
+            let held = self.h.balance(&escrow).await;
+            self.ensure(held == amount, || {
+                format!("escrow {escrow} holds {held}, its request records {amount}")
+            })?;
+        }
         // Recorded supplies against the mints.
         self.ensure(lt_mint == pool.lt_supply, || {
             format!("LT supply: mint {lt_mint} != books {}", pool.lt_supply)
@@ -1161,6 +1232,301 @@ impl Seq {
     }
 
     // ------------------------------------------------------------------------------------------
+    // two-step requests
+
+    async fn random_request(&mut self) -> Res {
+        let role = if self.rng.chance(0.5) { Role::Lt } else { Role::Ft };
+        let n = match role {
+            Role::Lt => self.lts.len(),
+            Role::Ft => self.fts.len(),
+        };
+        let i = self.rng.index(n);
+        let a = self.actor(role, i);
+        let held = match role {
+            Role::Lt => a.lt,
+            Role::Ft => a.ft,
+        };
+        let (kp, name, und) = (a.w.kp.insecure_clone(), a.name.clone(), a.und);
+        let (w_und, w_lt, w_ft) = (a.w.underlying, a.w.lt, a.w.ft);
+        let exit = held > 0 && self.rng.chance(0.45);
+        let kind = match (role, exit) {
+            (Role::Lt, false) => RequestKind::MintLt,
+            (Role::Lt, true) => RequestKind::RedeemLt,
+            (Role::Ft, false) => RequestKind::DepositFunding,
+            (Role::Ft, true) => RequestKind::WithdrawFunding,
+        };
+        let mode = self.mode();
+        let (amount, balance) = if exit {
+            (self.shares_out(mode, held), held)
+        } else {
+            (self.amount_in(mode, und, 1e-4), und)
+        };
+        let min_out = match mode {
+            Mode::Huge => u64::MAX,
+            Mode::Exact | Mode::Plus1 => self.rng.range(amount / 2, amount.saturating_mul(2).max(1)),
+            _ => 0,
+        };
+        let (market, _, now) = self.view().await;
+        let min_tip = market.min_settle_tip_lamports;
+        let tip = if min_tip > 0 && self.rng.chance(0.05) {
+            min_tip - 1
+        } else {
+            min_tip + self.rng.below(3) * 1_000
+        };
+        self.h.next_nonce += 1;
+        let args = RequestArgs {
+            nonce: self.h.next_nonce,
+            amount,
+            min_out,
+            tip_lamports: tip,
+        };
+        let mut expect = match lever::instructions::check_open_request(&market, kind, &args, now) {
+            Err(e) => Expect::Refuse(Refusal::from(e).code),
+            Ok(_) if amount > balance => Expect::TokenFail,
+            Ok(_) => Expect::Land,
+        };
+        let (source, destination) = match kind {
+            RequestKind::MintLt => (w_und, w_lt),
+            RequestKind::RedeemLt => (w_lt, w_und),
+            RequestKind::DepositFunding => (w_und, w_ft),
+            RequestKind::WithdrawFunding => (w_ft, w_und),
+        };
+        let accounts = ix::RequestAccounts {
+            owner: kp.pubkey(),
+            source,
+            destination,
+        };
+        let mut request_ix = ix::open_request(&self.h.keys, kind, &accounts, args);
+        self.extra_account(mode, &mut request_ix, &mut expect);
+        let desc = format!("{name} request {kind:?} {amount} min {min_out} tip {tip} [{mode:?}]");
+        let sent = self
+            .exec(Kind::Request, desc, &[request_ix], vec![kp], expect)
+            .await?;
+        let Some(ok) = sent else {
+            return Ok(());
+        };
+        let receipt: Option<RequestReceipt> = decode(&ok);
+        let Some(receipt) = receipt else {
+            return Err(self.violation("request_* returned no receipt".into()));
+        };
+        let account = self.h.chain.account(&receipt.request).await.expect("rpc");
+        let Some(request) = account.as_ref().and_then(lever_sdk::accounts::decode_request) else {
+            return Err(self.violation("the request account is missing after request_*".into()));
+        };
+        let delay = i64::try_from(market.settle_delay_secs).unwrap_or(i64::MAX);
+        self.ensure(
+            request.tau == now.unix_timestamp + delay && request.amount == amount,
+            || format!("request recorded {request:?} at {now:?}"),
+        )?;
+        let a = self.actor_mut(role, i);
+        if exit {
+            match role {
+                Role::Lt => a.lt -= amount,
+                Role::Ft => a.ft -= amount,
+            }
+            a.esc += amount;
+        } else {
+            a.und -= amount;
+        }
+        self.open.push(Open {
+            address: receipt.request,
+            role,
+            actor: i,
+            request,
+        });
+        self.outcome("request opened");
+        self.check_balances(role, i).await
+    }
+
+    async fn random_settle(&mut self) -> Res {
+        if self.open.is_empty() {
+            return self.random_request().await;
+        }
+        let j = self.rng.index(self.open.len());
+        let r = self.open[j].request;
+        let now = self.now().unix_timestamp;
+        if now < r.tau {
+            let extra = self.rng.below(4);
+            self.advance((r.tau - now) as u64 + extra);
+        }
+        let now = self.now().unix_timestamp;
+        let late = u64::try_from(now - r.tau).unwrap_or(0).min(5);
+        // Mostly the update covering tau (published at or after it, never after now); sometimes
+        // one the rule refuses.
+        let (prev, publish, what) = match self.rng.weighted(&[85, 5, 5, 5]) {
+            0 => (
+                r.tau - 1 - self.rng.below(3) as i64,
+                r.tau + self.rng.below(late + 1) as i64,
+                "covering",
+            ),
+            1 => (r.tau - 3, r.tau - 1, "older"),
+            2 => (r.tau, r.tau + 2, "newer"),
+            _ => (r.tau, r.tau, "prev == publish"),
+        };
+        let input = PriceInput::usd(self.h.feed_id, self.feed.usd, self.feed.conf, publish).after(prev);
+        let account = Pubkey::new_unique();
+        self.h.chain.write_price(&account, &input);
+        let (market, vault, now) = self.view().await;
+        let pred = quote::settle(&market, &r, &input, vault, now);
+        let mut expect = match &pred {
+            Ok(_) => Expect::Land,
+            Err(e) => Expect::Refuse(e.code),
+        };
+        let k = self.rng.index(self.keepers.len());
+        let keeper = self.keepers[k].insecure_clone();
+        let mode = if self.rng.chance(0.03) {
+            Mode::ExtraAccount
+        } else {
+            Mode::Normal
+        };
+        let address = self.open[j].address;
+        let mut settle_ix = ix::settle_request(keeper.pubkey(), &self.h.keys, address, &r, account);
+        self.extra_account(mode, &mut settle_ix, &mut expect);
+        let desc = format!(
+            "settle {:?} {} (tau {}) with the {what} update ({prev}, {publish}] at ${:.6}",
+            r.kind, r.amount, r.tau, self.feed.usd
+        );
+        let sent = self
+            .exec(Kind::Settle, desc, &[settle_ix], vec![keeper], expect)
+            .await?;
+        let (Some(ok), Ok(p)) = (sent, pred) else {
+            return Ok(());
+        };
+        let got: Option<SettleOutcome> = decode(&ok);
+        let Some(got) = got else {
+            return Err(self.violation("settle_request returned no outcome".into()));
+        };
+        self.check_market(&p.market).await?;
+        let Open { role, actor: i, .. } = self.open.remove(j);
+        let exit = matches!(r.kind, RequestKind::RedeemLt | RequestKind::WithdrawFunding);
+        match p.settled {
+            Settled::Filled(fill) => {
+                let (amount_in, amount_out, fee_units, price) = fill.amounts();
+                self.ensure(
+                    got.filled
+                        && (got.amount_in, got.amount_out, got.fee_units, got.price)
+                            == (amount_in, amount_out, fee_units, price),
+                    || format!("settle_request returned {got:?}, quote {:?}", fill.amounts()),
+                )?;
+                self.ensure(amount_out >= r.min_out, || {
+                    format!("settled {amount_out} below min {}", r.min_out)
+                })?;
+                let left = r.amount - amount_in;
+                let a = self.actor_mut(role, i);
+                if exit {
+                    a.esc -= r.amount;
+                    a.und += amount_out;
+                    a.ledger.got_out += amount_out;
+                    match role {
+                        Role::Lt => a.lt += left,
+                        Role::Ft => a.ft += left,
+                    }
+                } else {
+                    a.und += left;
+                    a.ledger.paid_in += amount_in;
+                    match role {
+                        Role::Lt => a.lt += amount_out,
+                        Role::Ft => a.ft += amount_out,
+                    }
+                }
+                let moved = match fill.filled {
+                    Filled::MintLt(q) => q.units_in + q.from_idle,
+                    Filled::RedeemLt(q) => q.exposure_removed,
+                    Filled::DepositFunding(q) => q.units_in,
+                    Filled::WithdrawFunding(q) => q.units_out + q.fee_units,
+                };
+                self.count_spread(&fill.price, moved);
+                if p.market.is_wiped() && !market.is_wiped() {
+                    self.stats.wipeouts += 1;
+                }
+                let fresh = !fill.price.stale && input.publish_time >= market.last_publish_time;
+                self.check_balances(role, i).await?;
+                if fresh && !exit {
+                    self.check_solvent(false).await?;
+                }
+                self.outcome(if fresh {
+                    "request settled"
+                } else {
+                    "request settled late or stale"
+                });
+            }
+            Settled::Refunded { code, .. } => {
+                self.ensure(!got.filled && got.refund_code == code, || {
+                    format!("settle_request returned {got:?}, the quote refunds with {code}")
+                })?;
+                let a = self.actor_mut(role, i);
+                if exit {
+                    a.esc -= r.amount;
+                    match role {
+                        Role::Lt => a.lt += r.amount,
+                        Role::Ft => a.ft += r.amount,
+                    }
+                } else {
+                    a.und += r.amount;
+                }
+                self.check_balances(role, i).await?;
+                self.outcome("request refunded");
+            }
+        }
+        Ok(())
+    }
+
+    async fn random_cancel(&mut self) -> Res {
+        if self.open.is_empty() {
+            return self.random_request().await;
+        }
+        let j = self.rng.index(self.open.len());
+        let expires = self.open[j].request.expires_at;
+        let now = self.now().unix_timestamp;
+        if now <= expires && self.rng.chance(0.6) {
+            self.advance((expires - now + 1) as u64);
+        }
+        self.cancel(j).await
+    }
+
+    /// `cancel_request` of open request `j` by a keeper: refused before expiry, after it the
+    /// escrow goes back to the owner.
+    async fn cancel(&mut self, j: usize) -> Res {
+        let Open {
+            address,
+            role,
+            actor: i,
+            request: r,
+        } = self.open[j];
+        let expired = self.now().unix_timestamp > r.expires_at;
+        let expect = if expired {
+            Expect::Land
+        } else {
+            Expect::Refuse(u32::from(LeverError::RequestNotExpired))
+        };
+        let k = self.rng.index(self.keepers.len());
+        let keeper = self.keepers[k].insecure_clone();
+        let cancel_ix = ix::cancel_request(keeper.pubkey(), &self.h.keys, address, &r);
+        let desc = format!("cancel {:?} {} (expires {})", r.kind, r.amount, r.expires_at);
+        let sent = self
+            .exec(Kind::Cancel, desc, &[cancel_ix], vec![keeper], expect)
+            .await?;
+        if sent.is_none() {
+            return Ok(());
+        }
+        self.open.remove(j);
+        let a = self.actor_mut(role, i);
+        match r.kind {
+            RequestKind::MintLt | RequestKind::DepositFunding => a.und += r.amount,
+            RequestKind::RedeemLt => {
+                a.esc -= r.amount;
+                a.lt += r.amount;
+            }
+            RequestKind::WithdrawFunding => {
+                a.esc -= r.amount;
+                a.ft += r.amount;
+            }
+        }
+        self.outcome("request cancelled after expiry");
+        self.check_balances(role, i).await
+    }
+
+    // ------------------------------------------------------------------------------------------
     // keepers
 
     async fn random_rebalance(&mut self) -> Res {
@@ -1267,12 +1633,12 @@ impl Seq {
         if mid != old {
             let ratio = (mid as f64 / old as f64).ln();
             for a in &mut self.lts {
-                if a.lt > 0 && ratio > 0.0 {
+                if a.holds(Role::Lt) && ratio > 0.0 {
                     a.ledger.up_log += ratio;
                 }
             }
             for a in &mut self.fts {
-                if a.ft > 0 && ratio < 0.0 {
+                if a.holds(Role::Ft) && ratio < 0.0 {
                     a.ledger.down_log -= ratio;
                 }
             }
@@ -1317,6 +1683,16 @@ impl Seq {
         self.common_checks(None).await
     }
 
+    /// Move the clock; FT holders (escrowed FT included) earn funding meanwhile.
+    fn advance(&mut self, secs: u64) {
+        self.h.advance(secs as i64);
+        for a in &mut self.fts {
+            if a.holds(Role::Ft) {
+                a.ledger.held_secs += secs;
+            }
+        }
+    }
+
     async fn time_jump(&mut self) -> Res {
         let age = self.h.market().await.max_price_age_secs;
         let secs = match self.rng.weighted(&[30, 25, 15, 12, 18]) {
@@ -1327,12 +1703,7 @@ impl Seq {
             // Past the price's maximum age but within the stale-exit window (10x).
             _ => self.rng.range(age + 1, age * 10),
         };
-        self.h.advance(secs as i64);
-        for a in &mut self.fts {
-            if a.ft > 0 {
-                a.ledger.held_secs += secs;
-            }
-        }
+        self.advance(secs);
         *self.stats.steps.entry("time jump").or_default() += 1;
         self.note(format!("#{} time +{secs} s", self.step));
         self.common_checks(None).await
@@ -1769,6 +2140,16 @@ impl Seq {
 
     async fn unwind(&mut self) -> Res {
         self.note("-- unwind".into());
+        // Open requests expire and are cancelled: their escrows go back to their owners.
+        if let Some(last) = self.open.iter().map(|o| o.request.expires_at).max() {
+            let now = self.now().unix_timestamp;
+            if now <= last {
+                self.advance((last - now + 1) as u64);
+            }
+            while !self.open.is_empty() {
+                self.cancel(0).await?;
+            }
+        }
         let m = self.h.market().await;
         if m.paused != 0 {
             let admin = self.h.admin.insecure_clone();
@@ -1776,6 +2157,28 @@ impl Seq {
             self.exec(
                 Kind::SetPause,
                 "admin unpause".into(),
+                &[ix],
+                vec![admin],
+                Expect::Land,
+            )
+            .await?;
+        }
+        let m = self.h.market().await;
+        if m.instant_max_age_secs == 0 {
+            // Everyone leaves in one transaction each: the admin turns the instant path on.
+            let floor = lever::state::instant_fee_floor_ppm(m.target_leverage_ppm, 1).expect("floor");
+            let update = UpdateMarketParams {
+                instant_max_age_secs: Some(1),
+                instant_fee_ppm: Some(floor),
+                instant_max_conf_ppm: Some(m.max_conf_ppm),
+                instant_slot_cap: Some(u64::MAX),
+                ..UpdateMarketParams::default()
+            };
+            let admin = self.h.admin.insecure_clone();
+            let ix = self.h.update_ix(update);
+            self.exec(
+                Kind::UpdateMarket,
+                "admin turns the instant path on".into(),
                 &[ix],
                 vec![admin],
                 Expect::Land,

@@ -39,7 +39,7 @@ impl RequestKind {
 }
 
 #[account]
-#[derive(InitSpace, Debug, PartialEq, Eq)]
+#[derive(Copy, InitSpace, Debug, PartialEq, Eq)]
 pub struct Request {
     pub market: Pubkey,
     /// Signed the request; receives the rent back, and the escrow on a refund or cancel.

@@ -51,7 +51,7 @@ pub struct CancelOutcome {
 
 pub fn cancel_request_handler(ctx: Context<CancelRequest>) -> Result<CancelOutcome> {
     let now = Now::get()?;
-    let request = (**ctx.accounts.request).clone();
+    let request = **ctx.accounts.request;
     require!(
         now.unix_timestamp > request.expires_at,
         LeverError::RequestNotExpired

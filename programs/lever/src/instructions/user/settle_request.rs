@@ -245,7 +245,7 @@ pub fn settle_decision(
 pub fn settle_request_handler(ctx: Context<SettleRequest>) -> Result<SettleOutcome> {
     let now = Now::get()?;
     let market_key = ctx.accounts.market.key();
-    let request = (**ctx.accounts.request).clone();
+    let request = **ctx.accounts.request;
     require!(
         ctx.accounts.escrow.amount >= request.amount,
         LeverError::EscrowShortfall
