@@ -10,14 +10,16 @@ use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
 use lever::constants::{pause, PPM};
-use lever_keeper::{shutdown_channel, Action, Keeper, KeeperConfig, MarketSelection, MemoryLog, Verdict};
+use lever_keeper::{
+    shutdown_channel, Action, Keeper, KeeperConfig, MarketSelection, MemoryLog, SettleAction, Verdict,
+};
 use lever_sdk::cluster::{Cluster, ClusterError, ClusterResult, Landed, Simulation};
 use lever_sdk::lever::oracle::Now;
-use lever_sdk::lever::state::Market;
+use lever_sdk::lever::state::{Market, Request, RequestKind};
 use lever_sdk::pyth::price_update_data;
 use lever_sdk::{ix, quote};
 use lever_testkit::embedded::Embedded;
-use lever_tests::{levered, Harness};
+use lever_tests::{levered, sol, Harness};
 use serde_json::Value;
 use solana_account::Account;
 use solana_keypair::Keypair;
@@ -126,6 +128,12 @@ impl<C: Cluster> Cluster for Scripted<C> {
     }
     fn markets(&self) -> impl Future<Output = ClusterResult<Vec<(Pubkey, Market)>>> + Send {
         self.inner.markets()
+    }
+    fn requests(
+        &self,
+        market: &Pubkey,
+    ) -> impl Future<Output = ClusterResult<Vec<(Pubkey, Request)>>> + Send {
+        self.inner.requests(market)
     }
     fn clock(&self) -> impl Future<Output = ClusterResult<Now>> + Send {
         self.inner.clock()
@@ -655,5 +663,165 @@ async fn a_signal_during_a_send_lets_the_send_finish() {
     assert_eq!(lines.len(), 2);
     assert_eq!(action(&lines[0]), "rebalanced");
     assert_eq!(lines[1]["event"], "stopped");
+    h.check().await;
+}
+
+/// The keeper's settlement log lines.
+fn settlements(log: &MemoryLog) -> Vec<Value> {
+    log.json_lines()
+        .expect("every log line is JSON")
+        .into_iter()
+        .filter(|v| v["event"] == "settle")
+        .collect()
+}
+
+#[tokio::test]
+async fn due_requests_are_settled_in_tau_order_exactly_as_quoted() {
+    let (mut h, lp, alice) = levered().await;
+    let (late, _) = h
+        .request(&lp, RequestKind::DepositFunding, sol(5.0), 0)
+        .await
+        .expect("request");
+    h.advance(-3);
+    let (early, _) = h
+        .request(&alice, RequestKind::MintLt, sol(1.0), 0)
+        .await
+        .expect("request");
+    h.advance(3);
+    let (r_early, r_late) = (h.request_state(&early).await, h.request_state(&late).await);
+    assert!(r_early.tau < r_late.tau);
+    // Not due yet: nothing is sent.
+    let payer = keeper_key(&mut h).await;
+    let log = MemoryLog::default();
+    let cfg = config(&h, &log);
+    {
+        let cluster = Embedded::new(&mut h.chain);
+        cluster.watch_request(early);
+        cluster.watch_request(late);
+        let keeper = Keeper::new(&cluster, payer.insecure_clone(), cfg.clone());
+        keeper.run_once().await.expect("pass");
+        assert_eq!(cluster.sent(), 0);
+    }
+    assert!(settlements(&log).is_empty());
+    // One update covering both targets (the feed published nothing in between).
+    h.advance(11);
+    let input = lever_sdk::pyth::PriceInput {
+        publish_time: r_late.tau,
+        ..h.price_input(100.5)
+    }
+    .after(r_early.tau - 1);
+    h.write_price(&input);
+    let market = h.market().await;
+    let vault = h.balance(&h.keys.vault.clone()).await;
+    let first = quote::settle(&market, &r_early, &input, vault, h.chain.clock()).expect("quote");
+    let lt_before = h.balance(&alice.lt).await;
+    {
+        let cluster = Embedded::new(&mut h.chain);
+        cluster.watch_request(early);
+        cluster.watch_request(late);
+        let keeper = Keeper::new(&cluster, payer, cfg);
+        let settled = keeper.settle_due(&h.keys.market, &keeper.account_updates()).await;
+        assert_eq!(settled.len(), 2);
+        assert_eq!(settled[0].request, early, "the earlier target first");
+        assert_eq!(settled[1].request, late);
+    }
+    let lines = settlements(&log);
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    for line in &lines {
+        assert_eq!(line["settle"], "settled", "{line}");
+        assert_eq!(line["publish_time"], r_late.tau);
+        assert_eq!(line["tip_lamports"], 5_000);
+    }
+    let expected = first.fill().expect("fills").amounts().1;
+    assert_eq!(lines[0]["amount_out"], expected);
+    assert_eq!(h.balance(&alice.lt).await - lt_before, expected);
+    assert!(h.chain.account(&early).await.unwrap().is_none());
+    assert!(h.chain.account(&late).await.unwrap().is_none());
+    h.check().await;
+}
+
+#[tokio::test]
+async fn a_request_without_a_covering_update_waits_then_is_cancelled_after_expiry() {
+    let (mut h, _lp, alice) = levered().await;
+    let (request, receipt) = h
+        .request(&alice, RequestKind::MintLt, sol(1.0), 0)
+        .await
+        .expect("request");
+    h.advance(20);
+    // The price account still holds the update from before the request.
+    let payer = keeper_key(&mut h).await;
+    let log = MemoryLog::default();
+    let cfg = config(&h, &log);
+    {
+        let cluster = Embedded::new(&mut h.chain);
+        cluster.watch_request(request);
+        let keeper = Keeper::new(&cluster, payer.insecure_clone(), cfg.clone());
+        let waited = keeper.settle_due(&h.keys.market, &keeper.account_updates()).await;
+        assert_eq!(waited.len(), 1);
+        assert_eq!(cluster.sent(), 0, "nothing to send without the covering update");
+    }
+    let units_before = h.balance(&alice.underlying).await;
+    h.chain.set_time(receipt.expires_at + 1);
+    {
+        let cluster = Embedded::new(&mut h.chain);
+        cluster.watch_request(request);
+        let keeper = Keeper::new(&cluster, payer, cfg);
+        keeper.settle_due(&h.keys.market, &keeper.account_updates()).await;
+        assert_eq!(cluster.sent(), 1);
+    }
+    let lines = settlements(&log);
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert_eq!(lines[0]["settle"], "wait");
+    assert!(
+        lines[0]["reason"].as_str().unwrap().contains("no update"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1]["settle"], "cancelled");
+    assert_eq!(lines[1]["amount_out"], sol(1.0));
+    assert_eq!(h.balance(&alice.underlying).await - units_before, sol(1.0));
+    assert!(h.chain.account(&request).await.unwrap().is_none());
+    h.check().await;
+}
+
+#[tokio::test]
+async fn a_request_settled_by_someone_else_first_is_a_lost_race() {
+    let (mut h, _lp, alice) = levered().await;
+    let (request, receipt) = h
+        .request(&alice, RequestKind::MintLt, sol(1.0), 0)
+        .await
+        .expect("request");
+    h.advance(11);
+    let input = lever_sdk::pyth::PriceInput {
+        publish_time: receipt.tau,
+        ..h.price_input(100.0)
+    }
+    .after(receipt.tau - 1);
+    h.write_price(&input);
+    let payer = keeper_key(&mut h).await;
+    let log = MemoryLog::default();
+    let cfg = config(&h, &log);
+    let other = keeper_key(&mut h).await;
+    let r = h.request_state(&request).await;
+    let theirs = ix::settle_request(other.pubkey(), &h.keys, request, &r, h.price_account);
+    // The keeper read the request; the other settler lands first; the keeper's settlement is
+    // refused at simulation (the request is closed) and nothing is sent.
+    {
+        let cluster = Embedded::new(&mut h.chain);
+        lever_sdk::cluster::submit(&cluster, &[theirs], &other, &[])
+            .await
+            .expect("the other settler");
+        let sent = cluster.sent();
+        let keeper = Keeper::new(&cluster, payer, cfg);
+        let d = keeper
+            .settle_request(&h.keys.market, &request, &r, &keeper.account_updates())
+            .await;
+        assert_eq!(d.settle, SettleAction::LostRace, "{d:?}");
+        assert_eq!(
+            d.error_code,
+            Some(anchor_lang::error::ErrorCode::AccountNotInitialized as u32)
+        );
+        assert_eq!(cluster.sent(), sent, "a lost race sends nothing");
+    }
     h.check().await;
 }

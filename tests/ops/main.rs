@@ -12,7 +12,7 @@ use lever::state::UpdateMarketParams;
 use std::future::Future;
 
 use lever::oracle::Now;
-use lever::state::Market;
+use lever::state::{Market, Request};
 use lever_sdk::cluster::{Cluster, ClusterError, ClusterResult, Landed, Simulation};
 use lever_sdk::ops::{self, Flow, OpsError, SendOptions, DEFAULT_SLIPPAGE_PPM};
 use lever_sdk::units::format_units;
@@ -443,6 +443,12 @@ impl<C: Cluster> Cluster for NoReturnData<C> {
     }
     fn markets(&self) -> impl Future<Output = ClusterResult<Vec<(Pubkey, Market)>>> + Send {
         self.0.markets()
+    }
+    fn requests(
+        &self,
+        market: &Pubkey,
+    ) -> impl Future<Output = ClusterResult<Vec<(Pubkey, Request)>>> + Send {
+        self.0.requests(market)
     }
     fn clock(&self) -> impl Future<Output = ClusterResult<Now>> + Send {
         self.0.clock()

@@ -36,7 +36,9 @@ use solana_transaction::Signature;
 use tokio::sync::watch;
 
 mod pass;
+mod settle;
 pub use pass::*;
+pub use settle::*;
 
 /// Which markets a keeper watches.
 #[derive(Clone, Debug, PartialEq, Eq)]

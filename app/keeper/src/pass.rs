@@ -126,6 +126,9 @@ impl<C: Cluster> Keeper<C> {
             if shutdown.is_requested() {
                 return Ok((decisions, false));
             }
+            // Requests first, in `tau` order, so each settles at or after the books' price; then
+            // the rebalance, if the market is still out of band.
+            self.settle_due(&market, &self.account_updates()).await;
             decisions.push(self.keep(&market).await);
         }
         Ok((decisions, true))

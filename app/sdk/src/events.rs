@@ -95,6 +95,9 @@ lever_events!(
     LtRedeemed,
     FundingDeposited,
     FundingWithdrawn,
+    RequestOpened,
+    RequestSettled,
+    RequestCancelled,
 );
 
 impl LeverEvent {
@@ -116,6 +119,9 @@ impl LeverEvent {
             Self::LtRedeemed(e) => Some(e.market),
             Self::FundingDeposited(e) => Some(e.market),
             Self::FundingWithdrawn(e) => Some(e.market),
+            Self::RequestOpened(e) => Some(e.market),
+            Self::RequestSettled(e) => Some(e.market),
+            Self::RequestCancelled(e) => Some(e.market),
         }
     }
 }

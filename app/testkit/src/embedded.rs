@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
 use lever::oracle::Now;
-use lever::state::Market;
+use lever::state::{Market, Request};
 use solana_account::Account;
 use solana_transaction::{Hash, Transaction};
 
 use crate::chain::Chain;
-use lever_sdk::accounts::decode_market;
+use lever_sdk::accounts::{decode_market, decode_request};
 use lever_sdk::cluster::{Cluster, ClusterError, ClusterResult, Landed, Simulation};
 use lever_sdk::events::{compiled_events, LeverEvent};
 
@@ -45,7 +45,8 @@ const FRESH_BLOCKHASH_TIMEOUT: Duration = Duration::from_secs(10);
 /// mutex, so several keepers can share one `&Embedded`.
 ///
 /// - The bank cannot list accounts by owner: [`Cluster::markets`] returns the markets this value
-///   was told about ([`Embedded::with_markets`], [`Embedded::watch`]) that exist and decode.
+///   was told about ([`Embedded::with_markets`], [`Embedded::watch`]) that exist and decode, and
+///   [`Cluster::requests`] the open requests that transactions sent through this value opened.
 /// - The chain makes no slots by itself (the caller moves its clock): waiting for the next slot
 ///   makes one ([`Chain::next_slot`]).
 /// - Transactions are signed by the caller, so two identical ones on one blockhash would collide
@@ -54,6 +55,8 @@ const FRESH_BLOCKHASH_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Embedded<B = Chain> {
     chain: tokio::sync::Mutex<B>,
     markets: StdMutex<Vec<Pubkey>>,
+    /// Requests opened by transactions sent through this value (from their `RequestOpened`).
+    requests: StdMutex<Vec<Pubkey>>,
     spent: StdMutex<HashSet<Hash>>,
     sent: AtomicU64,
     simulated: AtomicU64,
@@ -64,6 +67,7 @@ impl<B: BorrowMut<Chain> + Send> Embedded<B> {
         Self {
             chain: tokio::sync::Mutex::new(chain),
             markets: StdMutex::new(Vec::new()),
+            requests: StdMutex::new(Vec::new()),
             spent: StdMutex::new(HashSet::new()),
             sent: AtomicU64::new(0),
             simulated: AtomicU64::new(0),
@@ -83,6 +87,15 @@ impl<B: BorrowMut<Chain> + Send> Embedded<B> {
         let mut markets = self.markets.lock().unwrap_or_else(|e| e.into_inner());
         if !markets.contains(&market) {
             markets.push(market);
+        }
+    }
+
+    /// Add a request address [`Cluster::requests`] lists (one opened by a transaction sent some
+    /// other way).
+    pub fn watch_request(&self, request: Pubkey) {
+        let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        if !requests.contains(&request) {
+            requests.push(request);
         }
     }
 
@@ -144,6 +157,24 @@ impl<B: BorrowMut<Chain> + Send> Cluster for Embedded<B> {
             .zip(accounts)
             .filter_map(|(key, account)| Some((key, decode_market(&account?)?)))
             .collect())
+    }
+
+    async fn requests(&self, market: &Pubkey) -> ClusterResult<Vec<(Pubkey, Request)>> {
+        let known = self.requests.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let accounts = self.accounts(&known).await?;
+        let mut open = Vec::new();
+        let mut still = Vec::new();
+        for (key, account) in known.into_iter().zip(accounts) {
+            if let Some(r) = account.as_ref().and_then(decode_request) {
+                still.push(key);
+                if r.market == *market {
+                    open.push((key, r));
+                }
+            }
+        }
+        // Settled and cancelled requests are closed: forget them.
+        *self.requests.lock().unwrap_or_else(|e| e.into_inner()) = still;
+        Ok(open)
     }
 
     async fn clock(&self) -> ClusterResult<Now> {
@@ -261,6 +292,14 @@ impl<B: BorrowMut<Chain> + Send> Embedded<B> {
             ),
             None => (Vec::new(), None, None),
         };
+        if out.result.is_ok() {
+            let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+            for event in &events {
+                if let LeverEvent::RequestOpened(opened) = event {
+                    requests.push(opened.request);
+                }
+            }
+        }
         match out.result {
             Ok(()) => Ok(Landed {
                 signature,

@@ -11,7 +11,9 @@ use anchor_spl::token::ID as TOKEN;
 use lever::constants::{pause, CONFIG_VERSION, PPM};
 use lever::events::*;
 use lever::instructions::{InitializeConfigArgs, UpdateConfigArgs};
-use lever::state::{Config, ConfigBounds, Market, MarketParams, UpdateMarketParams};
+use lever::state::{
+    Config, ConfigBounds, Market, MarketParams, RequestArgs, RequestKind, UpdateMarketParams,
+};
 use lever_sdk::accounts::{decode_account, decode_lever_account, LeverAccount};
 use lever_sdk::cluster::{submit, Cluster, Landed};
 use lever_sdk::events::{find, LeverEvent, LeverEventType};
@@ -228,6 +230,7 @@ async fn every_event_decodes_from_landed_transactions() {
     config_and_pause(&fx).await;
     let alice = user_flow(&fx).await;
     wipe_out_and_reopen(&fx, &alice).await;
+    two_step(&fx).await;
     admin_transfer(&fx).await;
 
     let seen = fx.seen.lock().unwrap().clone();
@@ -247,10 +250,129 @@ async fn every_event_decodes_from_landed_transactions() {
         "LtRedeemed",
         "FundingDeposited",
         "FundingWithdrawn",
+        "RequestOpened",
+        "RequestSettled",
+        "RequestCancelled",
     ]
     .into_iter()
     .collect();
     assert_eq!(seen, all);
+}
+
+/// A request settled at the update covering its target (`RequestOpened`, then `RequestSettled`
+/// with the operation's own `LtMinted` for the owner), and one cancelled after expiry.
+async fn two_step(fx: &Fx) {
+    let keys = fx.keys;
+    fx.set_price(100.0).await;
+    let bob = fx.wallet(5 * SOL).await;
+    let accounts = ix::RequestAccounts {
+        owner: bob.pubkey(),
+        source: bob.underlying,
+        destination: bob.lt,
+    };
+    let args = |nonce| RequestArgs {
+        nonce,
+        amount: SOL,
+        min_out: 0,
+        tip_lamports: 5_000,
+    };
+    let landed = fx
+        .send(
+            &[ix::open_request(&keys, RequestKind::MintLt, &accounts, args(1))],
+            &bob.kp,
+            &[],
+        )
+        .await;
+    assert_eq!(names(&landed), ["RequestOpened"]);
+    let opened: &RequestOpened = only(&landed);
+    let request = lever_sdk::pda::request(&keys.market, &bob.pubkey(), 1);
+    assert_eq!(
+        (opened.request, opened.owner, opened.kind),
+        (request, bob.pubkey(), RequestKind::MintLt)
+    );
+    assert_eq!(
+        (opened.amount, opened.destination, opened.tip_lamports),
+        (SOL, bob.lt, 5_000)
+    );
+    assert_eq!(opened.tau, opened.requested_at + 10);
+    let r = {
+        let account = fx.cluster.account(&request).await.unwrap().expect("request");
+        lever_sdk::accounts::decode_request(&account).expect("a request")
+    };
+    fx.advance(10).await;
+    {
+        let mut chain = fx.cluster.chain().await;
+        let input = PriceInput::usd(SOL_USD_FEED_ID, 101.0, 0.0, r.tau).after(r.tau - 1);
+        chain.write_price(&fx.price_account, &input);
+    }
+    let settler = fx.funded_keypair().await;
+    let lt_before = fx.balance(&bob.lt).await;
+    let landed = fx
+        .send(
+            &[ix::settle_request(
+                settler.pubkey(),
+                &keys,
+                request,
+                &r,
+                fx.price_account,
+            )],
+            &settler,
+            &[],
+        )
+        .await;
+    // Funding accrued over the 10 s wait comes first, then the operation's event, then the request's.
+    let got = names(&landed);
+    assert!(got.ends_with(&["LtMinted", "RequestSettled"]), "{got:?}");
+    assert!(got.len() == 2 || got[0] == "FundingAccrued", "{got:?}");
+    let minted: &LtMinted = only(&landed);
+    let settled: &RequestSettled = only(&landed);
+    assert_eq!((minted.user, minted.units_in), (bob.pubkey(), SOL));
+    assert_eq!(
+        (settled.request, settled.settler, settled.filled),
+        (request, settler.pubkey(), true)
+    );
+    assert_eq!(
+        (settled.amount_in, settled.amount_out, settled.price),
+        (SOL, minted.shares_out, minted.price)
+    );
+    assert_eq!(
+        (settled.tau, settled.publish_time, settled.tip_lamports),
+        (r.tau, r.tau, 5_000)
+    );
+    assert_eq!(fx.balance(&bob.lt).await - lt_before, settled.amount_out);
+    assert_eq!(minted.pool, snapshot(&fx.market().await));
+
+    let landed = fx
+        .send(
+            &[ix::open_request(&keys, RequestKind::MintLt, &accounts, args(2))],
+            &bob.kp,
+            &[],
+        )
+        .await;
+    let opened: &RequestOpened = only(&landed);
+    let request = opened.request;
+    let r = {
+        let account = fx.cluster.account(&request).await.unwrap().expect("request");
+        lever_sdk::accounts::decode_request(&account).expect("a request")
+    };
+    fx.advance(r.expires_at - r.requested_at + 1).await;
+    let units_before = fx.balance(&bob.underlying).await;
+    let canceller = fx.funded_keypair().await;
+    let landed = fx
+        .send(
+            &[ix::cancel_request(canceller.pubkey(), &keys, request, &r)],
+            &canceller,
+            &[],
+        )
+        .await;
+    assert_eq!(names(&landed), ["RequestCancelled"]);
+    let cancelled: &RequestCancelled = only(&landed);
+    assert_eq!(
+        (cancelled.request, cancelled.canceller),
+        (request, canceller.pubkey())
+    );
+    assert_eq!((cancelled.amount_refunded, cancelled.tip_lamports), (SOL, 5_000));
+    assert_eq!(fx.balance(&bob.underlying).await - units_before, SOL);
 }
 
 /// `initialize_config` and `create_market`, and both accounts decoded.

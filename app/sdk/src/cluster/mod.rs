@@ -13,7 +13,7 @@ use std::future::Future;
 use anchor_lang::prelude::Pubkey;
 use lever::error::LeverError;
 use lever::oracle::Now;
-use lever::state::Market;
+use lever::state::{Market, Request};
 use solana_account::Account;
 use solana_instruction::error::InstructionError;
 use solana_transaction::{Hash, Signature, Transaction};
@@ -155,6 +155,10 @@ pub trait Cluster: Send + Sync {
     /// Every Lever `Market` account the cluster can list, decoded.
     fn markets(&self) -> impl Future<Output = ClusterResult<Vec<(Pubkey, Market)>>> + Send;
 
+    /// Every open two-step request on `market` the cluster can list, decoded.
+    fn requests(&self, market: &Pubkey)
+        -> impl Future<Output = ClusterResult<Vec<(Pubkey, Request)>>> + Send;
+
     /// The clock programs see (the Clock sysvar): unix time and slot.
     fn clock(&self) -> impl Future<Output = ClusterResult<Now>> + Send;
 
@@ -182,6 +186,12 @@ impl<C: Cluster> Cluster for &C {
     }
     fn markets(&self) -> impl Future<Output = ClusterResult<Vec<(Pubkey, Market)>>> + Send {
         (**self).markets()
+    }
+    fn requests(
+        &self,
+        market: &Pubkey,
+    ) -> impl Future<Output = ClusterResult<Vec<(Pubkey, Request)>>> + Send {
+        (**self).requests(market)
     }
     fn clock(&self) -> impl Future<Output = ClusterResult<Now>> + Send {
         (**self).clock()

@@ -6,7 +6,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::Discriminator;
 use base64::Engine as _;
 use lever::oracle::Now;
-use lever::state::Market;
+use lever::state::{Market, Request};
 use solana_account::Account;
 use solana_rpc_client::api::client_error::Error as ClientError;
 use solana_rpc_client::api::config::{
@@ -22,7 +22,7 @@ use solana_transaction::{Hash, Signature, Transaction};
 use solana_transaction_error::TransactionError;
 
 use super::*;
-use crate::accounts::{decode_clock, decode_market, CLOCK_SYSVAR};
+use crate::accounts::{decode_clock, decode_market, decode_request, CLOCK_SYSVAR};
 use crate::events::{events_in, LeverEvent};
 
 // ---------------------------------------------------------------------------------------------
@@ -200,6 +200,31 @@ impl Cluster for RpcCluster {
         Ok(accounts
             .into_iter()
             .filter_map(|(key, account)| Some((key, decode_market(&account.decode::<Account>()?)?)))
+            .collect())
+    }
+
+    async fn requests(&self, market: &Pubkey) -> ClusterResult<Vec<(Pubkey, Request)>> {
+        let config = RpcProgramAccountsConfig {
+            filters: Some(vec![
+                RpcFilterType::DataSize((8 + <Request as anchor_lang::Space>::INIT_SPACE) as u64),
+                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, Request::DISCRIMINATOR)),
+                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(8, market.as_ref())),
+            ]),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                commitment: Some(self.commitment),
+                ..RpcAccountInfoConfig::default()
+            },
+            ..RpcProgramAccountsConfig::default()
+        };
+        let accounts = self
+            .client
+            .get_program_ui_accounts_with_config(&lever::ID, config)
+            .await
+            .map_err(|e| rpc_error("getProgramAccounts", e))?;
+        Ok(accounts
+            .into_iter()
+            .filter_map(|(key, account)| Some((key, decode_request(&account.decode::<Account>()?)?)))
             .collect())
     }
 
