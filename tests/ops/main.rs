@@ -50,10 +50,12 @@ async fn balance_or_zero(h: &mut Harness, account: &Pubkey) -> u64 {
     }
 }
 
+/// The instant path (one transaction) at the harness's price account.
 fn options(h: &Harness) -> SendOptions {
     SendOptions {
         price_account: Some(h.price_account),
         slippage_ppm: DEFAULT_SLIPPAGE_PPM,
+        instant: true,
         ..SendOptions::default()
     }
 }
@@ -505,8 +507,10 @@ async fn the_default_price_account_is_the_real_sponsored_feed() {
     h.chain.set_time(publish_time + 5);
     let bob = ata_wallet(&mut h, sol(10.0)).await;
     let market = h.keys.market;
+    // The instant path: it reads the default price account in the same transaction.
     let defaults = SendOptions {
         slippage_ppm: DEFAULT_SLIPPAGE_PPM,
+        instant: true,
         ..SendOptions::default()
     };
     let (status, prepared, executed) = {
@@ -533,4 +537,80 @@ async fn the_default_price_account_is_the_real_sponsored_feed() {
     assert_eq!(m.last_publish_time, publish_time);
     assert!(prepared.price_usd > 215.681_370_69, "{}", prepared.price_usd);
     h.check().await;
+}
+
+#[tokio::test]
+async fn two_step_operations_request_then_settle_at_the_update_covering_tau() {
+    let (mut h, _lp, _alice) = levered().await;
+    let bob = ata_wallet(&mut h, sol(50.0)).await;
+    let underlying = underlying_ata(&h, &bob.pubkey());
+    let lt = share_ata(&bob.pubkey(), &h.keys.lt_mint);
+    h.tracked.push(lt);
+    let opts = SendOptions {
+        instant: false,
+        ..options(&h)
+    };
+    let market = h.keys.market;
+    // Mint: the request escrows the units; the estimate is the settlement at today's price.
+    let (prepared, requested) = {
+        let cluster = Embedded::new(&mut h.chain);
+        let prepared = ops::prepare(&cluster, bob.pubkey(), market, Flow::Mint, sol(5.0), opts)
+            .await
+            .expect("prepare");
+        assert!(prepared.request.is_some());
+        assert_eq!(prepared.tip_lamports, 5_000);
+        assert!(
+            ops::execute(&cluster, &bob, &prepared).await.is_err(),
+            "a request is not instant"
+        );
+        let requested = ops::request(&cluster, &bob, &prepared).await.expect("request");
+        let status = ops::request_status(&cluster, &requested).await.expect("status");
+        assert!(matches!(status, ops::RequestStatus::Open { .. }), "{status:?}");
+        (prepared, requested)
+    };
+    assert_eq!(Some(requested.request), prepared.request);
+    assert_eq!(balance_or_zero(&mut h, &underlying).await, sol(45.0));
+    let r = h.request_state(&requested.request).await;
+    assert_eq!((r.tau, r.expires_at), (requested.tau, requested.expires_at));
+    assert_eq!(r.min_out, prepared.min_out);
+    // A keeper settles at the update covering tau, at the same price: the estimate was exact.
+    h.advance(10);
+    let input = lever_sdk::pyth::PriceInput {
+        publish_time: r.tau,
+        ..h.price_input(100.0)
+    }
+    .after(r.tau - 1);
+    h.write_price(&input);
+    let out = h.settle(&requested.request).await.expect("settle");
+    assert!(out.filled);
+    let cluster = Embedded::new(&mut h.chain);
+    let status = ops::request_status(&cluster, &requested).await.expect("status");
+    assert_eq!(
+        status,
+        ops::RequestStatus::Filled {
+            amount_out: out.amount_out,
+            received: format!("{} LT", lever_sdk::units::format_units(out.amount_out, 9)),
+        }
+    );
+    assert!(out.amount_out >= prepared.min_out);
+    drop(cluster);
+    assert_eq!(balance_or_zero(&mut h, &lt).await, out.amount_out);
+
+    // A request nobody settles is cancelled after expiry: the status says the input came back.
+    let (requested, held) = {
+        let cluster = Embedded::new(&mut h.chain);
+        let prepared = ops::prepare(&cluster, bob.pubkey(), market, Flow::Redeem, sol(1.0), opts)
+            .await
+            .expect("prepare");
+        let requested = ops::request(&cluster, &bob, &prepared).await.expect("request");
+        (requested, prepared.amount_in)
+    };
+    let r = h.request_state(&requested.request).await;
+    h.chain.set_time(r.expires_at + 1);
+    let canceller = h.chain.payer_pubkey();
+    let cancel = lever_sdk::ix::cancel_request(canceller, &h.keys, requested.request, &r);
+    h.send(&[cancel], &[]).await.expect("cancel");
+    let cluster = Embedded::new(&mut h.chain);
+    let status = ops::request_status(&cluster, &requested).await.expect("status");
+    assert_eq!(status, ops::RequestStatus::Returned { amount: held });
 }

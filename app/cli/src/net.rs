@@ -251,6 +251,13 @@ pub struct UserArgs {
     /// Preview only: print what would happen and send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// One transaction with the current update (the instant path, its fee; only where the market
+    /// allows it). Default: a two-step request settled by a keeper at the price at its target time.
+    #[arg(long)]
+    pub instant: bool,
+    /// Two-step: return once the request has landed instead of waiting for its settlement.
+    #[arg(long)]
+    pub no_wait: bool,
     #[command(flatten)]
     pub net: Net,
 }

@@ -385,7 +385,10 @@ async fn node_answers_what_rpc_client_asks() {
         fx.demo.market,
         Flow::Mint,
         2 * SOL,
-        SendOptions::default(),
+        SendOptions {
+            instant: true,
+            ..SendOptions::default()
+        },
     )
     .await
     .expect("prepare");
@@ -795,7 +798,7 @@ async fn user_commands_mint_fund_redeem_and_withdraw() {
     let supply = fx.supply(&lt_mint).await;
     let processed = fx.net.processed();
     let run = fx
-        .user(&["mint", &m, "1.5", "--dry-run", "--json"])
+        .user(&["mint", "--instant", &m, "1.5", "--dry-run", "--json"])
         .await
         .expect_ok("mint --dry-run");
     let preview = run.json();
@@ -811,7 +814,10 @@ async fn user_commands_mint_fund_redeem_and_withdraw() {
 
     // The mint itself: the LT received is what the JSON says, and what the preview said (same
     // clock, same price).
-    let run = fx.user(&["mint", &m, "1.5", "--json"]).await.expect_ok("mint");
+    let run = fx
+        .user(&["mint", "--instant", &m, "1.5", "--json"])
+        .await
+        .expect_ok("mint");
     let minted = run.json();
     assert_eq!(minted["flow"], "mint");
     let lt = fx.token(&fx.user_lt()).await;
@@ -825,7 +831,15 @@ async fn user_commands_mint_fund_redeem_and_withdraw() {
     // Funding: FT for 10 SOL, in the user's FT account.
     // (Confirmed at `finalized`: every status the node gives is final.)
     let run = fx
-        .user(&["fund", &m, "10", "--json", "--commitment", "finalized"])
+        .user(&[
+            "fund",
+            "--instant",
+            &m,
+            "10",
+            "--json",
+            "--commitment",
+            "finalized",
+        ])
         .await
         .expect_ok("fund");
     let funded = run.json();
@@ -835,7 +849,10 @@ async fn user_commands_mint_fund_redeem_and_withdraw() {
     assert_eq!(fx.token(&underlying).await, DEMO_USER_UNITS - 11_500_000_000);
 
     // Redeem every LT (text output).
-    let run = fx.user(&["redeem", &m, "all"]).await.expect_ok("redeem all");
+    let run = fx
+        .user(&["redeem", "--instant", &m, "all"])
+        .await
+        .expect_ok("redeem all");
     assert!(run.stdout.contains("received"), "{}", run.stdout);
     assert_eq!(fx.token(&fx.user_lt()).await, 0);
     assert_eq!(fx.supply(&lt_mint).await, supply);
@@ -850,7 +867,7 @@ async fn user_commands_mint_fund_redeem_and_withdraw() {
 
     // Withdraw every FT.
     let run = fx
-        .user(&["withdraw", &m, "all", "--json"])
+        .user(&["withdraw", "--instant", &m, "all", "--json"])
         .await
         .expect_ok("withdraw");
     let withdrawn = run.json();
@@ -863,7 +880,7 @@ async fn user_commands_mint_fund_redeem_and_withdraw() {
 
     // Nothing left to redeem: refused before sending.
     let processed = fx.net.processed();
-    let run = fx.user(&["redeem", &m, "all"]).await;
+    let run = fx.user(&["redeem", "--instant", &m, "all"]).await;
     assert!(!run.ok, "{}", run.stdout);
     assert_eq!(fx.net.processed(), processed);
 
@@ -888,13 +905,13 @@ async fn pause_unpause_and_update_need_their_authority_and_confirmation() {
 
     // Minting is refused by name, with a failing exit, and nothing is minted.
     let supply = fx.supply(&lt_mint).await;
-    let run = fx.user(&["mint", &m, "1"]).await;
+    let run = fx.user(&["mint", "--instant", &m, "1"]).await;
     assert!(!run.ok, "mint while paused succeeded:\n{}", run.stdout);
     assert_eq!(run.code, Some(1));
     assert!(run.stderr.contains("OperationPaused"), "{}", run.stderr);
     assert_eq!(fx.supply(&lt_mint).await, supply);
     // Funding is not paused.
-    fx.user(&["fund", &m, "1"])
+    fx.user(&["fund", "--instant", &m, "1"])
         .await
         .expect_ok("fund while mint paused");
 
@@ -918,7 +935,9 @@ async fn pause_unpause_and_update_need_their_authority_and_confirmation() {
         .expect_ok("unpause");
     assert_eq!(run.json()["action"], "unpaused");
     assert_eq!(fx.on_chain().await.paused, 0);
-    fx.user(&["mint", &m, "1"]).await.expect_ok("mint after unpause");
+    fx.user(&["mint", "--instant", &m, "1"])
+        .await
+        .expect_ok("mint after unpause");
 
     // Parameters: the admin's update lands; anyone else's is refused.
     let run = fx

@@ -36,6 +36,17 @@ pub enum Flow {
 }
 
 impl Flow {
+    /// The two-step request of this operation.
+    pub fn request_kind(self) -> lever::state::RequestKind {
+        use lever::state::RequestKind;
+        match self {
+            Self::Mint => RequestKind::MintLt,
+            Self::Redeem => RequestKind::RedeemLt,
+            Self::Deposit => RequestKind::DepositFunding,
+            Self::Withdraw => RequestKind::WithdrawFunding,
+        }
+    }
+
     pub(super) fn spends_underlying(self) -> bool {
         matches!(self, Self::Mint | Self::Deposit)
     }
@@ -73,6 +84,10 @@ pub struct Prepared {
     pub price_usd: f64,
     pub user_in: Pubkey,
     pub user_out: Pubkey,
+    /// A two-step request's address (`None`: the instant instruction).
+    pub request: Option<Pubkey>,
+    /// The request's prepaid settlement tip (lamports; 0 for the instant path).
+    pub tip_lamports: u64,
     pub instructions: Vec<Instruction>,
 }
 
@@ -122,6 +137,10 @@ pub struct SendOptions {
     pub price_account: Option<Pubkey>,
     /// `SetComputeUnitPrice` in micro-lamports (0 or `None`: leave it out).
     pub compute_unit_price: Option<u64>,
+    /// Send the instant instruction (one transaction, the caller's update, the instant fee;
+    /// only where the market allows it). `false` (the default): a two-step request, settled by a
+    /// keeper at the one update covering its target time.
+    pub instant: bool,
 }
 
 /// Default slippage tolerance: 0.5%.
@@ -201,23 +220,64 @@ pub async fn prepare<C: Cluster>(
         });
     }
     let input = price_input(&update);
-    // Preview with no minimum: the program's own code decides the output.
-    let (expected_out, fee_units, price) = match flow {
-        Flow::Mint => {
-            let p = quote::mint_lt(&market, &input, vault_units, now, amount, 0)?;
-            (p.quote.shares_out, p.quote.fee_units, p.price.band.upper)
+    let kind = flow.request_kind();
+    // Preview with no minimum: the program's own code decides the output. A request settles at
+    // the price at its target time, unknown now: the estimate settles it at the current price.
+    let (expected_out, fee_units, price) = if !options.instant {
+        let planned = lever::state::Request {
+            market: market_key,
+            owner: user,
+            kind,
+            nonce: 0,
+            amount,
+            min_out: 0,
+            escrow: Pubkey::default(),
+            source: user_in,
+            destination: user_out,
+            requested_at: now.unix_timestamp,
+            requested_slot: now.slot,
+            tau: now.unix_timestamp,
+            expires_at: now.unix_timestamp.saturating_add(1),
+            tip_lamports: market.min_settle_tip_lamports,
+            bump: 0,
+        };
+        let at_now = crate::pyth::PriceInput {
+            publish_time: now.unix_timestamp,
+            ..input
         }
-        Flow::Redeem => {
-            let p = quote::redeem_lt(&market, &input, vault_units, now, amount, 0)?;
-            (p.quote.units_out, p.quote.fee_units, p.price.band.lower)
+        .after(now.unix_timestamp.saturating_sub(1));
+        let settled = quote::settle(&market, &planned, &at_now, vault_units, now)?;
+        match settled.fill() {
+            Some(fill) => {
+                let (_, out, fee, price) = fill.amounts();
+                (out, fee, price)
+            }
+            None => {
+                let code = settled.refund_code().unwrap_or_default();
+                return Err(OpsError::Invalid(format!(
+                    "at the current price the request would be refunded: {}",
+                    crate::errors::describe(code)
+                )));
+            }
         }
-        Flow::Deposit => {
-            let p = quote::deposit_funding(&market, &input, vault_units, now, amount, 0)?;
-            (p.quote.shares_out, p.quote.fee_units, p.price.band.lower)
-        }
-        Flow::Withdraw => {
-            let p = quote::withdraw_funding(&market, &input, vault_units, now, amount, 0)?;
-            (p.quote.units_out, p.quote.fee_units, p.price.band.upper)
+    } else {
+        match flow {
+            Flow::Mint => {
+                let p = quote::mint_lt(&market, &input, vault_units, now, amount, 0)?;
+                (p.quote.shares_out, p.quote.fee_units, p.price.band.upper)
+            }
+            Flow::Redeem => {
+                let p = quote::redeem_lt(&market, &input, vault_units, now, amount, 0)?;
+                (p.quote.units_out, p.quote.fee_units, p.price.band.lower)
+            }
+            Flow::Deposit => {
+                let p = quote::deposit_funding(&market, &input, vault_units, now, amount, 0)?;
+                (p.quote.shares_out, p.quote.fee_units, p.price.band.lower)
+            }
+            Flow::Withdraw => {
+                let p = quote::withdraw_funding(&market, &input, vault_units, now, amount, 0)?;
+                (p.quote.units_out, p.quote.fee_units, p.price.band.upper)
+            }
         }
     };
     // Minimum out rounds down: the tolerance is never tighter than asked.
@@ -246,12 +306,37 @@ pub async fn prepare<C: Cluster>(
         out_mint,
         out_program,
     ));
-    instructions.push(match flow {
-        Flow::Mint => ix::mint_lt(&keys, &accounts, amount, min_out),
-        Flow::Redeem => ix::redeem_lt(&keys, &accounts, amount, min_out),
-        Flow::Deposit => ix::deposit_funding(&keys, &accounts, amount, min_out),
-        Flow::Withdraw => ix::withdraw_funding(&keys, &accounts, amount, min_out),
-    });
+    let (request, tip_lamports) = if options.instant {
+        instructions.push(match flow {
+            Flow::Mint => ix::mint_lt(&keys, &accounts, amount, min_out),
+            Flow::Redeem => ix::redeem_lt(&keys, &accounts, amount, min_out),
+            Flow::Deposit => ix::deposit_funding(&keys, &accounts, amount, min_out),
+            Flow::Withdraw => ix::withdraw_funding(&keys, &accounts, amount, min_out),
+        });
+        (None, 0)
+    } else {
+        // A nonce nobody else picks for this owner: the wall clock in nanoseconds.
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+            .unwrap_or_default();
+        let args = lever::state::RequestArgs {
+            nonce,
+            amount,
+            min_out,
+            tip_lamports: market.min_settle_tip_lamports,
+        };
+        let owned = ix::RequestAccounts {
+            owner: user,
+            source: user_in,
+            destination: user_out,
+        };
+        instructions.push(ix::open_request(&keys, kind, &owned, args));
+        (
+            Some(crate::pda::request(&keys.market, &user, nonce)),
+            args.tip_lamports,
+        )
+    };
     Ok(Prepared {
         flow,
         user,
@@ -266,6 +351,8 @@ pub async fn prepare<C: Cluster>(
         price_usd: price_usd(price, market.decimals),
         user_in,
         user_out,
+        request,
+        tip_lamports,
         instructions,
     })
 }
@@ -291,6 +378,11 @@ pub async fn execute<C: Cluster>(cluster: &C, user: &Keypair, prepared: &Prepare
     if user.pubkey() != prepared.user {
         return Err(OpsError::Invalid(
             "the operation was prepared for another wallet".into(),
+        ));
+    }
+    if prepared.request.is_some() {
+        return Err(OpsError::Invalid(
+            "prepared as a two-step request: send it with ops::request".into(),
         ));
     }
     let out_before = token_balance(cluster, &prepared.user_out).await?;
@@ -351,5 +443,127 @@ pub(super) fn outcome(flow: Flow, landed: &Landed) -> Option<(u64, u64, u64)> {
             let o = WithdrawFundingOutcome::deserialize(&mut data).ok()?;
             (o.shares_in, o.units_out, o.fee_units)
         }
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two-step requests
+// ---------------------------------------------------------------------------------------------
+
+/// A request that landed: where it is, when it settles, and the balances to tell its outcome by.
+#[derive(Clone, Debug, Serialize)]
+pub struct Requested {
+    pub signature: String,
+    pub flow: Flow,
+    #[serde(serialize_with = "as_string")]
+    pub request: Pubkey,
+    pub amount_in: u64,
+    pub min_out: u64,
+    /// Settles at the one update with `prev_publish_time < tau <= publish_time`.
+    pub tau: i64,
+    /// After this a keeper (or anyone) cancels it and the escrow comes back.
+    pub expires_at: i64,
+    pub tip_lamports: u64,
+    #[serde(skip)]
+    pub(super) user_in: Pubkey,
+    #[serde(skip)]
+    pub(super) user_out: Pubkey,
+    #[serde(skip)]
+    pub(super) out_before: u64,
+    #[serde(skip)]
+    pub(super) in_after: u64,
+    #[serde(skip)]
+    pub(super) decimals: u8,
+}
+
+fn as_string<S: serde::Serializer>(key: &Pubkey, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(key)
+}
+
+/// Where a request stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum RequestStatus {
+    /// Waiting for its settlement (`now` is the cluster's clock).
+    Open { now: i64, tau: i64, expires_at: i64 },
+    /// Settled and filled: `amount_out` arrived in the output account.
+    Filled { amount_out: u64, received: String },
+    /// Closed without a fill: refunded at settlement (the books refused at the price at `tau`)
+    /// or cancelled after expiry; the input is back.
+    Returned { amount: u64 },
+}
+
+/// Send a prepared two-step request signed by `user` (also the fee payer and the rent payer; the
+/// rent comes back when the request closes). Once it has landed this never fails.
+pub async fn request<C: Cluster>(cluster: &C, user: &Keypair, prepared: &Prepared) -> OpsResult<Requested> {
+    let Some(address) = prepared.request else {
+        return Err(OpsError::Invalid(
+            "prepared for the instant path: send it with ops::execute".into(),
+        ));
+    };
+    if user.pubkey() != prepared.user {
+        return Err(OpsError::Invalid(
+            "the operation was prepared for another wallet".into(),
+        ));
+    }
+    let out_before = token_balance(cluster, &prepared.user_out).await?;
+    let landed = submit(cluster, &prepared.instructions, user, &[]).await?;
+    let in_after = token_balance(cluster, &prepared.user_in).await.unwrap_or(0);
+    let receipt = landed
+        .return_data
+        .as_deref()
+        .and_then(|mut data| lever::instructions::RequestReceipt::deserialize(&mut data).ok());
+    let (tau, expires_at) = match receipt {
+        Some(r) => (r.tau, r.expires_at),
+        // No return data from this node: the request account says the same.
+        None => match cluster.account(&address).await {
+            Ok(Some(account)) => crate::accounts::decode_request(&account)
+                .map(|r| (r.tau, r.expires_at))
+                .unwrap_or_default(),
+            _ => (0, 0),
+        },
+    };
+    Ok(Requested {
+        signature: landed.signature.to_string(),
+        flow: prepared.flow,
+        request: address,
+        amount_in: prepared.amount_in,
+        min_out: prepared.min_out,
+        tau,
+        expires_at,
+        tip_lamports: prepared.tip_lamports,
+        user_in: prepared.user_in,
+        user_out: prepared.user_out,
+        out_before,
+        in_after,
+        decimals: prepared.decimals,
+    })
+}
+
+/// Where `requested` stands: open, or closed and how (told by the owner's balances, so it works
+/// on any node). Poll it until it is not `Open`.
+pub async fn request_status<C: Cluster>(cluster: &C, requested: &Requested) -> OpsResult<RequestStatus> {
+    if let Some(account) = cluster.account(&requested.request).await? {
+        if let Some(r) = crate::accounts::decode_request(&account) {
+            let now = cluster.clock().await?.unix_timestamp;
+            return Ok(RequestStatus::Open {
+                now,
+                tau: r.tau,
+                expires_at: r.expires_at,
+            });
+        }
+    }
+    let out_now = token_balance(cluster, &requested.user_out).await?;
+    let in_now = token_balance(cluster, &requested.user_in).await?;
+    if out_now > requested.out_before {
+        let amount_out = out_now - requested.out_before;
+        let (_, get) = requested.flow.tokens();
+        return Ok(RequestStatus::Filled {
+            amount_out,
+            received: format!("{} {get}", format_units(amount_out, requested.decimals)),
+        });
+    }
+    Ok(RequestStatus::Returned {
+        amount: in_now.saturating_sub(requested.in_after),
     })
 }
