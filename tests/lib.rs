@@ -577,6 +577,7 @@ impl Harness {
             RequestKind::WithdrawFunding => (u.ft, u.underlying),
         };
         ix::RequestAccounts {
+            payer: u.pubkey(),
             owner: u.pubkey(),
             source,
             destination,

@@ -1292,6 +1292,7 @@ impl Seq {
             RequestKind::WithdrawFunding => (w_ft, w_und),
         };
         let accounts = ix::RequestAccounts {
+            payer: kp.pubkey(),
             owner: kp.pubkey(),
             source,
             destination,

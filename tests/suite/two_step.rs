@@ -58,7 +58,7 @@ async fn settle_as_quoted(
     let q = quote::settle(&market, &r, input, vault, h.chain.clock()).expect("the quote settles");
     let (dest_before, source_before) = (h.balance(&r.destination).await, h.balance(&r.source).await);
     let settler_before = lamports(h, &settler.pubkey()).await;
-    let owner_before = lamports(h, &r.owner).await;
+    let payer_before = lamports(h, &r.payer).await;
     let held = lamports(h, &request).await + lamports(h, &r.escrow).await;
     let ix = h
         .settle_ix(&settler.pubkey(), &request, &h.price_account.clone())
@@ -99,7 +99,7 @@ async fn settle_as_quoted(
         lamports(h, &settler.pubkey()).await,
         settler_before + r.tip_lamports
     );
-    assert_eq!(lamports(h, &r.owner).await, owner_before + held - r.tip_lamports);
+    assert_eq!(lamports(h, &r.payer).await, payer_before + held - r.tip_lamports);
     assert!(
         h.chain.account(&request).await.unwrap().is_none(),
         "request closed"
@@ -260,6 +260,7 @@ async fn settle_refunds_below_min_out_and_still_pays_the_settler() {
         let planned = Request {
             market: h.keys.market,
             owner: u.pubkey(),
+            payer: u.pubkey(),
             kind,
             nonce: 0,
             amount: sol(1.0),
@@ -572,4 +573,46 @@ async fn exit_requested_in_an_outage_settles_at_the_first_update_after_it() {
     let out = settle_as_quoted(&mut h, &k, request, &input).await;
     assert!(out.filled);
     assert_eq!(h.market().await.last_publish_time, receipt.tau + 15);
+}
+
+#[tokio::test]
+async fn another_payer_funds_the_request_and_gets_its_rent_back() {
+    // A composing program's PDA can own a request (sign for its input) while its user pays: the
+    // payer funds rent and tip and gets the rent back; the owner's tokens move, not its lamports.
+    let (mut h, _lp, alice) = levered().await;
+    let payer = keeper(&mut h).await;
+    let owner_lamports = lamports(&mut h, &alice.pubkey()).await;
+    let payer_before = lamports(&mut h, &payer.pubkey()).await;
+    h.next_nonce += 1;
+    let accounts = lever_sdk::ix::RequestAccounts {
+        payer: payer.pubkey(),
+        ..h.request_accounts(&alice, RequestKind::MintLt)
+    };
+    let args = lever::state::RequestArgs {
+        nonce: h.next_nonce,
+        amount: sol(1.0),
+        min_out: 0,
+        tip_lamports: 5_000,
+    };
+    let ix = lever_sdk::ix::open_request(&h.keys, RequestKind::MintLt, &accounts, args);
+    let landed = h.send(&[ix], &[&payer, &alice.kp]).await.expect("request");
+    let receipt: lever::instructions::RequestReceipt = decode(&landed);
+    h.requests.push(receipt.request);
+    let r = h.request_state(&receipt.request).await;
+    assert_eq!((r.owner, r.payer), (alice.pubkey(), payer.pubkey()));
+    assert_eq!(
+        lamports(&mut h, &alice.pubkey()).await,
+        owner_lamports,
+        "the owner paid nothing"
+    );
+    h.advance(10);
+    let k = keeper(&mut h).await;
+    let input = covering(&h, 100.0, r.tau - 1, r.tau);
+    let out = settle_as_quoted(&mut h, &k, receipt.request, &input).await;
+    assert!(out.filled);
+    assert_eq!(
+        lamports(&mut h, &payer.pubkey()).await,
+        payer_before - 5_000,
+        "the payer got the rents back and paid the tip"
+    );
 }

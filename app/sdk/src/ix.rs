@@ -259,10 +259,12 @@ pub fn request_mints(keys: &MarketKeys, kind: RequestKind) -> (Pubkey, Pubkey, P
     keys.mints().for_request(kind)
 }
 
-/// Accounts of a `request_*`: the owner (signs and pays), the token account the input comes from
-/// and the one that receives the output.
+/// Accounts of a `request_*`: the payer (signs; rent and tip), the owner (signs as the input's
+/// authority; the same key for a wallet), the token account the input comes from and the one that
+/// receives the output.
 #[derive(Clone, Copy, Debug)]
 pub struct RequestAccounts {
+    pub payer: Pubkey,
     pub owner: Pubkey,
     pub source: Pubkey,
     pub destination: Pubkey,
@@ -279,6 +281,7 @@ pub fn open_request(
     let request = pda::request(&keys.market, &u.owner, args.nonce);
     let (input_mint, output_mint, input_token_program) = request_mints(keys, kind);
     let accounts = lever::accounts::OpenRequest {
+        payer: u.payer,
         owner: u.owner,
         market: keys.market,
         request,
@@ -313,7 +316,7 @@ pub fn settle_request(
             settler,
             market: keys.market,
             request,
-            owner: r.owner,
+            payer: r.payer,
             escrow: r.escrow,
             source: r.source,
             destination: r.destination,
@@ -339,7 +342,7 @@ pub fn cancel_request(canceller: Pubkey, keys: &MarketKeys, request: Pubkey, r: 
             canceller,
             market: keys.market,
             request,
-            owner: r.owner,
+            payer: r.payer,
             escrow: r.escrow,
             source: r.source,
             input_mint,

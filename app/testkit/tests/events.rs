@@ -266,6 +266,7 @@ async fn two_step(fx: &Fx) {
     fx.set_price(100.0).await;
     let bob = fx.wallet(5 * SOL).await;
     let accounts = ix::RequestAccounts {
+        payer: bob.pubkey(),
         owner: bob.pubkey(),
         source: bob.underlying,
         destination: bob.lt,

@@ -202,6 +202,7 @@ pub struct RequestOpened {
     pub market: Pubkey,
     pub request: Pubkey,
     pub owner: Pubkey,
+    pub payer: Pubkey,
     pub kind: RequestKind,
     /// Input in escrow (units or shares).
     pub amount: u64,

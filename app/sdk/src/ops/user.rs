@@ -227,6 +227,7 @@ pub async fn prepare<C: Cluster>(
         let planned = lever::state::Request {
             market: market_key,
             owner: user,
+            payer: user,
             kind,
             nonce: 0,
             amount,
@@ -327,6 +328,7 @@ pub async fn prepare<C: Cluster>(
             tip_lamports: market.min_settle_tip_lamports,
         };
         let owned = ix::RequestAccounts {
+            payer: user,
             owner: user,
             source: user_in,
             destination: user_out,

@@ -2,7 +2,7 @@
 //! at the one Pyth update covering its target time `tau` (or `cancel_request` returns it after the
 //! settlement window). PDA `[REQUEST_SEED, market, owner, nonce (u64 LE)]`; the escrow token account
 //! is `[ESCROW_SEED, request]`, owned by the market. The account holds its rent plus the prepaid
-//! settlement tip; closing it pays the tip to the settler (or canceller) and the rent to the owner.
+//! settlement tip; closing it pays the tip to the settler (or canceller) and the rent to the payer.
 
 use anchor_lang::prelude::*;
 
@@ -42,8 +42,12 @@ impl RequestKind {
 #[derive(Copy, InitSpace, Debug, PartialEq, Eq)]
 pub struct Request {
     pub market: Pubkey,
-    /// Signed the request; receives the rent back, and the escrow on a refund or cancel.
+    /// Signed the request as the authority of `source` (a wallet, or a composing program's PDA);
+    /// the escrow returns to its `source` on a refund or cancel.
     pub owner: Pubkey,
+    /// Paid the rent of the request and its escrow and the tip; the rent goes back to it when the
+    /// request closes. Often the owner; a composing program lets its user pay.
+    pub payer: Pubkey,
     pub kind: RequestKind,
     /// Chosen by the owner: one owner may hold many open requests on a market.
     pub nonce: u64,

@@ -1,6 +1,6 @@
 //! `cancel_request`: after a request's settlement window (`now > expires_at`), anyone may cancel it.
 //! The escrow goes back to the owner's source account, the tip to the canceller, the rents to the
-//! owner. Before expiry nobody may, the owner included: a request that could be withdrawn once the
+//! payer. Before expiry nobody may, the owner included: a request that could be withdrawn once the
 //! price at `tau` is public would be a free option on that price. The books do not change.
 
 use anchor_lang::prelude::*;
@@ -20,16 +20,16 @@ pub struct CancelRequest<'info> {
     pub market: AccountLoader<'info, Market>,
     #[account(
         mut,
-        close = owner,
+        close = payer,
         has_one = market @ LeverError::RequestAccountMismatch,
-        has_one = owner @ LeverError::RequestAccountMismatch,
+        has_one = payer @ LeverError::RequestAccountMismatch,
         has_one = escrow @ LeverError::RequestAccountMismatch,
         has_one = source @ LeverError::RequestAccountMismatch,
     )]
     pub request: Box<Account<'info, Request>>,
-    /// CHECK: the request's owner (checked by `has_one`); receives the rent.
+    /// CHECK: the request's payer (checked by `has_one`); receives the rent.
     #[account(mut)]
-    pub owner: UncheckedAccount<'info>,
+    pub payer: UncheckedAccount<'info>,
     #[account(mut)]
     pub escrow: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The owner's account the input came from; the escrow returns to it.
@@ -83,7 +83,7 @@ pub fn cancel_request_handler(ctx: Context<CancelRequest>) -> Result<CancelOutco
     close_owned_account(
         &a.input_token_program,
         &escrow,
-        &a.owner.to_account_info(),
+        &a.payer.to_account_info(),
         &market_info,
         &signer,
     )?;

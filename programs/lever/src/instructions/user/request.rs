@@ -21,13 +21,16 @@ use crate::state::{Market, Request, RequestArgs, RequestKind};
 #[derive(Accounts)]
 #[instruction(args: RequestArgs)]
 pub struct OpenRequest<'info> {
-    /// Signs, pays the request's and the escrow's rent and the tip.
+    /// Pays the request's and the escrow's rent and the tip (the rent comes back at close).
     #[account(mut)]
+    pub payer: Signer<'info>,
+    /// Authority of `source`: signs for the input (a wallet, or a composing program's PDA by
+    /// `invoke_signed`; it needs no lamports).
     pub owner: Signer<'info>,
     pub market: AccountLoader<'info, Market>,
     #[account(
         init,
-        payer = owner,
+        payer = payer,
         space = 8 + Request::INIT_SPACE,
         seeds = [REQUEST_SEED, market.key().as_ref(), owner.key().as_ref(), &args.nonce.to_le_bytes()],
         bump,
@@ -39,7 +42,7 @@ pub struct OpenRequest<'info> {
     pub output_mint: Box<InterfaceAccount<'info, Mint>>,
     #[account(
         init,
-        payer = owner,
+        payer = payer,
         token::mint = input_mint,
         token::authority = market,
         token::token_program = input_token_program,
@@ -165,7 +168,7 @@ pub fn open_request_handler(
             CpiContext::new(
                 ctx.accounts.system_program.key(),
                 system_program::Transfer {
-                    from: ctx.accounts.owner.to_account_info(),
+                    from: ctx.accounts.payer.to_account_info(),
                     to: ctx.accounts.request.to_account_info(),
                 },
             ),
@@ -176,6 +179,7 @@ pub fn open_request_handler(
     let request = Request {
         market: a.market.key(),
         owner: a.owner.key(),
+        payer: a.payer.key(),
         kind,
         nonce: args.nonce,
         amount: args.amount,
@@ -196,6 +200,7 @@ pub fn open_request_handler(
             market: request.market,
             request: a.request.key(),
             owner: request.owner,
+            payer: request.payer,
             kind,
             amount: request.amount,
             min_out: request.min_out,

@@ -4,7 +4,7 @@
 //! the confidence-adverse end of the interval, caps, fees; see [`settle_books`]). When the books
 //! refuse it (the minimum out, a cap, a wiped market, a pause, a confidence too wide) the escrow is
 //! refunded instead and the settlement still succeeds. Either way the settler receives the tip, the
-//! owner the rent of the request and its escrow. Many requests settle in one transaction: one
+//! payer the rent of the request and its escrow. Many requests settle in one transaction: one
 //! instruction each (in `tau` order, so each finds the books at or before its own price).
 
 use anchor_lang::prelude::*;
@@ -35,17 +35,17 @@ pub struct SettleRequest<'info> {
     pub market: AccountLoader<'info, Market>,
     #[account(
         mut,
-        close = owner,
+        close = payer,
         has_one = market @ LeverError::RequestAccountMismatch,
-        has_one = owner @ LeverError::RequestAccountMismatch,
+        has_one = payer @ LeverError::RequestAccountMismatch,
         has_one = escrow @ LeverError::RequestAccountMismatch,
         has_one = source @ LeverError::RequestAccountMismatch,
         has_one = destination @ LeverError::RequestAccountMismatch,
     )]
     pub request: Box<Account<'info, Request>>,
-    /// CHECK: the request's owner (checked by `has_one`); receives the rent.
+    /// CHECK: the request's payer (checked by `has_one`); receives the rent.
     #[account(mut)]
-    pub owner: UncheckedAccount<'info>,
+    pub payer: UncheckedAccount<'info>,
     #[account(mut)]
     pub escrow: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The owner's account the input came from (refunds and any escrow surplus go back to it).
@@ -317,7 +317,7 @@ pub fn settle_request_handler(ctx: Context<SettleRequest>) -> Result<SettleOutco
         }
     };
     // What is left in escrow (all of it on a refund; a donation on top of the request on a fill)
-    // goes back to the owner's source account, then the empty escrow closes to the owner.
+    // goes back to the owner's source account, then the empty escrow closes to the payer.
     let left = held.safe_sub(outcome.amount_in)?;
     if left > 0 {
         transfer_out(
@@ -333,7 +333,7 @@ pub fn settle_request_handler(ctx: Context<SettleRequest>) -> Result<SettleOutco
     close_owned_account(
         &input_program,
         &escrow,
-        &a.owner.to_account_info(),
+        &a.payer.to_account_info(),
         &market_info,
         &signer,
     )?;
