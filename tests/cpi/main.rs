@@ -566,3 +566,175 @@ async fn cpi_wrong_market_is_refused() {
     f.send_as_bob(f.deposit(sol(1.0), 0)).await;
     assert!(f.position().await.lt > 0);
 }
+
+// ----------------------------------------------------------------------------------------------
+// the two-step path by CPI
+
+impl Fixture {
+    fn pending(&self, nonce: u64) -> (Pubkey, Pubkey) {
+        let pending = Pubkey::find_program_address(
+            &[
+                lever_vault::PENDING_SEED,
+                self.vault.state.as_ref(),
+                &nonce.to_le_bytes(),
+            ],
+            &lever_vault::ID,
+        )
+        .0;
+        let pending_lt = Pubkey::find_program_address(
+            &[lever_vault::PENDING_LT_SEED, pending.as_ref()],
+            &lever_vault::ID,
+        )
+        .0;
+        (pending, pending_lt)
+    }
+
+    fn request_deposit(&self, nonce: u64, amount: u64, min_lt_out: u64) -> (Instruction, Pubkey) {
+        let (pending, pending_lt) = self.pending(nonce);
+        let request = pda::request(&self.h.keys.market, &self.vault.state, nonce);
+        let ix = vault_ix(
+            lever_vault::accounts::RequestDeposit {
+                depositor: self.bob.pubkey(),
+                vault_state: self.vault.state,
+                position: self.vault.position(&self.bob.pubkey()),
+                pending,
+                pending_lt,
+                depositor_underlying: self.bob.underlying,
+                vault_underlying: self.vault.underlying,
+                lever_market: self.h.keys.market,
+                underlying_mint: self.h.keys.underlying_mint,
+                lt_mint: self.h.keys.lt_mint,
+                lever_request: request,
+                lever_escrow: pda::escrow(&request),
+                underlying_token_program: self.h.keys.underlying_token_program,
+                share_token_program: TOKEN_2022,
+                system_program: anchor_lang::system_program::ID,
+                lever_event_authority: pda::event_authority(),
+                lever_program: lever::ID,
+            },
+            lever_vault::instruction::RequestDeposit {
+                nonce,
+                amount,
+                min_lt_out,
+                tip_lamports: 5_000,
+            },
+        );
+        (ix, request)
+    }
+
+    fn claim(&self, nonce: u64) -> Instruction {
+        let (pending, pending_lt) = self.pending(nonce);
+        vault_ix(
+            lever_vault::accounts::ClaimDeposit {
+                depositor: self.bob.pubkey(),
+                vault_state: self.vault.state,
+                position: self.vault.position(&self.bob.pubkey()),
+                pending,
+                pending_lt,
+                lever_request: pda::request(&self.h.keys.market, &self.vault.state, nonce),
+                depositor_underlying: self.bob.underlying,
+                vault_underlying: self.vault.underlying,
+                vault_lt: self.vault.lt,
+                underlying_mint: self.h.keys.underlying_mint,
+                lt_mint: self.h.keys.lt_mint,
+                underlying_token_program: self.h.keys.underlying_token_program,
+                share_token_program: TOKEN_2022,
+            },
+            lever_vault::instruction::ClaimDeposit {},
+        )
+    }
+
+    /// A keeper's settlement of `request` at an update covering its target, at `usd`.
+    async fn settle_at(&mut self, request: &Pubkey, usd: f64) -> lever::instructions::SettleOutcome {
+        let r = self.h.request_state(request).await;
+        let now = self.h.chain.now();
+        self.h.advance(r.tau - now);
+        let input = PriceInput {
+            publish_time: r.tau,
+            ..self.h.price_input(usd)
+        }
+        .after(r.tau - 1);
+        self.h.write_price(&input);
+        self.h.settle(request).await.expect("settle")
+    }
+}
+
+#[tokio::test]
+async fn cpi_two_step_deposit_is_owned_by_the_vault_settled_by_a_keeper_and_claimed() {
+    let mut f = Fixture::new().await;
+    let bob_before = f.h.balance(&f.bob.underlying.clone()).await;
+    let (ix, request) = f.request_deposit(0, sol(2.0), 1);
+    f.send_as_bob(ix).await;
+    f.h.requests.push(request);
+    let r = f.h.request_state(&request).await;
+    assert_eq!(
+        (r.owner, r.payer),
+        (f.vault.state, f.bob.pubkey()),
+        "the vault owns, bob pays"
+    );
+    assert_eq!(f.state().await.next_nonce, 1);
+    assert_eq!(
+        f.h.balance(&f.bob.underlying.clone()).await,
+        bob_before - sol(2.0)
+    );
+    // Claiming before the settlement is refused.
+    let code = VaultError::RequestStillOpen as u32 + 7000;
+    f.expect_refused(f.claim(0), code, lever_vault::ID).await;
+    // A nonce other than the vault's next one is refused by the vault (a replayed one finds its
+    // pending account in use).
+    let (again, _) = f.request_deposit(5, sol(1.0), 0);
+    f.expect_refused(again, VaultError::WrongNonce as u32 + 7000, lever_vault::ID)
+        .await;
+
+    let out = f.settle_at(&request, 100.2).await;
+    assert!(out.filled);
+    let (_, pending_lt) = f.pending(0);
+    assert_eq!(
+        f.h.balance(&pending_lt).await,
+        out.amount_out,
+        "the LT waits in the deposit's account"
+    );
+    let lt_before = f.h.balance(&f.vault.lt.clone()).await;
+    f.send_as_bob(f.claim(0)).await;
+    assert_eq!(f.h.balance(&f.vault.lt.clone()).await, lt_before + out.amount_out);
+    let position = f.position().await;
+    assert_eq!(
+        (position.lt, position.units_deposited),
+        (out.amount_out, sol(2.0))
+    );
+    assert_eq!(f.state().await.total_lt, out.amount_out);
+    assert!(
+        f.h.chain.account(&f.pending(0).0).await.unwrap().is_none(),
+        "pending closed"
+    );
+    // Claimed once: a second claim finds no pending deposit.
+    let bob = f.bob.kp.insecure_clone();
+    f.h.send(&[f.claim(0)], &[&bob])
+        .await
+        .expect_err("claimed already");
+}
+
+#[tokio::test]
+async fn cpi_two_step_deposit_refunded_by_lever_returns_the_units_at_claim() {
+    let mut f = Fixture::new().await;
+    let bob_before = f.h.balance(&f.bob.underlying.clone()).await;
+    // A minimum no settlement can meet: Lever refunds the units to the vault.
+    let (ix, request) = f.request_deposit(0, sol(2.0), u64::MAX);
+    f.send_as_bob(ix).await;
+    f.h.requests.push(request);
+    let out = f.settle_at(&request, 100.0).await;
+    assert!(!out.filled);
+    assert_eq!(out.refund_code, u32::from(LeverError::SlippageExceeded));
+    f.send_as_bob(f.claim(0)).await;
+    assert_eq!(
+        f.h.balance(&f.bob.underlying.clone()).await,
+        bob_before,
+        "every unit came back"
+    );
+    assert_eq!(f.position().await.lt, 0);
+    assert_eq!(
+        f.h.balance(&f.vault.underlying.clone()).await,
+        0,
+        "the vault keeps nothing"
+    );
+}

@@ -9,6 +9,14 @@
 //!
 //! The vault checks only what it owns (its state, the depositor's position, its token accounts and
 //! that the market is its market); every Lever account is checked by Lever against that market.
+//!
+//! `deposit`/`withdraw` use Lever's instant path (one transaction; only where the market turns it
+//! on, at its instant fee, short price age and per-slot cap). `request_deposit` + `claim_deposit`
+//! use the two-step path, which every market has: the vault's PDA owns a Lever request for the
+//! depositor's units (the depositor pays its rent and tip), its output goes to a pending LT account
+//! of that deposit, and after a keeper settles it the depositor claims: the LT that arrived is
+//! booked to the position, or, if Lever refunded the units (or the request expired and was
+//! cancelled), they go back to the depositor.
 
 #![allow(unexpected_cfgs)]
 // Anchor's generated code and the #[program] dispatch trip these lints.
@@ -31,6 +39,10 @@ pub const VAULT_UNDERLYING_SEED: &[u8] = b"underlying";
 pub const VAULT_LT_SEED: &[u8] = b"lt";
 /// A depositor's `Position`: `["position", vault_state, owner]`.
 pub const POSITION_SEED: &[u8] = b"position";
+/// A two-step deposit waiting for its Lever settlement: `["pending", vault_state, nonce u64 LE]`;
+/// its LT token account: `["pending_lt", pending]`.
+pub const PENDING_SEED: &[u8] = b"pending";
+pub const PENDING_LT_SEED: &[u8] = b"pending_lt";
 
 #[program]
 pub mod lever_vault {
@@ -43,6 +55,7 @@ pub mod lever_vault {
         state.underlying = ctx.accounts.vault_underlying.key();
         state.lt = ctx.accounts.vault_lt.key();
         state.total_lt = 0;
+        state.next_nonce = 0;
         state.bump = ctx.bumps.vault_state;
         Ok(())
     }
@@ -133,6 +146,148 @@ pub mod lever_vault {
             .total_lt
             .checked_add(received)
             .ok_or(VaultError::MathOverflow)?;
+        Ok(())
+    }
+
+    /// Two-step deposit: take `amount` units from the depositor and open a Lever mint request
+    /// owned by the vault (the depositor pays its rent and `tip_lamports`) whose LT will arrive in
+    /// this deposit's pending account. `nonce` is the vault's next one (`VaultState::next_nonce`).
+    pub fn request_deposit(
+        ctx: Context<RequestDeposit>,
+        nonce: u64,
+        amount: u64,
+        min_lt_out: u64,
+        tip_lamports: u64,
+    ) -> Result<()> {
+        require!(amount > 0, VaultError::ZeroAmount);
+        require!(
+            nonce == ctx.accounts.vault_state.next_nonce,
+            VaultError::WrongNonce
+        );
+        let a = &ctx.accounts;
+        token_interface::transfer_checked(
+            CpiContext::new(
+                a.underlying_token_program.key(),
+                TransferChecked {
+                    from: a.depositor_underlying.to_account_info(),
+                    mint: a.underlying_mint.to_account_info(),
+                    to: a.vault_underlying.to_account_info(),
+                    authority: a.depositor.to_account_info(),
+                },
+            ),
+            amount,
+            a.underlying_mint.decimals,
+        )?;
+        let market = a.vault_state.lever_market;
+        let bump = [a.vault_state.bump];
+        let seeds: &[&[u8]] = &[VAULT_SEED, market.as_ref(), &bump];
+        lever::cpi::request_mint_lt(
+            CpiContext::new_with_signer(
+                a.lever_program.key(),
+                lever::cpi::accounts::OpenRequest {
+                    payer: a.depositor.to_account_info(),
+                    owner: a.vault_state.to_account_info(),
+                    market: a.lever_market.to_account_info(),
+                    request: a.lever_request.to_account_info(),
+                    input_mint: a.underlying_mint.to_account_info(),
+                    output_mint: a.lt_mint.to_account_info(),
+                    escrow: a.lever_escrow.to_account_info(),
+                    source: a.vault_underlying.to_account_info(),
+                    destination: a.pending_lt.to_account_info(),
+                    input_token_program: a.underlying_token_program.to_account_info(),
+                    system_program: a.system_program.to_account_info(),
+                    event_authority: a.lever_event_authority.to_account_info(),
+                    program: a.lever_program.to_account_info(),
+                },
+                &[seeds],
+            ),
+            lever::state::RequestArgs {
+                nonce,
+                amount,
+                min_out: min_lt_out,
+                tip_lamports,
+            },
+        )?;
+        let a = &mut *ctx.accounts;
+        a.vault_state.next_nonce = nonce.checked_add(1).ok_or(VaultError::MathOverflow)?;
+        let pending = &mut a.pending;
+        pending.vault = a.vault_state.key();
+        pending.owner = a.depositor.key();
+        pending.request = a.lever_request.key();
+        pending.amount = amount;
+        pending.bump = ctx.bumps.pending;
+        Ok(())
+    }
+
+    /// After Lever closed the deposit's request (settled, or cancelled after expiry): book the LT
+    /// that arrived to the position, or, if none did (refunded or cancelled: the units came back to
+    /// the vault), return the units to the depositor. Closes the pending accounts.
+    pub fn claim_deposit(ctx: Context<ClaimDeposit>) -> Result<()> {
+        // Lever closes a request by emptying it: still funded means still open.
+        require!(
+            ctx.accounts.lever_request.lamports() == 0,
+            VaultError::RequestStillOpen
+        );
+        let a = &ctx.accounts;
+        let market = a.vault_state.lever_market;
+        let bump = [a.vault_state.bump];
+        let seeds: &[&[u8]] = &[VAULT_SEED, market.as_ref(), &bump];
+        let arrived = a.pending_lt.amount;
+        if arrived > 0 {
+            token_interface::transfer_checked(
+                CpiContext::new_with_signer(
+                    a.share_token_program.key(),
+                    TransferChecked {
+                        from: a.pending_lt.to_account_info(),
+                        mint: a.lt_mint.to_account_info(),
+                        to: a.vault_lt.to_account_info(),
+                        authority: a.vault_state.to_account_info(),
+                    },
+                    &[seeds],
+                ),
+                arrived,
+                a.lt_mint.decimals,
+            )?;
+        } else {
+            token_interface::transfer_checked(
+                CpiContext::new_with_signer(
+                    a.underlying_token_program.key(),
+                    TransferChecked {
+                        from: a.vault_underlying.to_account_info(),
+                        mint: a.underlying_mint.to_account_info(),
+                        to: a.depositor_underlying.to_account_info(),
+                        authority: a.vault_state.to_account_info(),
+                    },
+                    &[seeds],
+                ),
+                a.pending.amount,
+                a.underlying_mint.decimals,
+            )?;
+        }
+        token_interface::close_account(CpiContext::new_with_signer(
+            a.share_token_program.key(),
+            token_interface::CloseAccount {
+                account: a.pending_lt.to_account_info(),
+                destination: a.depositor.to_account_info(),
+                authority: a.vault_state.to_account_info(),
+            },
+            &[seeds],
+        ))?;
+        let amount = a.pending.amount;
+        let a = &mut *ctx.accounts;
+        if arrived > 0 {
+            let position = &mut a.position;
+            position.lt = position.lt.checked_add(arrived).ok_or(VaultError::MathOverflow)?;
+            position.units_deposited = position
+                .units_deposited
+                .checked_add(amount)
+                .ok_or(VaultError::MathOverflow)?;
+            a.vault_state.total_lt = a
+                .vault_state
+                .total_lt
+                .checked_add(arrived)
+                .ok_or(VaultError::MathOverflow)?;
+        }
         Ok(())
     }
 
@@ -343,7 +498,136 @@ pub struct VaultState {
     pub lt: Pubkey,
     /// LT held for depositors: the sum of every position's `lt`.
     pub total_lt: u64,
+    /// Nonce of the next two-step deposit (the vault owns every request it opens).
+    pub next_nonce: u64,
     pub bump: u8,
+}
+
+/// A two-step deposit waiting for its Lever settlement.
+#[account]
+#[derive(InitSpace)]
+pub struct PendingDeposit {
+    pub vault: Pubkey,
+    /// The depositor: claims it, and gets the units back if Lever did not fill it.
+    pub owner: Pubkey,
+    /// The Lever request (owned by the vault's PDA).
+    pub request: Pubkey,
+    /// Units in the request.
+    pub amount: u64,
+    pub bump: u8,
+}
+
+#[derive(Accounts)]
+#[instruction(nonce: u64)]
+pub struct RequestDeposit<'info> {
+    /// Pays the pending accounts' rent, Lever's request rent and tip.
+    #[account(mut)]
+    pub depositor: Signer<'info>,
+    #[account(
+        mut,
+        seeds = [VAULT_SEED, vault_state.lever_market.as_ref()],
+        bump = vault_state.bump,
+        has_one = lever_market @ VaultError::MarketMismatch,
+    )]
+    pub vault_state: Box<Account<'info, VaultState>>,
+    #[account(
+        seeds = [POSITION_SEED, vault_state.key().as_ref(), depositor.key().as_ref()],
+        bump = position.bump,
+    )]
+    pub position: Box<Account<'info, Position>>,
+    #[account(
+        init,
+        payer = depositor,
+        space = 8 + PendingDeposit::INIT_SPACE,
+        seeds = [PENDING_SEED, vault_state.key().as_ref(), &nonce.to_le_bytes()],
+        bump,
+    )]
+    pub pending: Box<Account<'info, PendingDeposit>>,
+    #[account(
+        init,
+        payer = depositor,
+        seeds = [PENDING_LT_SEED, pending.key().as_ref()],
+        bump,
+        token::mint = lt_mint,
+        token::authority = vault_state,
+        token::token_program = share_token_program,
+    )]
+    pub pending_lt: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(
+        mut,
+        token::mint = underlying_mint,
+        token::authority = depositor,
+        token::token_program = underlying_token_program,
+    )]
+    pub depositor_underlying: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(mut, address = vault_state.underlying @ VaultError::VaultAccountMismatch)]
+    pub vault_underlying: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// CHECK: must be the vault's market (`has_one`); Lever checks it.
+    pub lever_market: UncheckedAccount<'info>,
+    pub underlying_mint: Box<InterfaceAccount<'info, Mint>>,
+    pub lt_mint: Box<InterfaceAccount<'info, Mint>>,
+    /// CHECK: Lever creates it at `["request", market, vault_state, nonce]`.
+    #[account(mut)]
+    pub lever_request: UncheckedAccount<'info>,
+    /// CHECK: Lever creates it at `["escrow", request]`.
+    #[account(mut)]
+    pub lever_escrow: UncheckedAccount<'info>,
+    pub underlying_token_program: Interface<'info, TokenInterface>,
+    pub share_token_program: Program<'info, Token2022>,
+    pub system_program: Program<'info, System>,
+    /// CHECK: Lever's event authority PDA, checked by Lever's `#[event_cpi]`.
+    pub lever_event_authority: UncheckedAccount<'info>,
+    pub lever_program: Program<'info, Lever>,
+}
+
+#[derive(Accounts)]
+pub struct ClaimDeposit<'info> {
+    /// The depositor; receives the pending accounts' rent.
+    #[account(mut)]
+    pub depositor: Signer<'info>,
+    #[account(
+        mut,
+        seeds = [VAULT_SEED, vault_state.lever_market.as_ref()],
+        bump = vault_state.bump,
+    )]
+    pub vault_state: Box<Account<'info, VaultState>>,
+    #[account(
+        mut,
+        seeds = [POSITION_SEED, vault_state.key().as_ref(), depositor.key().as_ref()],
+        bump = position.bump,
+    )]
+    pub position: Box<Account<'info, Position>>,
+    #[account(
+        mut,
+        close = depositor,
+        constraint = pending.owner == depositor.key() @ VaultError::NotYourDeposit,
+        constraint = pending.vault == vault_state.key() @ VaultError::VaultAccountMismatch,
+    )]
+    pub pending: Box<Account<'info, PendingDeposit>>,
+    #[account(
+        mut,
+        seeds = [PENDING_LT_SEED, pending.key().as_ref()],
+        bump,
+    )]
+    pub pending_lt: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// CHECK: the deposit's Lever request (`address` below); claimable once Lever closed it.
+    #[account(address = pending.request @ VaultError::VaultAccountMismatch)]
+    pub lever_request: UncheckedAccount<'info>,
+    #[account(
+        mut,
+        token::mint = underlying_mint,
+        token::authority = depositor,
+        token::token_program = underlying_token_program,
+    )]
+    pub depositor_underlying: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(mut, address = vault_state.underlying @ VaultError::VaultAccountMismatch)]
+    pub vault_underlying: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(mut, address = vault_state.lt @ VaultError::VaultAccountMismatch)]
+    pub vault_lt: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub underlying_mint: Box<InterfaceAccount<'info, Mint>>,
+    pub lt_mint: Box<InterfaceAccount<'info, Mint>>,
+    pub underlying_token_program: Interface<'info, TokenInterface>,
+    pub share_token_program: Program<'info, Token2022>,
 }
 
 #[account]
@@ -359,7 +643,7 @@ pub struct Position {
     pub bump: u8,
 }
 
-/// Numbered from 7000, clear of Lever's 6000-6061: a code alone tells a refusal by the vault from
+/// Numbered from 7000, clear of Lever's 6000-6076: a code alone tells a refusal by the vault from
 /// one by Lever surfacing through the CPI.
 #[error_code(offset = 7000)]
 pub enum VaultError {
@@ -385,4 +669,10 @@ pub enum VaultError {
     OutcomeMismatch,
     #[msg("Arithmetic overflow")]
     MathOverflow,
+    #[msg("The nonce is not the vault's next one")]
+    WrongNonce,
+    #[msg("The deposit's Lever request is still open: wait for its settlement")]
+    RequestStillOpen,
+    #[msg("This pending deposit belongs to another depositor")]
+    NotYourDeposit,
 }
