@@ -5,7 +5,7 @@ use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_spl::token_interface::spl_token_2022;
 use lever::error::LeverError;
 use lever::instructions::{CreateMarketArgs, InitializeConfigArgs, UpdateConfigArgs};
-use lever::state::{Config, ConfigBounds, MarketParams};
+use lever::state::{Config, ConfigBounds, Market, MarketParams};
 use lever_sdk::accounts::decode_market;
 use lever_sdk::accounts::decode_zero_copy;
 use lever_sdk::cluster::Cluster;
@@ -84,83 +84,17 @@ pub(super) fn share_metadata(account: Option<&Account>) -> Option<(String, Strin
 /// refuse, something fixed at creation that differs, a config administered by another key, a
 /// missing or short seed account.
 pub async fn plan<C: Cluster>(cluster: &C, file: &DeployFile, admin: Pubkey) -> Result<Plan, DeployError> {
-    let config_key = pda::config();
-    let pause_authority = file.config.pause_authority.resolve(admin);
-    let fee_receiver = file.config.fee_receiver.resolve(admin);
     let bounds = file.config.bounds;
-    let mut steps = Vec::new();
-    let mut notes = Vec::new();
-    let mut up_to_date = Vec::new();
-
-    // The config.
-    match cluster.account(&config_key).await? {
-        None => steps.push(Step::InitializeConfig {
-            args: InitializeConfigArgs {
-                pause_authority,
-                fee_receiver,
-                bounds,
-            },
-        }),
-        Some(account) => {
-            if account.owner != lever::ID {
-                return Err(DeployError::Unexpected(format!(
-                    "the config address {config_key} is owned by {}, not by the program",
-                    account.owner
-                )));
-            }
-            let config = decode_zero_copy::<Config>(&account.data).map_err(|e| {
-                DeployError::Unexpected(format!("the config at {config_key} does not decode: {e}"))
-            })?;
-            if config.admin != admin {
-                return Err(DeployError::NotAdmin {
-                    admin: config.admin,
-                    signer: admin,
-                    pending_admin: (config.pending_admin != Pubkey::default())
-                        .then_some(config.pending_admin),
-                });
-            }
-            if config.pending_admin != Pubkey::default() {
-                notes.push(format!(
-                    "an admin transfer to {} is pending (accept_admin not yet called)",
-                    config.pending_admin
-                ));
-            }
-            let mut args = UpdateConfigArgs::default();
-            let mut changes = Vec::new();
-            if config.pause_authority != pause_authority {
-                args.pause_authority = Some(pause_authority);
-                changes.push(Change {
-                    field: "pause_authority".into(),
-                    from: config.pause_authority.to_string(),
-                    to: pause_authority.to_string(),
-                });
-            }
-            if config.fee_receiver != fee_receiver {
-                args.fee_receiver = Some(fee_receiver);
-                changes.push(Change {
-                    field: "fee_receiver".into(),
-                    from: config.fee_receiver.to_string(),
-                    to: fee_receiver.to_string(),
-                });
-            }
-            let old = config.bounds();
-            if old != bounds {
-                args.bounds = Some(bounds);
-                for ((key, from), (_, to)) in bound_lines(&old).into_iter().zip(bound_lines(&bounds)) {
-                    if from != to {
-                        changes.push(Change {
-                            field: key.to_string(),
-                            from,
-                            to,
-                        });
-                    }
-                }
-            }
-            if !changes.is_empty() {
-                steps.push(Step::UpdateConfig { args, changes });
-            }
-        }
-    }
+    let mut planner = Planner {
+        config_key: pda::config(),
+        admin,
+        bounds,
+        steps: Vec::new(),
+        notes: Vec::new(),
+        up_to_date: Vec::new(),
+        seed_sources: BTreeMap::new(),
+    };
+    planner.config(cluster, file).await?;
 
     // The config as it will be once the steps above land: what every market is checked against.
     let mut target: Config = bytemuck::Zeroable::zeroed();
@@ -179,8 +113,6 @@ pub async fn plan<C: Cluster>(cluster: &C, file: &DeployFile, admin: Pubkey) -> 
     // The markets.
     let market_keys: Vec<Pubkey> = file.markets.iter().map(MarketEntry::address).collect();
     let market_accounts = cluster.accounts(&market_keys).await?;
-    // What each admin token account must pay in seeds.
-    let mut seed_sources: BTreeMap<Pubkey, SeedSource> = BTreeMap::new();
     for ((entry, address), account) in file.markets.iter().zip(&market_keys).zip(market_accounts) {
         let mint = mint_info(
             entry,
@@ -197,216 +129,21 @@ pub async fn plan<C: Cluster>(cluster: &C, file: &DeployFile, admin: Pubkey) -> 
         let keys = MarketKeys::derive(entry.underlying_mint, entry.id, mint.token_program);
         debug_assert_eq!(keys.market, *address);
         match account {
-            None => {
-                let seed_units = entry.seed_units(mint.decimals)?;
-                if seed_units < bounds.min_seed_units {
-                    return Err(DeployError::Refused {
-                        at: format!(
-                            "{}.seed ({} raw units; the config's min_seed is {} raw units)",
-                            entry.at(),
-                            seed_units,
-                            bounds.min_seed_units
-                        ),
-                        error: lever_error(LeverError::SeedTooSmall),
-                    });
-                }
-                let admin_underlying =
-                    pda::associated_token_account(&admin, &entry.underlying_mint, &mint.token_program);
-                let source = seed_sources.entry(admin_underlying).or_insert(SeedSource {
-                    mint: entry.underlying_mint,
-                    token_program: mint.token_program,
-                    decimals: mint.decimals,
-                    needs: 0,
-                    markets: Vec::new(),
-                });
-                source.needs += u128::from(seed_units);
-                source.markets.push(entry.name.clone());
-                steps.push(Step::CreateMarket(Box::new(CreateMarketStep {
-                    name: entry.name.clone(),
-                    keys,
-                    decimals: mint.decimals,
-                    admin_underlying,
-                    args: CreateMarketArgs {
-                        id: entry.id,
-                        feed_id: entry.feed_id,
-                        params,
-                        seed_units,
-                        lt_name: entry.lt_name.clone(),
-                        lt_symbol: entry.lt_symbol.clone(),
-                        ft_name: entry.ft_name.clone(),
-                        ft_symbol: entry.ft_symbol.clone(),
-                        uri: entry.uri.clone(),
-                    },
-                    paused: entry.paused.unwrap_or(0),
-                })));
-            }
+            None => planner.new_market(entry, &mint, keys, params)?,
             Some(account) => {
-                let market = decode_market(&account).ok_or_else(|| {
-                    DeployError::Unexpected(format!(
-                        "market `{}`: the address {address} holds an account that is not a Lever market",
-                        entry.name
-                    ))
-                })?;
-                let immutable =
-                    |field: &'static str, on_chain: String, file: String| DeployError::Immutable {
-                        market: entry.name.clone(),
-                        address: *address,
-                        field,
-                        on_chain,
-                        file,
-                    };
-                if market.config != config_key {
-                    return Err(DeployError::Unexpected(format!(
-                        "market `{}` at {address} belongs to config {}, not {config_key}",
-                        entry.name, market.config
-                    )));
-                }
-                if market.feed_id != entry.feed_id {
-                    return Err(immutable(
-                        "feed_id",
-                        feed_hex(&market.feed_id),
-                        feed_hex(&entry.feed_id),
-                    ));
-                }
-                if market.underlying_token_program != mint.token_program {
-                    return Err(immutable(
-                        "underlying token program",
-                        market.underlying_token_program.to_string(),
-                        mint.token_program.to_string(),
-                    ));
-                }
-                if market.decimals != mint.decimals {
-                    return Err(immutable(
-                        "decimals",
-                        market.decimals.to_string(),
-                        mint.decimals.to_string(),
-                    ));
-                }
-                let shares = cluster.accounts(&[market.lt_mint, market.ft_mint]).await?;
-                for (side, account, name_key, symbol_key, name, symbol) in [
-                    (
-                        "LT",
-                        shares[0].as_ref(),
-                        "lt_name",
-                        "lt_symbol",
-                        &entry.lt_name,
-                        &entry.lt_symbol,
-                    ),
-                    (
-                        "FT",
-                        shares[1].as_ref(),
-                        "ft_name",
-                        "ft_symbol",
-                        &entry.ft_name,
-                        &entry.ft_symbol,
-                    ),
-                ] {
-                    let (on_name, on_symbol, on_uri) = share_metadata(account).ok_or_else(|| {
-                        DeployError::Unexpected(format!(
-                            "market `{}`: the {side} mint has no readable token metadata",
-                            entry.name
-                        ))
-                    })?;
-                    for (field, on_chain, wanted) in [
-                        (name_key, on_name, name),
-                        (symbol_key, on_symbol, symbol),
-                        ("uri", on_uri, &entry.uri),
-                    ] {
-                        if on_chain != *wanted {
-                            return Err(immutable(
-                                field,
-                                format!("\"{on_chain}\""),
-                                format!("\"{wanted}\""),
-                            ));
-                        }
-                    }
-                }
-                if market.is_wiped() {
-                    notes.push(format!(
-                        "market `{}` at {address} is wiped: LT mints are refused until reopen_market",
-                        entry.name
-                    ));
-                }
-                let (update, changes) = diff_params(&market.params(), &params, mint.decimals);
-                let mut touched = false;
-                if !changes.is_empty() {
-                    touched = true;
-                    steps.push(Step::UpdateMarket {
-                        name: entry.name.clone(),
-                        market: *address,
-                        update: Box::new(update),
-                        changes,
-                    });
-                }
-                if let Some(bits) = entry.paused {
-                    if bits != market.paused {
-                        touched = true;
-                        steps.push(Step::SetPause {
-                            name: entry.name.clone(),
-                            market: *address,
-                            from: market.paused,
-                            to: bits,
-                        });
-                    }
-                }
-                if !touched {
-                    up_to_date.push(UpToDate {
-                        name: entry.name.clone(),
-                        market: *address,
-                    });
-                }
+                planner
+                    .existing_market(cluster, entry, address, &account, &mint, &params)
+                    .await?
             }
         }
     }
-
-    // Every seed source exists, is the admin's account of the right mint, and holds enough.
-    let sources: Vec<Pubkey> = seed_sources.keys().copied().collect();
-    let source_accounts = cluster.accounts(&sources).await?;
-    for ((account_key, source), account) in seed_sources.into_iter().zip(source_accounts) {
-        let SeedSource {
-            mint,
-            token_program,
-            decimals,
-            needs,
-            markets,
-        } = source;
-        let missing = || DeployError::SeedAccountMissing {
-            markets: markets.clone(),
-            account: account_key,
-            mint,
-            token_program,
-        };
-        let account = account.ok_or_else(missing)?;
-        let data = &account.data;
-        let is_admins = account.owner == token_program
-            && data.len() >= 72
-            && data[0..32] == mint.to_bytes()
-            && data[32..64] == admin.to_bytes();
-        if !is_admins {
-            return Err(DeployError::Unexpected(format!(
-                "{account_key} should be the admin's associated token account for {mint} but is not a \
-                 token account of that mint owned by {admin}"
-            )));
-        }
-        let holds = u64::from_le_bytes(data[64..72].try_into().unwrap_or_default());
-        if u128::from(holds) < needs {
-            return Err(DeployError::SeedAccountShort {
-                markets,
-                account: account_key,
-                holds: format!("{} tokens", format_units(holds, decimals)),
-                needs: format!(
-                    "{} tokens",
-                    u64::try_from(needs).map_or_else(|_| needs.to_string(), |n| format_units(n, decimals))
-                ),
-            });
-        }
-    }
+    planner.seed_sources_hold_enough(cluster).await?;
 
     // Markets on chain that the file does not name (where the cluster can list them).
     if let Ok(listed) = cluster.markets().await {
         for (key, _) in listed {
             if !market_keys.contains(&key) {
-                notes.push(format!(
+                planner.notes.push(format!(
                     "market {key} is on chain but not in the file (left as it is)"
                 ));
             }
@@ -415,15 +152,348 @@ pub async fn plan<C: Cluster>(cluster: &C, file: &DeployFile, admin: Pubkey) -> 
 
     Ok(Plan {
         program: lever::ID,
-        config: config_key,
+        config: planner.config_key,
         admin,
-        steps,
-        up_to_date,
-        notes,
+        steps: planner.steps,
+        up_to_date: planner.up_to_date,
+        notes: planner.notes,
     })
 }
 
-/// The value the program's bounds check refused, and what it allows, for an error message.
+/// What [`plan`] builds, section by section: the config, each new or existing market, the seeds.
+struct Planner {
+    config_key: Pubkey,
+    admin: Pubkey,
+    bounds: ConfigBounds,
+    steps: Vec<Step>,
+    notes: Vec<String>,
+    up_to_date: Vec<UpToDate>,
+    /// What each admin token account must pay in seeds.
+    seed_sources: BTreeMap<Pubkey, SeedSource>,
+}
+
+impl Planner {
+    /// The config: create it, or update the fields that differ (the signer must be its admin).
+    async fn config<C: Cluster>(&mut self, cluster: &C, file: &DeployFile) -> Result<(), DeployError> {
+        let (config_key, admin, bounds) = (self.config_key, self.admin, self.bounds);
+        let pause_authority = file.config.pause_authority.resolve(admin);
+        let fee_receiver = file.config.fee_receiver.resolve(admin);
+        match cluster.account(&config_key).await? {
+            None => self.steps.push(Step::InitializeConfig {
+                args: InitializeConfigArgs {
+                    pause_authority,
+                    fee_receiver,
+                    bounds,
+                },
+            }),
+            Some(account) => {
+                if account.owner != lever::ID {
+                    return Err(DeployError::Unexpected(format!(
+                        "the config address {config_key} is owned by {}, not by the program",
+                        account.owner
+                    )));
+                }
+                let config = decode_zero_copy::<Config>(&account.data).map_err(|e| {
+                    DeployError::Unexpected(format!("the config at {config_key} does not decode: {e}"))
+                })?;
+                if config.admin != admin {
+                    return Err(DeployError::NotAdmin {
+                        admin: config.admin,
+                        signer: admin,
+                        pending_admin: (config.pending_admin != Pubkey::default())
+                            .then_some(config.pending_admin),
+                    });
+                }
+                if config.pending_admin != Pubkey::default() {
+                    self.notes.push(format!(
+                        "an admin transfer to {} is pending (accept_admin not yet called)",
+                        config.pending_admin
+                    ));
+                }
+                let mut args = UpdateConfigArgs::default();
+                let mut changes = Vec::new();
+                if config.pause_authority != pause_authority {
+                    args.pause_authority = Some(pause_authority);
+                    changes.push(Change {
+                        field: "pause_authority".into(),
+                        from: config.pause_authority.to_string(),
+                        to: pause_authority.to_string(),
+                    });
+                }
+                if config.fee_receiver != fee_receiver {
+                    args.fee_receiver = Some(fee_receiver);
+                    changes.push(Change {
+                        field: "fee_receiver".into(),
+                        from: config.fee_receiver.to_string(),
+                        to: fee_receiver.to_string(),
+                    });
+                }
+                let old = config.bounds();
+                if old != bounds {
+                    args.bounds = Some(bounds);
+                    for ((key, from), (_, to)) in bound_lines(&old).into_iter().zip(bound_lines(&bounds)) {
+                        if from != to {
+                            changes.push(Change {
+                                field: key.to_string(),
+                                from,
+                                to,
+                            });
+                        }
+                    }
+                }
+                if !changes.is_empty() {
+                    self.steps.push(Step::UpdateConfig { args, changes });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A market the cluster does not have: its creation, and the seed it takes.
+    fn new_market(
+        &mut self,
+        entry: &MarketEntry,
+        mint: &MintInfo,
+        keys: MarketKeys,
+        params: MarketParams,
+    ) -> Result<(), DeployError> {
+        let (admin, bounds) = (self.admin, self.bounds);
+        let seed_units = entry.seed_units(mint.decimals)?;
+        if seed_units < bounds.min_seed_units {
+            return Err(DeployError::Refused {
+                at: format!(
+                    "{}.seed ({} raw units; the config's min_seed is {} raw units)",
+                    entry.at(),
+                    seed_units,
+                    bounds.min_seed_units
+                ),
+                error: lever_error(LeverError::SeedTooSmall),
+            });
+        }
+        let admin_underlying =
+            pda::associated_token_account(&admin, &entry.underlying_mint, &mint.token_program);
+        let source = self.seed_sources.entry(admin_underlying).or_insert(SeedSource {
+            mint: entry.underlying_mint,
+            token_program: mint.token_program,
+            decimals: mint.decimals,
+            needs: 0,
+            markets: Vec::new(),
+        });
+        source.needs += u128::from(seed_units);
+        source.markets.push(entry.name.clone());
+        self.steps.push(Step::CreateMarket(Box::new(CreateMarketStep {
+            name: entry.name.clone(),
+            keys,
+            decimals: mint.decimals,
+            admin_underlying,
+            args: CreateMarketArgs {
+                id: entry.id,
+                feed_id: entry.feed_id,
+                params,
+                seed_units,
+                lt_name: entry.lt_name.clone(),
+                lt_symbol: entry.lt_symbol.clone(),
+                ft_name: entry.ft_name.clone(),
+                ft_symbol: entry.ft_symbol.clone(),
+                uri: entry.uri.clone(),
+            },
+            paused: entry.paused.unwrap_or(0),
+        })));
+        Ok(())
+    }
+
+    /// A market the cluster has: what is fixed at creation must match, the rest is diffed.
+    async fn existing_market<C: Cluster>(
+        &mut self,
+        cluster: &C,
+        entry: &MarketEntry,
+        address: &Pubkey,
+        account: &Account,
+        mint: &MintInfo,
+        params: &MarketParams,
+    ) -> Result<(), DeployError> {
+        let market = decode_market(account).ok_or_else(|| {
+            DeployError::Unexpected(format!(
+                "market `{}`: the address {address} holds an account that is not a Lever market",
+                entry.name
+            ))
+        })?;
+        fixed_at_creation(cluster, entry, address, &market, mint, self.config_key).await?;
+        if market.is_wiped() {
+            self.notes.push(format!(
+                "market `{}` at {address} is wiped: LT mints are refused until reopen_market",
+                entry.name
+            ));
+        }
+        let (update, changes) = diff_params(&market.params(), params, mint.decimals);
+        let mut touched = false;
+        if !changes.is_empty() {
+            touched = true;
+            self.steps.push(Step::UpdateMarket {
+                name: entry.name.clone(),
+                market: *address,
+                update: Box::new(update),
+                changes,
+            });
+        }
+        if let Some(bits) = entry.paused {
+            if bits != market.paused {
+                touched = true;
+                self.steps.push(Step::SetPause {
+                    name: entry.name.clone(),
+                    market: *address,
+                    from: market.paused,
+                    to: bits,
+                });
+            }
+        }
+        if !touched {
+            self.up_to_date.push(UpToDate {
+                name: entry.name.clone(),
+                market: *address,
+            });
+        }
+        Ok(())
+    }
+
+    /// Every seed source exists, is the admin's account of the right mint, and holds enough.
+    async fn seed_sources_hold_enough<C: Cluster>(&mut self, cluster: &C) -> Result<(), DeployError> {
+        let admin = self.admin;
+        let sources: Vec<Pubkey> = self.seed_sources.keys().copied().collect();
+        let source_accounts = cluster.accounts(&sources).await?;
+        for ((account_key, source), account) in std::mem::take(&mut self.seed_sources)
+            .into_iter()
+            .zip(source_accounts)
+        {
+            let SeedSource {
+                mint,
+                token_program,
+                decimals,
+                needs,
+                markets,
+            } = source;
+            let missing = || DeployError::SeedAccountMissing {
+                markets: markets.clone(),
+                account: account_key,
+                mint,
+                token_program,
+            };
+            let account = account.ok_or_else(missing)?;
+            let data = &account.data;
+            let is_admins = account.owner == token_program
+                && data.len() >= 72
+                && data[0..32] == mint.to_bytes()
+                && data[32..64] == admin.to_bytes();
+            if !is_admins {
+                return Err(DeployError::Unexpected(format!(
+                    "{account_key} should be the admin's associated token account for {mint} but is not a \
+                 token account of that mint owned by {admin}"
+                )));
+            }
+            let holds = u64::from_le_bytes(data[64..72].try_into().unwrap_or_default());
+            if u128::from(holds) < needs {
+                return Err(DeployError::SeedAccountShort {
+                    markets,
+                    account: account_key,
+                    holds: format!("{} tokens", format_units(holds, decimals)),
+                    needs: format!(
+                        "{} tokens",
+                        u64::try_from(needs)
+                            .map_or_else(|_| needs.to_string(), |n| format_units(n, decimals))
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What is fixed at creation (the config, the feed, the token program, the decimals and the share
+/// tokens' metadata) must be what the file says: refused otherwise, never silently changed.
+async fn fixed_at_creation<C: Cluster>(
+    cluster: &C,
+    entry: &MarketEntry,
+    address: &Pubkey,
+    market: &Market,
+    mint: &MintInfo,
+    config_key: Pubkey,
+) -> Result<(), DeployError> {
+    let immutable = |field: &'static str, on_chain: String, file: String| DeployError::Immutable {
+        market: entry.name.clone(),
+        address: *address,
+        field,
+        on_chain,
+        file,
+    };
+    if market.config != config_key {
+        return Err(DeployError::Unexpected(format!(
+            "market `{}` at {address} belongs to config {}, not {config_key}",
+            entry.name, market.config
+        )));
+    }
+    if market.feed_id != entry.feed_id {
+        return Err(immutable(
+            "feed_id",
+            feed_hex(&market.feed_id),
+            feed_hex(&entry.feed_id),
+        ));
+    }
+    if market.underlying_token_program != mint.token_program {
+        return Err(immutable(
+            "underlying token program",
+            market.underlying_token_program.to_string(),
+            mint.token_program.to_string(),
+        ));
+    }
+    if market.decimals != mint.decimals {
+        return Err(immutable(
+            "decimals",
+            market.decimals.to_string(),
+            mint.decimals.to_string(),
+        ));
+    }
+    let shares = cluster.accounts(&[market.lt_mint, market.ft_mint]).await?;
+    for (side, account, name_key, symbol_key, name, symbol) in [
+        (
+            "LT",
+            shares[0].as_ref(),
+            "lt_name",
+            "lt_symbol",
+            &entry.lt_name,
+            &entry.lt_symbol,
+        ),
+        (
+            "FT",
+            shares[1].as_ref(),
+            "ft_name",
+            "ft_symbol",
+            &entry.ft_name,
+            &entry.ft_symbol,
+        ),
+    ] {
+        let (on_name, on_symbol, on_uri) = share_metadata(account).ok_or_else(|| {
+            DeployError::Unexpected(format!(
+                "market `{}`: the {side} mint has no readable token metadata",
+                entry.name
+            ))
+        })?;
+        for (field, on_chain, wanted) in [
+            (name_key, on_name, name),
+            (symbol_key, on_symbol, symbol),
+            ("uri", on_uri, &entry.uri),
+        ] {
+            if on_chain != *wanted {
+                return Err(immutable(
+                    field,
+                    format!("\"{on_chain}\""),
+                    format!("\"{wanted}\""),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn bounds_hint(e: &anchor_lang::error::Error, p: &MarketParams, b: &ConfigBounds) -> String {
     use lever::constants::*;
     let code = match e {
