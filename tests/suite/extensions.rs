@@ -355,33 +355,45 @@ async fn ext_confidential_transfer_refused() {
 }
 
 #[tokio::test]
-async fn ext_interest_bearing_allowed() {
-    // Interest accrues in the UI amount only; raw amounts (what the books use) never change.
-    allowed(&[ExtensionType::InterestBearingConfig], |mint| {
-        vec![ext::interest_bearing_mint::instruction::initialize(
-            &TOKEN_2022,
-            mint,
-            Some(Pubkey::new_unique()),
-            500,
-        )
-        .unwrap()]
-    })
+async fn ext_interest_bearing_refused() {
+    // Interest shows in the UI amount, which Pyth prices, while the books count raw units: the
+    // pools' value would drift from the price. Refused at creation.
+    refused(
+        &[ExtensionType::InterestBearingConfig],
+        |mint| {
+            vec![ext::interest_bearing_mint::instruction::initialize(
+                &TOKEN_2022,
+                mint,
+                Some(Pubkey::new_unique()),
+                500,
+            )
+            .unwrap()]
+        },
+        false,
+        LeverError::MintHasUiMultiplier,
+    )
     .await;
 }
 
 #[tokio::test]
-async fn ext_scaled_ui_amount_allowed() {
-    // A UI multiplier (here 2x) changes what wallets display only; the books, the vault and every
-    // outcome in `allowed` are raw amounts, unchanged by the multiplier.
-    allowed(&[ExtensionType::ScaledUiAmount], |mint| {
-        vec![ext::scaled_ui_amount::instruction::initialize(
-            &TOKEN_2022,
-            mint,
-            Some(Pubkey::new_unique()),
-            2.0,
-        )
-        .unwrap()]
-    })
+async fn ext_scaled_ui_amount_refused() {
+    // A scheduled multiplier change (a 2:1 split) would halve the price of a raw unit at a stroke
+    // and wipe a 3x pool, a windfall for whoever deposits FT before its public effective time.
+    // Refused at creation.
+    refused(
+        &[ExtensionType::ScaledUiAmount],
+        |mint| {
+            vec![ext::scaled_ui_amount::instruction::initialize(
+                &TOKEN_2022,
+                mint,
+                Some(Pubkey::new_unique()),
+                2.0,
+            )
+            .unwrap()]
+        },
+        false,
+        LeverError::MintHasUiMultiplier,
+    )
     .await;
 }
 

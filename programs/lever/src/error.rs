@@ -170,4 +170,6 @@ pub enum LeverError {
     EscrowShortfall,
     #[msg("An account does not match the one the request recorded (market, owner, escrow, source or destination)")]
     RequestAccountMismatch,
+    #[msg("Underlying mint scales its UI amount (interest-bearing or scaled UI amount): Pyth prices the UI token, the books count raw units")]
+    MintHasUiMultiplier,
 }

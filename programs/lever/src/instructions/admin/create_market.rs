@@ -132,11 +132,15 @@ pub fn validate_underlying_mint(mint: &AccountInfo) -> Result<Vec<ExtensionType>
                 let frozen = spl_token_2022::state::AccountState::Frozen as u8;
                 require!(ext.state != frozen, LeverError::MintDefaultFrozen);
             }
-            // Display-only or raw-amount-neutral: accounting uses raw amounts.
+            // The UI amount is raw x a multiplier the issuer changes (a split, a dividend, interest),
+            // and Pyth prices the UI token: a multiplier change would move value between the pools
+            // with no price move, front-runnable before its public effective time.
+            ExtensionType::InterestBearingConfig | ExtensionType::ScaledUiAmount => {
+                return err!(LeverError::MintHasUiMultiplier)
+            }
+            // Display-only: accounting uses raw amounts.
             ExtensionType::MetadataPointer
             | ExtensionType::TokenMetadata
-            | ExtensionType::InterestBearingConfig
-            | ExtensionType::ScaledUiAmount
             | ExtensionType::GroupPointer
             | ExtensionType::TokenGroup
             | ExtensionType::GroupMemberPointer
