@@ -828,3 +828,39 @@ fn security_md_names_only_existing_tests() {
     }
     assert!(named >= 60, "only {named} test names found");
 }
+
+#[tokio::test]
+async fn sec_rebalance_pause_stops_the_automatic_rebalance_and_wipe_inside_user_operations() {
+    // Review L5: with the REBALANCE bit set, a user operation at an out-of-band (or insolvent)
+    // price used to rebalance (or wipe) the pool on its way. Now it is refused with
+    // `OperationPaused` and nothing moves; in band the same operations land; a settlement that
+    // would need one is refunded.
+    let (mut h, lp, alice) = levered().await;
+    let bits = ix::set_pause(h.admin.pubkey(), h.keys.market, pause::REBALANCE);
+    h.admin_send(&[bits]).await.expect("pause rebalance");
+    let rebalances = h.market().await.rebalance_count;
+    // A bad print: -45% wipes a 3x pool.
+    h.set_price(55.0);
+    for (ix, kp) in h.user_ixs(&lp, &alice, sol(1.0), 0) {
+        h.expect_error(&[ix], &[&kp], LeverError::OperationPaused).await;
+    }
+    let refused = h
+        .deposit(&lp, sol(1.0))
+        .await
+        .expect_err("a settlement would wipe");
+    assert!(refused.is(LeverError::OperationPaused), "{refused}");
+    let m = h.market().await;
+    assert!(!m.is_wiped(), "no wipe-out while rebalancing is paused");
+    assert_eq!(m.rebalance_count, rebalances);
+    // Back in band, user operations land without touching the pools' split.
+    h.set_price(100.0);
+    h.instant_deposit(&lp, sol(1.0)).await.expect("in band");
+    h.deposit(&lp, sol(1.0)).await.expect("in band, two-step");
+    assert_eq!(h.market().await.rebalance_count, rebalances);
+    // The operator lifts the bit: the next operation at the bad print wipes as before.
+    let bits = ix::set_pause(h.admin.pubkey(), h.keys.market, 0);
+    h.admin_send(&[bits]).await.expect("unpause");
+    h.set_price(55.0);
+    h.instant_deposit(&lp, sol(1.0)).await.expect("deposit");
+    assert!(h.market().await.is_wiped());
+}

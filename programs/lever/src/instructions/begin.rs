@@ -7,6 +7,7 @@ use anchor_lang::prelude::*;
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 
 use super::absorb_donations;
+use crate::constants::pause;
 use crate::error::LeverError;
 use crate::math::RiskParams;
 use crate::oracle::{read_user_price, Now, Pricing, ValidPrice};
@@ -33,6 +34,12 @@ pub fn begin_priced(
     } else {
         market.refresh_at_last_price(now)?
     };
+    // The REBALANCE pause bit stops every shift of value between the pools, the automatic one
+    // inside a user operation (and a wipe-out) included: an operator who pauses at a bad print
+    // gets no wipe from the next deposit. Operations that need none still run; the others wait.
+    if refresh.rebalance.is_some() {
+        market.require_not_paused(pause::REBALANCE)?;
+    }
     Ok((price, refresh))
 }
 
