@@ -313,6 +313,9 @@ struct Replay {
     pending: Vec<Pending>,
     nonce: u64,
     k: usize,
+    /// The chain's clock as the replay has it: written to the chain only before a transaction
+    /// (rewriting the Clock sysvar costs about 0.2 ms, more than everything else an update does).
+    now: i64,
     report: AttackerReport,
     keeper_rebalances: u64,
 }
@@ -454,6 +457,7 @@ async fn replay(series: &Series, ups: &[Update], cfg: &AttackConfig) -> Result<R
         pending: Vec::new(),
         nonce: 0,
         k: 0,
+        now: open_at,
         report: AttackerReport::default(),
         keeper_rebalances: 0,
     };
@@ -481,10 +485,7 @@ async fn replay(series: &Series, ups: &[Update], cfg: &AttackConfig) -> Result<R
 
     for k in 0..r.ups.len() {
         r.k = k;
-        let now = r.ups[k].publish - cfg.clock_lag_secs;
-        if now > r.m.chain.now() {
-            r.m.chain.set_time(now);
-        }
+        r.now = r.now.max(r.ups[k].publish - cfg.clock_lag_secs);
         r.settle_due().await?;
         if cfg.attackers {
             if r.instant.is_some() {
@@ -498,7 +499,7 @@ async fn replay(series: &Series, ups: &[Update], cfg: &AttackConfig) -> Result<R
     }
     let last = r.inputs.last().copied().ok_or_else(|| anyhow!("no updates"))?;
     let mid = mid_of(&last)?;
-    let view = quote::accrued(&r.market, mid, r.m.chain.now())?;
+    let view = quote::accrued(&r.market, mid, r.now)?;
     let marks = quote::marks(&view, mid)?;
     let (h_lt, p_ft) = (r.holder.wallet.lt, r.provider.wallet.ft);
     let lt = r.m.chain.token_amount(&h_lt).await?;
@@ -536,6 +537,21 @@ impl Replay {
 
     fn at(&self) -> String {
         format!("update {} ({})", self.k, format_time(self.ups[self.k].publish))
+    }
+
+    /// The clock the next transaction sees (the chain's slot, the replay's time).
+    fn clock(&self) -> Now {
+        Now {
+            unix_timestamp: self.now,
+            slot: self.m.chain.clock().slot,
+        }
+    }
+
+    /// Bring the chain's clock to the replay's time before a transaction.
+    fn sync(&mut self) {
+        if self.m.chain.now() != self.now {
+            self.m.chain.set_time(self.now);
+        }
     }
 
     fn vault(&self) -> Result<u64> {
@@ -577,6 +593,7 @@ impl Replay {
             destination,
         };
         let ix = ix::open_request(&self.m.keys, kind, &accounts, args);
+        self.sync();
         self.m
             .chain
             .send(&[ix], &[&signer])
@@ -610,7 +627,8 @@ impl Replay {
         while i < self.pending.len() {
             let (tau, expires) = (self.pending[i].request.tau, self.pending[i].request.expires_at);
             let due = self.cover(tau).filter(|&j| j <= self.k);
-            if self.m.chain.now() > expires {
+            if self.now > expires {
+                self.sync();
                 let p = self.pending.swap_remove(i);
                 let payer = self.m.chain.payer_pubkey();
                 let ix = ix::cancel_request(payer, &self.m.keys, p.address, &p.request);
@@ -629,6 +647,7 @@ impl Replay {
             let p = self.pending.swap_remove(i);
             let input = self.inputs[j];
             let account = self.m.price_account;
+            self.sync();
             self.m.chain.write_price(&account, &input);
             let payer = self.m.chain.payer_pubkey();
             let ix = ix::settle_request(payer, &self.m.keys, p.address, &p.request, account);
@@ -693,7 +712,7 @@ impl Replay {
 
     /// Would a request of `kind` for `amount` fill if it settled at the newest price now?
     fn fills(&self, kind: RequestKind, amount: u64) -> Result<bool> {
-        let now = self.m.chain.clock();
+        let now = self.clock();
         let tau = now.unix_timestamp;
         let probe = Request {
             market: self.m.keys.market,
@@ -731,7 +750,7 @@ impl Replay {
         let (under, lt, ft) = (party.wallet.underlying, party.wallet.lt, party.wallet.ft);
         let delay = i64::try_from(self.cfg.settle_delay_secs).context("delay")?;
         let k = self.k;
-        let tau_now = self.m.chain.now() + delay;
+        let tau_now = self.now + delay;
         // The update the next request would settle at, if it is already published.
         let known_entry = self.cover(tau_now).filter(|&j| j <= k);
         // Where an exit requested at the next update would settle, if that is published now.
@@ -840,7 +859,7 @@ impl Replay {
         let (under, lt, ft) = (party.wallet.underlying, party.wallet.lt, party.wallet.ft);
         let signer = party.wallet.kp.insecure_clone();
         let k = self.k;
-        let now = self.m.chain.clock();
+        let now = self.clock();
         let age = i64::try_from(self.market.instant_max_age_secs).context("age")?;
         let newest = self.ups[k].price;
         // Older updates the program would still take: within the age of the lagging clock and not
@@ -862,6 +881,9 @@ impl Replay {
         if low.is_none() && high.is_none() {
             return Ok(());
         }
+        // The legs' slots follow the synced clock's: each price write starts a new slot.
+        self.sync();
+        let now = self.clock();
         let balance = self.m.chain.token_amount(&under).await?;
         let cap = self.market.instant_slot_cap;
         // Slots of the two legs: each price write starts a new slot.
@@ -899,6 +921,7 @@ impl Replay {
         let w = &self.instant.as_ref().ok_or_else(|| anyhow!("no instant attacker"))?.wallet;
         let (lt_acc, ft_acc) = (w.lt_accounts(account), w.ft_accounts(account));
         let before = self.m.chain.token_amount(&under).await?;
+        self.sync();
         let input = self.inputs[trip.stale];
         self.m.chain.write_price(&account, &input);
         let ix1 = if trip.lt {
@@ -986,7 +1009,7 @@ impl Replay {
     /// The keeper: rebalance at the newest update when the program would (out of band).
     async fn keep(&mut self) -> Result<()> {
         let input = self.inputs[self.k];
-        let now = self.m.chain.clock();
+        let now = self.clock();
         let next = Now {
             slot: now.slot + 1,
             ..now
@@ -995,6 +1018,7 @@ impl Replay {
             return Ok(());
         }
         let account = self.m.price_account;
+        self.sync();
         self.m.chain.write_price(&account, &input);
         let payer = self.m.chain.payer_pubkey();
         let ix = ix::rebalance(payer, self.m.keys.market, account);
@@ -1123,5 +1147,31 @@ mod tests {
                 s.attacker.two_step_pnl_usd
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    #[ignore]
+    async fn time_parts() {
+        let path = lever_sdk::data::data_file(None, "hf/jkbt_BTCUSDT-1m-2020-03-12.csv").unwrap();
+        let mut s = crate::prices::load(&path).unwrap();
+        s.bars.truncate(300);
+        let ups = updates(&s, 4).unwrap();
+        let mut c = AttackConfig::deployed(SimConfig::default());
+        c.attackers = false;
+        let t = Instant::now();
+        let r = replay(&s, &ups, &c).await.unwrap();
+        eprintln!("counterfactual {:?} tx {}", t.elapsed(), r.m.chain.transactions);
+        let mut chain = r.m.chain;
+        let t = Instant::now();
+        for i in 0..1200 { chain.set_time(2_000_000_000 + i); }
+        eprintln!("1200 set_time {:?}", t.elapsed());
+        let m = r.market;
+        let t = Instant::now();
+        for i in 0..1200 { let _ = quote::rebalance(&m, &r.inputs[i], chain.clock()); }
+        eprintln!("1200 rebalance quotes {:?}", t.elapsed());
     }
 }
