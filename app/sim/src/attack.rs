@@ -152,9 +152,7 @@ pub fn updates(series: &Series, per_bar: usize) -> Result<Vec<Update>> {
     let bar_secs = series.bar_seconds;
     let n = i64::try_from(per_bar).context("--updates-per-bar")?;
     if per_bar == 0 || per_bar % 4 != 0 || bar_secs % n != 0 {
-        bail!(
-            "--updates-per-bar must be a multiple of 4 dividing the bar ({bar_secs} s), got {per_bar}"
-        );
+        bail!("--updates-per-bar must be a multiple of 4 dividing the bar ({bar_secs} s), got {per_bar}");
     }
     let step = bar_secs / n;
     let quarter = per_bar / 4;
@@ -164,7 +162,11 @@ pub fn updates(series: &Series, per_bar: usize) -> Result<Vec<Update>> {
         let open = bar.open.or(prev_close).unwrap_or(bar.close);
         let (high, low) = (bar.high.unwrap_or(bar.close), bar.low.unwrap_or(bar.close));
         // An up bar is read open, low, high, close; a down bar open, high, low, close.
-        let (x1, x2) = if bar.close >= open { (low, high) } else { (high, low) };
+        let (x1, x2) = if bar.close >= open {
+            (low, high)
+        } else {
+            (high, low)
+        };
         let anchors = [open, x1, x2, bar.close, bar.close];
         for i in 0..per_bar {
             let (seg, within) = (i / quarter, i % quarter);
@@ -292,11 +294,25 @@ struct Pending {
 enum TwoStep {
     Idle,
     /// Entry requested with `units` in.
-    Entering { kind: RequestKind, units: u64, known: bool },
+    Entering {
+        kind: RequestKind,
+        units: u64,
+        known: bool,
+    },
     /// Entry filled: holding `shares` bought with `units`.
-    Holding { kind: RequestKind, units: u64, shares: u64, known: bool },
+    Holding {
+        kind: RequestKind,
+        units: u64,
+        shares: u64,
+        known: bool,
+    },
     /// Exit requested.
-    Exiting { kind: RequestKind, units: u64, shares: u64, known: bool },
+    Exiting {
+        kind: RequestKind,
+        units: u64,
+        shares: u64,
+        known: bool,
+    },
 }
 
 struct Replay {
@@ -395,7 +411,9 @@ fn units_usd(out: u64, input: u64, price: f64) -> f64 {
 }
 
 async fn replay(series: &Series, ups: &[Update], cfg: &AttackConfig) -> Result<Replay> {
-    let first = ups.first().ok_or_else(|| anyhow!("{}: no updates", series.source))?;
+    let first = ups
+        .first()
+        .ok_or_else(|| anyhow!("{}: no updates", series.source))?;
     let params = cfg.market_params()?;
     let feed = SOL_USD_FEED_ID;
     let mut inputs: Vec<PriceInput> = Vec::with_capacity(ups.len());
@@ -480,8 +498,10 @@ async fn replay(series: &Series, ups: &[Update], cfg: &AttackConfig) -> Result<R
     let (p_under, h_under) = (r.provider.wallet.underlying, r.holder.wallet.underlying);
     r.m.fund(&p_under, lend).await?;
     r.m.fund(&h_under, units).await?;
-    r.open(Who::Provider, RequestKind::DepositFunding, lend, Leg::Honest).await?;
-    r.open(Who::Holder, RequestKind::MintLt, units, Leg::Honest).await?;
+    r.open(Who::Provider, RequestKind::DepositFunding, lend, Leg::Honest)
+        .await?;
+    r.open(Who::Holder, RequestKind::MintLt, units, Leg::Honest)
+        .await?;
 
     for k in 0..r.ups.len() {
         r.k = k;
@@ -606,11 +626,10 @@ impl Replay {
             .account(&address)
             .await?
             .ok_or_else(|| anyhow!("the request {address} is not on chain"))?;
-        let request =
-            lever_sdk::accounts::decode_request(&account).ok_or_else(|| anyhow!("{address} is not a request"))?;
+        let request = lever_sdk::accounts::decode_request(&account)
+            .ok_or_else(|| anyhow!("{address} is not a request"))?;
         if leg != Leg::Honest {
-            self.report.two_step_tips_usd +=
-                self.cfg.min_settle_tip_lamports as f64 / 1e9 * SOL_USD_FOR_TIPS;
+            self.report.two_step_tips_usd += self.cfg.min_settle_tip_lamports as f64 / 1e9 * SOL_USD_FOR_TIPS;
         }
         self.pending.push(Pending {
             address,
@@ -678,7 +697,16 @@ impl Replay {
                 shares: o.amount_out,
                 known,
             },
-            (Leg::Exit, TwoStep::Exiting { kind, units, shares, known }, None) => TwoStep::Holding {
+            (
+                Leg::Exit,
+                TwoStep::Exiting {
+                    kind,
+                    units,
+                    shares,
+                    known,
+                },
+                None,
+            ) => TwoStep::Holding {
                 kind,
                 units,
                 shares,
@@ -761,7 +789,8 @@ impl Replay {
         let l = self.market.target_leverage_ppm as f64 / PPM as f64;
         let conf = 2.0 * self.cfg.conf_ratio;
         let lt_cost = self.market.mint_fee_ppm as f64 / 1e6 + self.market.redeem_fee_ppm as f64 / 1e6 + conf;
-        let ft_cost = self.market.deposit_fee_ppm as f64 / 1e6 + self.market.withdraw_fee_ppm as f64 / 1e6 + conf;
+        let ft_cost =
+            self.market.deposit_fee_ppm as f64 / 1e6 + self.market.withdraw_fee_ppm as f64 / 1e6 + conf;
         match self.two_state {
             TwoStep::Idle => {
                 let (kind, known) = match (known_entry, known_exit) {
@@ -829,7 +858,10 @@ impl Replay {
                 };
                 let held = self.m.chain.token_amount(&account).await?;
                 if held < shares {
-                    bail!("{}: the attacker holds {held} shares, expected {shares}", self.at());
+                    bail!(
+                        "{}: the attacker holds {held} shares, expected {shares}",
+                        self.at()
+                    );
                 }
                 self.two_state = TwoStep::Exiting {
                     kind,
@@ -846,9 +878,7 @@ impl Replay {
     /// The close of bar `b` (its close update's price).
     fn series_close(&self, b: usize) -> f64 {
         let per = self.cfg.updates_per_bar;
-        self.ups
-            .get(b * per + 3 * per / 4)
-            .map_or(f64::NAN, |u| u.price)
+        self.ups.get(b * per + 3 * per / 4).map_or(f64::NAN, |u| u.price)
     }
 
     /// The instant attacker at update `k`: the best stale-then-newest round trip the quotes allow.
@@ -918,7 +948,11 @@ impl Replay {
         };
         // Execute: leg 1 at the stale update, leg 2 at the newest, each in its own slot.
         let account = self.m.price_account;
-        let w = &self.instant.as_ref().ok_or_else(|| anyhow!("no instant attacker"))?.wallet;
+        let w = &self
+            .instant
+            .as_ref()
+            .ok_or_else(|| anyhow!("no instant attacker"))?
+            .wallet;
         let (lt_acc, ft_acc) = (w.lt_accounts(account), w.ft_accounts(account));
         let before = self.m.chain.token_amount(&under).await?;
         self.sync();
@@ -1082,11 +1116,7 @@ mod tests {
 
     #[test]
     fn updates_follow_the_bar_in_its_direction_order() {
-        let s = prices::parse(
-            "t",
-            "time,open,high,low,close\n0,10,12,9,11\n60,11,11.5,8,9\n",
-        )
-        .unwrap();
+        let s = prices::parse("t", "time,open,high,low,close\n0,10,12,9,11\n60,11,11.5,8,9\n").unwrap();
         let u = updates(&s, 4).unwrap();
         let got: Vec<(i64, f64)> = u.iter().map(|u| (u.publish, u.price)).collect();
         // Up bar: open, low, high, close; down bar: open, high, low, close.
@@ -1135,43 +1165,78 @@ mod tests {
         );
     }
 
+    /// With the deployed parameters (lag 3 s, delay 10 s) the two-step attacker loses at every
+    /// leverage, and from 5x the instant path is off: no instant round trip at all.
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-    async fn two_step_does_not_pay_when_the_delay_exceeds_the_lag() {
+    async fn two_step_does_not_pay_when_the_delay_exceeds_the_lag_and_instant_is_off_from_5x() {
         let series = slice(CRASH, 300);
         for leverage in [2.0, 3.0, 5.0, 10.0] {
             let s = attack(&series, &cfg(leverage)).await;
-            assert!(s.attacker.round_trips.two_step > 0, "the attacker traded at {leverage}x");
+            assert!(
+                s.attacker.round_trips.two_step > 0,
+                "the attacker traded at {leverage}x"
+            );
             assert!(
                 s.attacker.two_step_pnl_usd <= 0.0,
                 "{leverage}x: two-step attacker made {}",
                 s.attacker.two_step_pnl_usd
             );
+            assert_eq!(s.instant.on, leverage < 5.0, "{leverage}x");
+            if leverage >= 5.0 {
+                assert_eq!(s.attacker.instant_pnl_usd, 0.0, "{leverage}x");
+                assert_eq!(s.attacker.round_trips.instant, 0, "{leverage}x");
+            }
         }
     }
-}
 
-#[cfg(test)]
-mod timing {
-    use super::*;
+    /// A lag at least the delay (here 30 s against 10 s) lets a request settle at an update already
+    /// published: the attacker sees both legs' prices and profits. This is why the delay must
+    /// exceed the lag, and it shows the two-step measurement above can fail.
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-    #[ignore]
-    async fn time_parts() {
-        let path = lever_sdk::data::data_file(None, "hf/jkbt_BTCUSDT-1m-2020-03-12.csv").unwrap();
-        let mut s = crate::prices::load(&path).unwrap();
-        s.bars.truncate(300);
-        let ups = updates(&s, 4).unwrap();
-        let mut c = AttackConfig::deployed(SimConfig::default());
-        c.attackers = false;
-        let t = Instant::now();
-        let r = replay(&s, &ups, &c).await.unwrap();
-        eprintln!("counterfactual {:?} tx {}", t.elapsed(), r.m.chain.transactions);
-        let mut chain = r.m.chain;
-        let t = Instant::now();
-        for i in 0..1200 { chain.set_time(2_000_000_000 + i); }
-        eprintln!("1200 set_time {:?}", t.elapsed());
-        let m = r.market;
-        let t = Instant::now();
-        for i in 0..1200 { let _ = quote::rebalance(&m, &r.inputs[i], chain.clock()); }
-        eprintln!("1200 rebalance quotes {:?}", t.elapsed());
+    async fn two_step_pays_when_the_lag_reaches_the_delay() {
+        let series = slice(CRASH, 300);
+        for leverage in [3.0, 10.0] {
+            let mut c = cfg(leverage);
+            c.clock_lag_secs = 30;
+            c.instant_max_age_secs = 0;
+            c.instant_fee = 0.0;
+            let s = attack(&series, &c).await;
+            assert!(
+                s.attacker.two_step_pnl_usd > 0.0,
+                "{leverage}x: lag >= delay yet the attacker made {}",
+                s.attacker.two_step_pnl_usd
+            );
+            assert!(s.attacker.two_step_winning_round_trips * 2 > s.attacker.round_trips.two_step);
+        }
+    }
+
+    /// At the floor fee (0.06% at 3x and 2 s) on the crash day, with updates every 5 s, the instant
+    /// attacker's stale-update round trips pay and the honest LP pays for them: the instant
+    /// measurement is not vacuous. (With the replay's default 15 s between updates no older update
+    /// is ever within lag + age = 5 s, and the instant attacker cannot act at all.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn instant_pays_at_the_floor_fee() {
+        let series = slice(CRASH, 1440);
+        let mut c = cfg(3.0);
+        c.instant_fee = 0.0006;
+        c.updates_per_bar = 12;
+        c.momentum_threshold = f64::INFINITY;
+        let s = attack(&series, &c).await;
+        assert!((s.instant.fee_floor - 0.0006).abs() < 1e-12);
+        assert!(s.attacker.round_trips.instant > 0);
+        assert!(s.attacker.instant_pnl_usd > 0.0, "{}", s.attacker.instant_pnl_usd);
+        assert!(
+            s.attacker.honest_ft_loss_usd > 0.0,
+            "{}",
+            s.attacker.honest_ft_loss_usd
+        );
+        assert_eq!(
+            s.attacker.round_trips.two_step, 0,
+            "two-step attacker switched off"
+        );
+        // The same replay at the default 4 updates per bar: nothing for the instant attacker.
+        c.updates_per_bar = 4;
+        let s = attack(&slice(CRASH, 300), &c).await;
+        assert_eq!(s.attacker.round_trips.instant, 0);
     }
 }
