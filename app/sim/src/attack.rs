@@ -151,7 +151,7 @@ pub struct Update {
 pub fn updates(series: &Series, per_bar: usize) -> Result<Vec<Update>> {
     let bar_secs = series.bar_seconds;
     let n = i64::try_from(per_bar).context("--updates-per-bar")?;
-    if per_bar == 0 || per_bar % 4 != 0 || bar_secs % n != 0 {
+    if per_bar == 0 || !per_bar.is_multiple_of(4) || bar_secs % n != 0 {
         bail!("--updates-per-bar must be a multiple of 4 dividing the bar ({bar_secs} s), got {per_bar}");
     }
     let step = bar_secs / n;
