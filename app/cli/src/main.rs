@@ -193,6 +193,10 @@ struct AttackArgs {
     /// Confidence / price of the replayed updates.
     #[arg(long, default_value_t = sim::attack::DEFAULT_CONF_RATIO)]
     update_conf: f64,
+    /// The two-step attacker bets on momentum only after a close-to-close move of at least this
+    /// (fraction; `inf` switches the bets off, e.g. to time an instant-only sweep).
+    #[arg(long, default_value_t = 0.001)]
+    momentum_threshold: f64,
 }
 
 #[derive(Args)]
@@ -366,6 +370,7 @@ fn cmd_attack(args: &SimArgs, series: &prices::Series, base: SimConfig) -> Resul
     cfg.updates_per_bar = a.updates_per_bar;
     cfg.capital_usd = a.attacker_capital;
     cfg.conf_ratio = a.update_conf;
+    cfg.momentum_threshold = a.momentum_threshold;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
