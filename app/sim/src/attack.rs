@@ -87,8 +87,10 @@ pub struct AttackConfig {
     pub capital_usd: f64,
     /// The two-step attacker bets only when the last close-to-close move is at least this.
     pub momentum_threshold: f64,
-    /// Run the attackers (false: the counterfactual).
-    pub attackers: bool,
+    /// Run the instant attacker (where the path is on).
+    pub instant_attacker: bool,
+    /// Run the two-step attacker.
+    pub two_step_attacker: bool,
 }
 
 impl AttackConfig {
@@ -113,7 +115,8 @@ impl AttackConfig {
             updates_per_bar: 4,
             capital_usd: 100_000.0,
             momentum_threshold: 0.001,
-            attackers: true,
+            instant_attacker: true,
+            two_step_attacker: true,
         }
     }
 
@@ -237,9 +240,14 @@ pub struct AttackerReport {
     /// Positions still open at the end (not counted in the PnL).
     pub open_positions_at_end: u64,
     /// Final USD value of the honest holders without the attacker minus with it (positive: they
-    /// lost).
+    /// lost): the sum of the two attackers' replays' losses below.
     pub honest_lt_loss_usd: f64,
     pub honest_ft_loss_usd: f64,
+    pub instant_honest_lt_loss_usd: f64,
+    pub instant_honest_ft_loss_usd: f64,
+    pub two_step_honest_lt_loss_usd: f64,
+    pub two_step_honest_ft_loss_usd: f64,
+    /// In the two-step attacker's replay.
     pub honest_lt_usd: f64,
     pub honest_ft_usd: f64,
     pub honest_lt_usd_without_attacker: f64,
@@ -263,6 +271,7 @@ pub struct AttackSummary {
     pub capital_usd: f64,
     pub instant: InstantParams,
     pub attacker: AttackerReport,
+    /// In the replay without the attackers.
     pub keeper_rebalances: u64,
     pub lt_wiped: bool,
     pub transactions: u64,
@@ -346,21 +355,38 @@ pub async fn run(series: &Series, cfg: &AttackConfig) -> Result<AttackSummary> {
         bail!("the attacker's capital must be > 0 USD");
     }
     let ups = updates(series, cfg.updates_per_bar)?;
-    let with = replay(series, &ups, cfg).await?;
-    let without = replay(
-        series,
-        &ups,
-        &AttackConfig {
-            attackers: false,
-            ..cfg.clone()
-        },
-    )
-    .await?;
-    let mut report = with.report.clone();
-    report.honest_lt_usd_without_attacker = without.report.honest_lt_usd;
-    report.honest_ft_usd_without_attacker = without.report.honest_ft_usd;
-    report.honest_lt_loss_usd = without.report.honest_lt_usd - report.honest_lt_usd;
-    report.honest_ft_loss_usd = without.report.honest_ft_usd - report.honest_ft_usd;
+    // One replay per attacker and one without: run together, each attacker's trades move the
+    // other's prices (an FT-holding two-step attacker pays for the instant attacker's round trips),
+    // so each is measured alone against the same counterfactual.
+    let only = |instant: bool, two_step: bool| AttackConfig {
+        instant_attacker: instant && cfg.instant_attacker,
+        two_step_attacker: two_step && cfg.two_step_attacker,
+        ..cfg.clone()
+    };
+    let without = replay(series, &ups, &only(false, false)).await?;
+    let instant = replay(series, &ups, &only(true, false)).await?;
+    let two = replay(series, &ups, &only(false, true)).await?;
+    let (i, t, c) = (&instant.report, &two.report, &without.report);
+    let mut report = AttackerReport {
+        instant_pnl_usd: i.instant_pnl_usd,
+        instant_lt_round_trips: i.instant_lt_round_trips,
+        instant_ft_round_trips: i.instant_ft_round_trips,
+        instant_best_usd: i.instant_best_usd,
+        instant_quote_mismatches: i.instant_quote_mismatches,
+        ..t.clone()
+    };
+    report.round_trips = RoundTrips {
+        instant: i.round_trips.instant,
+        two_step: t.round_trips.two_step,
+    };
+    report.instant_honest_lt_loss_usd = c.honest_lt_usd - i.honest_lt_usd;
+    report.instant_honest_ft_loss_usd = c.honest_ft_usd - i.honest_ft_usd;
+    report.two_step_honest_lt_loss_usd = c.honest_lt_usd - t.honest_lt_usd;
+    report.two_step_honest_ft_loss_usd = c.honest_ft_usd - t.honest_ft_usd;
+    report.honest_lt_loss_usd = report.instant_honest_lt_loss_usd + report.two_step_honest_lt_loss_usd;
+    report.honest_ft_loss_usd = report.instant_honest_ft_loss_usd + report.two_step_honest_ft_loss_usd;
+    report.honest_lt_usd_without_attacker = c.honest_lt_usd;
+    report.honest_ft_usd_without_attacker = c.honest_ft_usd;
     let params = cfg.market_params()?;
     let floor = lever::state::instant_fee_floor_ppm(params.target_leverage_ppm, params.instant_max_age_secs)
         .map_err(|e| anyhow!("instant fee floor: {e}"))?;
@@ -390,9 +416,12 @@ pub async fn run(series: &Series, cfg: &AttackConfig) -> Result<AttackSummary> {
             slot_cap_units: (params.instant_slot_cap != u64::MAX).then_some(params.instant_slot_cap),
         },
         attacker: report,
-        keeper_rebalances: with.keeper_rebalances,
-        lt_wiped: with.market.is_wiped(),
-        transactions: with.m.chain.transactions,
+        keeper_rebalances: without.keeper_rebalances,
+        lt_wiped: [&without, &instant, &two].iter().any(|r| r.market.is_wiped()),
+        transactions: [&without, &instant, &two]
+            .iter()
+            .map(|r| r.m.chain.transactions)
+            .sum(),
         wall_seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -443,22 +472,22 @@ async fn replay(series: &Series, ups: &[Update], cfg: &AttackConfig) -> Result<R
         wallet: m.wallet(0).await?,
     };
     let capital = usd_to_units(cfg.capital_usd, first.price)?;
-    let (instant, two) = if cfg.attackers {
-        let i = if params.instant_max_age_secs > 0 {
+    let (instant, two) = {
+        let i = if cfg.instant_attacker && params.instant_max_age_secs > 0 {
             Some(Party {
                 wallet: m.wallet(capital).await?,
             })
         } else {
             None
         };
-        (
-            i,
+        let t = if cfg.two_step_attacker {
             Some(Party {
                 wallet: m.wallet(capital).await?,
-            }),
-        )
-    } else {
-        (None, None)
+            })
+        } else {
+            None
+        };
+        (i, t)
     };
     let market = m.market().await?;
     let mut r = Replay {
@@ -507,10 +536,10 @@ async fn replay(series: &Series, ups: &[Update], cfg: &AttackConfig) -> Result<R
         r.k = k;
         r.now = r.now.max(r.ups[k].publish - cfg.clock_lag_secs);
         r.settle_due().await?;
-        if cfg.attackers {
-            if r.instant.is_some() {
-                r.instant_attack().await?;
-            }
+        if r.instant.is_some() {
+            r.instant_attack().await?;
+        }
+        if r.two.is_some() {
             r.two_step_attack().await?;
             // A request whose update is already published settles at once.
             r.settle_due().await?;
@@ -1220,7 +1249,7 @@ mod tests {
         let mut c = cfg(3.0);
         c.instant_fee = 0.0006;
         c.updates_per_bar = 12;
-        c.momentum_threshold = f64::INFINITY;
+        c.two_step_attacker = false;
         let s = attack(&series, &c).await;
         assert!((s.instant.fee_floor - 0.0006).abs() < 1e-12);
         assert!(s.attacker.round_trips.instant > 0);
