@@ -121,9 +121,11 @@ struct CostArgs {
 
 #[derive(Args)]
 struct SimArgs {
-    /// CSV with a header: a `timestamp` or `time` column (`YYYY-MM-DD HH:MM:SS` UTC, unix seconds
-    /// or milliseconds) and a `close` column. Default: the shared SOL/USDT hourly series
-    /// (prices/binance_spot_SOLUSDT_1h_2020-08_2026-01.csv in the data directory).
+    /// CSV with a header: a time column (`timestamp`, `time`, `date`, `open_time` or `timestamp_ms`:
+    /// `YYYY-MM-DD HH:MM:SS` UTC, unix seconds, milliseconds or microseconds) and a `close` column
+    /// (optionally `open`, `high`, `low`), or a headerless Binance kline file. Default: the shared
+    /// SOL/USDT hourly series (prices/binance_spot_SOLUSDT_1h_2020-08_2026-01.csv in the data
+    /// directory).
     #[arg(long)]
     prices: Option<PathBuf>,
     /// The shared data directory (default: $LEVER_DATA, else ../shared/data beside the repository).
@@ -149,6 +151,52 @@ struct SimArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    attack: AttackArgs,
+}
+
+/// The adversaries `lever sim --attacker` can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum AttackerKind {
+    /// Knows every Pyth update first, on a chain whose clock lags: stale-update instant round
+    /// trips and two-step requests (see lever_sim::attack).
+    Latency,
+}
+
+/// `lever sim --attacker latency`: the series replayed as Pyth updates (4 per bar by default) with
+/// an attacker; the market's instant and two-step parameters default to migrations/markets.toml's
+/// for the leverage (instant on below 5x: 2 s, 0.3%, conf 1%; off from 5x; settle delay 10 s).
+#[derive(Args)]
+struct AttackArgs {
+    /// Run an adversary instead of the tracking replay.
+    #[arg(long, value_enum)]
+    attacker: Option<AttackerKind>,
+    /// Seconds the chain's clock lags real time.
+    #[arg(long, default_value_t = 3)]
+    clock_lag: i64,
+    /// Instant fee (fraction). Default: 0.003 below 5x, 0 from 5x.
+    #[arg(long)]
+    instant_fee: Option<f64>,
+    /// Largest age of an instant update in seconds (0: instant path off). Default: 2 below 5x, 0
+    /// from 5x.
+    #[arg(long)]
+    instant_age: Option<u64>,
+    /// Seconds from a request to its settlement target.
+    #[arg(long)]
+    settle_delay: Option<u64>,
+    /// Pyth updates per bar (4, or a multiple of 4 dividing the bar's seconds).
+    #[arg(long, default_value_t = 4)]
+    updates_per_bar: usize,
+    /// Each attacker's capital in USD.
+    #[arg(long, default_value_t = 100_000.0)]
+    attacker_capital: f64,
+    /// Confidence / price of the replayed updates.
+    #[arg(long, default_value_t = sim::attack::DEFAULT_CONF_RATIO)]
+    update_conf: f64,
+    /// The two-step attacker bets on momentum only after a close-to-close move of at least this
+    /// (fraction; `inf` switches the bets off, e.g. to time an instant-only sweep).
+    #[arg(long, default_value_t = 0.001)]
+    momentum_threshold: f64,
 }
 
 #[derive(Args)]
@@ -253,6 +301,9 @@ fn cmd_sim(args: SimArgs) -> Result<ExitCode> {
         args.band,
         args.keeper_interval,
     )?;
+    if let Some(AttackerKind::Latency) = args.attack.attacker {
+        return cmd_attack(&args, &series, cfg);
+    }
     let progress = (!args.json && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(series.bars.len() as u64);
         if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} bars {per_sec} eta {eta}") {
@@ -299,6 +350,117 @@ fn cmd_sim(args: SimArgs) -> Result<ExitCode> {
         eprintln!("error: {} conservation violations", s.conservation_violations);
         return Ok(ExitCode::from(2));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lever sim --attacker latency`: the attack replay and its counterfactual.
+fn cmd_attack(args: &SimArgs, series: &prices::Series, base: SimConfig) -> Result<ExitCode> {
+    let a = &args.attack;
+    let mut cfg = sim::attack::AttackConfig::deployed(base);
+    cfg.clock_lag_secs = a.clock_lag;
+    if let Some(fee) = a.instant_fee {
+        cfg.instant_fee = fee;
+    }
+    if let Some(age) = a.instant_age {
+        cfg.instant_max_age_secs = age;
+    }
+    if let Some(delay) = a.settle_delay {
+        cfg.settle_delay_secs = delay;
+    }
+    cfg.updates_per_bar = a.updates_per_bar;
+    cfg.capital_usd = a.attacker_capital;
+    cfg.conf_ratio = a.update_conf;
+    cfg.momentum_threshold = a.momentum_threshold;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
+    // The program's logs print to stdout in native mode: keep them out of the output.
+    let quiet = gag::Gag::stdout().ok();
+    let out = runtime.block_on(sim::attack::run(series, &cfg));
+    drop(quiet);
+    let s = out?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let row = |k: &str, v: String| println!("  {k:<30} {v}");
+    let at = &s.attacker;
+    println!("Lever latency attack: {}", s.prices);
+    row(
+        "series",
+        format!(
+            "{} bars, {} updates ({} per bar), {} to {} UTC, underlying {:+.2}%",
+            s.bars,
+            s.updates,
+            s.updates_per_bar,
+            s.start,
+            s.end,
+            s.underlying_return * 100.0
+        ),
+    );
+    row(
+        "market",
+        format!(
+            "{}x, clock lag {} s, settle delay {} s, conf {:.3}%",
+            s.leverage,
+            s.clock_lag_secs,
+            s.settle_delay_secs,
+            s.conf_ratio * 100.0
+        ),
+    );
+    let i = &s.instant;
+    row(
+        "instant path",
+        if i.on {
+            format!(
+                "on: age {} s, fee {:.3}% (floor {:.3}%), conf up to {:.2}%",
+                i.max_age_secs,
+                i.fee * 100.0,
+                i.fee_floor * 100.0,
+                i.max_conf * 100.0
+            )
+        } else {
+            "off".into()
+        },
+    );
+    row(
+        "instant attacker",
+        format!(
+            "{:+.2} USD over {} round trips (best {:.2})",
+            at.instant_pnl_usd, at.round_trips.instant, at.instant_best_usd
+        ),
+    );
+    row(
+        "two-step attacker",
+        format!(
+            "{:+.2} USD over {} round trips ({} won, {} refunds, tips {:.4} USD)",
+            at.two_step_pnl_usd,
+            at.round_trips.two_step,
+            at.two_step_winning_round_trips,
+            at.two_step_refunds,
+            at.two_step_tips_usd
+        ),
+    );
+    row(
+        "honest LT holder lost",
+        format!(
+            "{:+.2} USD (final {:.2} vs {:.2} without the attacker)",
+            at.honest_lt_loss_usd, at.honest_lt_usd, at.honest_lt_usd_without_attacker
+        ),
+    );
+    row(
+        "honest LP lost",
+        format!(
+            "{:+.2} USD (final {:.2} vs {:.2} without the attacker)",
+            at.honest_ft_loss_usd, at.honest_ft_usd, at.honest_ft_usd_without_attacker
+        ),
+    );
+    row(
+        "keeper rebalances",
+        format!("{} ({} transactions)", s.keeper_rebalances, s.transactions),
+    );
+    row("wall time", format!("{:.1} s", s.wall_seconds));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,9 +6,11 @@
 //!   SDK's quotes and failing the run on any difference.
 //! - [`peers`] replays the ideal token and the peer rule sets in pure math.
 //! - [`report`] writes the per-bar CSV and the chart.
+//! - [`attack`] runs the latency attacker (`--attacker latency`) through the program.
 //! - [`study`] sweeps settings by running `lever sim --json` in child processes.
 //! - [`time`] converts UTC calendar dates.
 
+pub mod attack;
 pub mod engine;
 pub mod peers;
 pub mod prices;

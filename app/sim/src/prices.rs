@@ -5,10 +5,17 @@
 //! because a silently dropped bar would distort returns and volatility. It depends only on `std`
 //! (including a small hand-written UTC date parser) so that it can be used anywhere in the crate.
 //!
-//! Accepted format: a header line naming the columns (case-insensitive, trimmed), with a time column
-//! `timestamp` or `time`, a `close` column and optionally `high` and `low`; other columns are ignored.
+//! Accepted formats:
+//! - A header line naming the columns (case-insensitive, trimmed), with a time column (`timestamp`,
+//!   `time`, `date`, `open_time` or `timestamp_ms`; the first one present wins), a `close` column and
+//!   optionally `open`, `high` and `low`; other columns are ignored.
+//! - Binance's headerless daily kline files (data.binance.vision): recognised by a first field that
+//!   is an integer, exactly 12 columns `open_time, open, high, low, close, volume, close_time,
+//!   quote_volume, trades, taker_buy_base, taker_buy_quote, ignore`. Line 1 is then a data line.
+//!
 //! Time values may be `YYYY-MM-DD HH:MM:SS` (UTC, `T` separator and a trailing `Z` also accepted),
-//! unix seconds, or unix milliseconds (any integer >= 1e11, which must be a whole second).
+//! unix seconds, unix milliseconds (an integer >= 1e11) or unix microseconds (>= 1e14: Binance's
+//! files from 2025 on); milliseconds and microseconds must be a whole second.
 
 use std::fmt;
 use std::path::Path;
@@ -20,6 +27,8 @@ use crate::time::{days_from_civil, days_in_month, format_time};
 pub struct Bar {
     /// Unix seconds, UTC.
     pub time: i64,
+    /// `None` unless the file has an `open` column (headerless kline files always do).
+    pub open: Option<f64>,
     pub close: f64,
     /// `None` unless the file has both a `high` and a `low` column.
     pub high: Option<f64>,
@@ -79,11 +88,38 @@ pub fn load(path: &Path) -> Result<Series, PriceError> {
 /// Column positions resolved from the header.
 struct Columns {
     time: usize,
+    open: Option<usize>,
     close: usize,
     high_low: Option<(usize, usize)>,
     /// Number of fields a data line needs so that every used column is present.
     needed: usize,
+    /// Every line must have exactly [`KLINE_FIELDS`] fields (the headerless kline layout, where a
+    /// different count means the file is not what its first field suggested).
+    exact: bool,
 }
+
+/// Fields of a Binance kline line.
+const KLINE_FIELDS: usize = 12;
+
+/// The Binance kline layout: open time, open, high, low, close, then seven columns not used.
+const KLINE_COLUMNS: Columns = Columns {
+    time: 0,
+    open: Some(1),
+    close: 4,
+    high_low: Some((2, 3)),
+    needed: KLINE_FIELDS,
+    exact: true,
+};
+
+/// A first line whose first field is an integer is data, not a header: no column is named by
+/// digits, and Binance's kline files start straight with an open time.
+fn is_headerless(line: &str) -> bool {
+    let first = line.split(',').next().unwrap_or("").trim();
+    !first.is_empty() && first.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The time column names accepted, in order of preference.
+const TIME_COLUMNS: [&str; 5] = ["timestamp", "time", "date", "open_time", "timestamp_ms"];
 
 /// Parses CSV text; `source` is only used to label the result and errors.
 pub fn parse(source: &str, text: &str) -> Result<Series, PriceError> {
@@ -105,13 +141,26 @@ pub fn parse(source: &str, text: &str) -> Result<Series, PriceError> {
         if line.trim().is_empty() {
             continue;
         }
-        let cols = match &columns {
-            Some(c) => c,
-            None => {
+        if columns.is_none() {
+            if is_headerless(line) {
+                columns = Some(KLINE_COLUMNS);
+            } else {
                 columns = Some(parse_header(line).map_err(|m| err(line_no, m))?);
                 continue;
             }
+        }
+        let Some(cols) = columns.as_ref() else {
+            continue;
         };
+        if cols.exact && line.split(',').count() != KLINE_FIELDS {
+            return Err(err(
+                line_no,
+                format!(
+                    "headerless kline line: expected {KLINE_FIELDS} fields, found {}",
+                    line.split(',').count()
+                ),
+            ));
+        }
         let bar = parse_row(line, cols).map_err(|m| err(line_no, m))?;
         if let Some(prev) = bars.last() {
             if bar.time == prev.time {
@@ -157,25 +206,34 @@ pub fn parse(source: &str, text: &str) -> Result<Series, PriceError> {
 fn parse_header(line: &str) -> Result<Columns, String> {
     let names: Vec<String> = line.split(',').map(|n| n.trim().to_ascii_lowercase()).collect();
     let find = |want: &str| names.iter().position(|n| n == want);
-    let time = names.iter().position(|n| n == "timestamp" || n == "time");
+    let time = names.iter().position(|n| TIME_COLUMNS.contains(&n.as_str()));
     let close = find("close");
-    let missing: Vec<&str> = [("timestamp/time", time), ("close", close)]
-        .iter()
-        .filter(|(_, pos)| pos.is_none())
-        .map(|(name, _)| *name)
-        .collect();
+    let missing: Vec<&str> = [
+        ("timestamp/time/date/open_time/timestamp_ms", time),
+        ("close", close),
+    ]
+    .iter()
+    .filter(|(_, pos)| pos.is_none())
+    .map(|(name, _)| *name)
+    .collect();
     match (time, close) {
         (Some(time), Some(close)) => {
             let high_low = find("high").zip(find("low"));
+            let open = find("open");
             let mut needed = time.max(close) + 1;
             if let Some((h, l)) = high_low {
                 needed = needed.max(h + 1).max(l + 1);
             }
+            if let Some(o) = open {
+                needed = needed.max(o + 1);
+            }
             Ok(Columns {
                 time,
+                open,
                 close,
                 high_low,
                 needed,
+                exact: false,
             })
         }
         _ => Err(format!(
@@ -197,6 +255,7 @@ fn parse_row(line: &str, cols: &Columns) -> Result<Bar, String> {
     }
     let time = parse_time(fields[cols.time])?;
     let close = parse_price("close", fields[cols.close])?;
+    let open = cols.open.map(|o| parse_price("open", fields[o])).transpose()?;
     let (high, low) = match cols.high_low {
         Some((h, l)) => {
             let high = parse_price("high", fields[h])?;
@@ -208,8 +267,19 @@ fn parse_row(line: &str, cols: &Columns) -> Result<Bar, String> {
         }
         None => (None, None),
     };
+    if let (Some(o), Some(h), Some(l)) = (open, high, low) {
+        if o > h || o < l {
+            return Err(format!("open {o} is outside low {l} .. high {h}"));
+        }
+    }
+    if let (Some(h), Some(l)) = (high, low) {
+        if close > h || close < l {
+            return Err(format!("close {close} is outside low {l} .. high {h}"));
+        }
+    }
     Ok(Bar {
         time,
+        open,
         close,
         high,
         low,
@@ -231,6 +301,8 @@ fn parse_price(column: &str, text: &str) -> Result<f64, String> {
 
 /// Integers at or above this are unix milliseconds (1e11 seconds would be in the year 5138).
 const MILLIS_THRESHOLD: i64 = 100_000_000_000;
+/// Integers at or above this are unix microseconds (1e14 milliseconds would be in the year 5138).
+const MICROS_THRESHOLD: i64 = 100_000_000_000_000;
 
 fn parse_time(text: &str) -> Result<i64, String> {
     if !text.is_empty()
@@ -242,6 +314,12 @@ fn parse_time(text: &str) -> Result<i64, String> {
         let value: i64 = text
             .parse()
             .map_err(|_| format!("cannot parse unix time '{text}'"))?;
+        if value >= MICROS_THRESHOLD {
+            if value % 1_000_000 != 0 {
+                return Err(format!("unix microseconds '{text}' are not a whole second"));
+            }
+            return Ok(value / 1_000_000);
+        }
         if value >= MILLIS_THRESHOLD {
             if value % 1000 != 0 {
                 return Err(format!("unix milliseconds '{text}' are not a whole second"));
@@ -379,7 +457,7 @@ mod tests {
     fn header_errors() {
         assert_err("time,open\n1,2\n", 1, "close");
         assert_err("time,open\n1,2\n", 1, "columns found: time, open");
-        assert_err("date,close\n1,2\n", 1, "timestamp/time");
+        assert_err("day,close\n1,2\n", 1, "timestamp/time");
         assert_err("", 0, "header");
     }
 
@@ -475,6 +553,95 @@ mod tests {
         let e = load(Path::new("/nonexistent/prices.csv")).unwrap_err();
         assert_eq!(e.line, 0);
         assert!(e.to_string().starts_with("/nonexistent/prices.csv: "), "{e}");
+    }
+
+    #[test]
+    fn parses_headerless_binance_klines_ms_and_us() {
+        // Two lines of jkbt_BTCUSDT-1m-2020-03-12.csv (milliseconds), then the 2025 layout
+        // (microseconds).
+        let ms = "1583971200000,7934.58,7954.59,7934.43,7949.22,54.02,1583971259999,429402.29,610,37.21,295788.26,0\n\
+                  1583971260000,7948.97,7955.00,7946.06,7950.48,30.60,1583971319999,243336.53,386,13.86,110287.73,0\n";
+        let s = parse("k", ms).unwrap();
+        assert_eq!(s.bars.len(), 2);
+        assert_eq!(s.bars[0].time, 1_583_971_200);
+        assert_eq!(s.bars[0].open, Some(7934.58));
+        assert_eq!(s.bars[0].high, Some(7954.59));
+        assert_eq!(s.bars[0].low, Some(7934.43));
+        assert_eq!(s.bars[0].close, 7949.22);
+        assert_eq!(s.bar_seconds, 60);
+        let us = "1735689600000000,93576.0,93610.93,93537.5,93610.93,8.2,1735689659999999,767468.5,1178,4.9,459211.2,0\n\
+                  1735689660000000,93610.93,93652.0,93606.6,93652.0,11.9,1735689719999999,1113986.6,1400,6.5,608752.7,0\n";
+        let s = parse("k", us).unwrap();
+        assert_eq!(s.bars[0].time, 1_735_689_600);
+        assert_eq!(s.bars[1].time, 1_735_689_660);
+    }
+
+    #[test]
+    fn headerless_errors_name_the_line() {
+        let good = "1583971200000,1,2,1,1.5,0,1583971259999,0,0,0,0,0\n";
+        // Line 1 is data in a headerless file: a short second line is line 2.
+        assert_err(
+            &format!("{good}1583971260000,1,2,1,1.5\n"),
+            2,
+            "expected 12 fields, found 5",
+        );
+        assert_err(
+            &format!("{good}1583971260000,1,2,1,1.5,0,1583971259999,0,0,0,0,0,9\n"),
+            2,
+            "expected 12 fields, found 13",
+        );
+        assert_err(
+            &format!("{good}1583971260000,1,2,1,x,0,1583971259999,0,0,0,0,0\n"),
+            2,
+            "column 'close': cannot parse number 'x'",
+        );
+        assert_err(
+            &format!("{good}1583971260000,3,2,1,1.5,0,1583971259999,0,0,0,0,0\n"),
+            2,
+            "open 3 is outside",
+        );
+        assert_err(
+            "1583971200000500,1,2,1,1.5,0,0,0,0,0,0,0\n1583971260000000,1,2,1,1.5,0,0,0,0,0,0,0\n",
+            1,
+            "unix microseconds",
+        );
+    }
+
+    #[test]
+    fn accepts_the_common_time_headers_and_open() {
+        for name in ["date", "open_time", "timestamp_ms", "Timestamp", "TIME"] {
+            let s = parse(
+                "a",
+                &format!("{name},open,high,low,close\n60,1,2,0.5,1.5\n120,1.5,2,1,1\n"),
+            )
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(s.bars[1].time, 120, "{name}");
+            assert_eq!(s.bars[0].open, Some(1.0), "{name}");
+        }
+        // Without an `open` column it stays None.
+        let s = parse("a", "date,close\n2020-01-01,1\n").err();
+        assert!(s.is_some(), "a date without a time is refused");
+        let s = parse("a", "timestamp_ms,close\n1583971200000,1\n1583971260000,2\n").unwrap();
+        assert_eq!((s.bars[0].time, s.bars[0].open), (1_583_971_200, None));
+        assert_err("time,open,close\n1,abc,1\n", 2, "column 'open'");
+        assert_err("time,high,low,close\n1,2,1,3\n", 2, "close 3 is outside");
+    }
+
+    #[test]
+    fn loads_real_hf_kline_file_through_the_data_dir() {
+        let path = lever_sdk::data::data_file(None, "hf/jkbt_BTCUSDT-1m-2020-03-12.csv").unwrap();
+        let s = load(&path).unwrap();
+        assert_eq!(s.bars.len(), 1440);
+        assert_eq!(s.bar_seconds, 60);
+        assert_eq!((s.gaps, s.missing_bars), (0, 0));
+        assert_eq!(s.bars[0].time, 1_583_971_200);
+        assert_eq!(s.bars[0].open, Some(7934.58));
+        assert_eq!(s.bars[0].close, 7949.22);
+        // And a freqtrade conversion with a `timestamp_ms` header.
+        let path = lever_sdk::data::data_file(None, "hf/hlft_WIF_USDC_USDC-1m-futures.derived.csv").unwrap();
+        let s = load(&path).unwrap();
+        assert_eq!(s.bars.len(), 6840);
+        assert_eq!(s.bars[0].open, Some(1.2514));
     }
 
     #[test]
