@@ -33,6 +33,23 @@ async fn sol3x() -> (Harness, User, User) {
     .await
 }
 
+/// The same market with the instant path turned on as a market may choose (it is off in
+/// `markets.toml`): updates up to 2 s old, a 0.3% fee, confidence up to 1%, 500 SOL per slot.
+async fn sol3x_instant() -> (Harness, User, User) {
+    let params = MarketParams {
+        instant_max_age_secs: 2,
+        instant_fee_ppm: 3_000,
+        instant_max_conf_ppm: 10_000,
+        instant_slot_cap: sol(500.0),
+        ..deployed("SOL 3x")
+    };
+    levered_with(MarketOpts {
+        params,
+        ..MarketOpts::default()
+    })
+    .await
+}
+
 /// `u`'s instant operation priced by an update in an account of the caller's own (any valid
 /// update can be posted by anyone: the pull oracle).
 fn instant_with(
@@ -95,6 +112,23 @@ async fn round_trip(
     h.balance(&u.underlying).await
 }
 
+/// On the instant variant: `secs` after an update the price moves to `usd`, and an instant
+/// operation of `kind` with the older update is refused (`PriceTooOld`), nothing changed.
+async fn instant_refuses_the_old_update(kind: RequestKind, secs: i64, usd: f64, amount: u64) {
+    let (mut h, lp, alice) = sol3x_instant().await;
+    let old = h.price_input(100.0);
+    h.advance(secs);
+    let new = covering(&h, usd, old.publish_time, h.chain.now());
+    h.write_price(&new);
+    let who = match kind {
+        RequestKind::MintLt | RequestKind::RedeemLt => &alice,
+        _ => &lp,
+    };
+    let ix = instant_with(&mut h, who, kind, amount.min(sol(10.0)), &old);
+    h.expect_error(&[ix], &[&who.kp.insecure_clone()], LeverError::PriceTooOld)
+        .await;
+}
+
 #[tokio::test]
 async fn attack_mint_at_an_old_price_redeem_at_the_new_one_does_not_profit() {
     // Review: $100 -> $100.60 in 20 s (inside the 2% band); mint 10 SOL with the $100 update,
@@ -106,10 +140,16 @@ async fn attack_mint_at_an_old_price_redeem_at_the_new_one_does_not_profit() {
     h.write_price(&new);
     let attacker = h.user(sol(10.0)).await;
     let honest = h.user(sol(10.0)).await;
-    // The instant path refuses the 20 s old update (its age is 2 s).
+    // The deployed market has no instant path; where a market turns it on, the 20 s old update
+    // is refused (its age is 2 s).
     let ix = instant_with(&mut h, &attacker, RequestKind::MintLt, sol(10.0), &old);
-    h.expect_error(&[ix], &[&attacker.kp.insecure_clone()], LeverError::PriceTooOld)
-        .await;
+    h.expect_error(
+        &[ix],
+        &[&attacker.kp.insecure_clone()],
+        LeverError::InstantPathDisabled,
+    )
+    .await;
+    instant_refuses_the_old_update(RequestKind::MintLt, 20, 100.6, sol(10.0)).await;
     // Under two-step the attacker gets the update the rule forces, as an honest user does.
     let ft_before = ft_value(&mut h, &lp, 100.6).await;
     let path = [100.6, 100.6];
@@ -155,8 +195,13 @@ async fn attack_wipe_escape_with_a_pre_gap_update_fails() {
     h.write_price(&gap);
     let shares = h.balance(&alice.lt).await;
     let ix = instant_with(&mut h, &alice, RequestKind::RedeemLt, shares, &before_gap);
-    h.expect_error(&[ix], &[&alice.kp.insecure_clone()], LeverError::PriceTooOld)
-        .await;
+    h.expect_error(
+        &[ix],
+        &[&alice.kp.insecure_clone()],
+        LeverError::InstantPathDisabled,
+    )
+    .await;
+    instant_refuses_the_old_update(RequestKind::RedeemLt, 5, 60.0, shares).await;
     // The funding pool's value at $60 with the gap booked (a rebalance wipes the pool), before
     // the holder's exit.
     let mut probe = h.market().await;
@@ -197,8 +242,13 @@ async fn attack_ft_dilution_with_an_older_higher_price_fails() {
     let attacker = h.user(sol(50.0)).await;
     let honest = h.user(sol(50.0)).await;
     let ix = instant_with(&mut h, &attacker, RequestKind::DepositFunding, sol(50.0), &old);
-    h.expect_error(&[ix], &[&attacker.kp.insecure_clone()], LeverError::PriceTooOld)
-        .await;
+    h.expect_error(
+        &[ix],
+        &[&attacker.kp.insecure_clone()],
+        LeverError::InstantPathDisabled,
+    )
+    .await;
+    instant_refuses_the_old_update(RequestKind::DepositFunding, 20, 99.0, sol(50.0)).await;
     let lp_nav_before = {
         let m = h.market().await;
         lever_sdk::quote::accrued(&m, h.price_q(99.0), h.chain.now())
@@ -248,7 +298,7 @@ async fn instant_round_trip_inside_the_age_window_pays_more_fee_than_it_takes() 
     // What the instant path still allows: a caller who sees a move first picks the update from
     // before it, if it is at most 2 s old. A 0.1% move in a second (a large one for SOL) at 3x
     // is worth about 0.3%; the instant fee takes 0.3% on each leg.
-    let (mut h, _lp, _alice) = sol3x().await;
+    let (mut h, _lp, _alice) = sol3x_instant().await;
     let attacker = h.user(sol(10.0)).await;
     let old = h.price_input(100.0);
     h.advance(1);
@@ -270,7 +320,7 @@ async fn instant_round_trip_inside_the_age_window_pays_more_fee_than_it_takes() 
 
 #[tokio::test]
 async fn instant_path_limits_slot_cap_confidence_and_the_switch() {
-    let (mut h, lp, alice) = sol3x().await;
+    let (mut h, lp, alice) = sol3x_instant().await;
     let market = h.market().await;
     assert_eq!(market.instant_slot_cap, sol(500.0));
     // The per-slot cap: units moved by instant operations in one slot.

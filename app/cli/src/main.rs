@@ -165,7 +165,7 @@ enum AttackerKind {
 
 /// `lever sim --attacker latency`: the series replayed as Pyth updates (4 per bar by default) with
 /// an attacker; the market's instant and two-step parameters default to migrations/markets.toml's
-/// for the leverage (instant on below 5x: 2 s, 0.3%, conf 1%; off from 5x; settle delay 10 s).
+/// (instant path off at every leverage; settle delay 10 s). `--instant-age` turns it on to measure.
 #[derive(Args)]
 struct AttackArgs {
     /// Run an adversary instead of the tracking replay.
@@ -174,11 +174,10 @@ struct AttackArgs {
     /// Seconds the chain's clock lags real time.
     #[arg(long, default_value_t = 3)]
     clock_lag: i64,
-    /// Instant fee (fraction). Default: 0.003 below 5x, 0 from 5x.
+    /// Instant fee (fraction). Default: 0.003 once --instant-age turns the path on.
     #[arg(long)]
     instant_fee: Option<f64>,
-    /// Largest age of an instant update in seconds (0: instant path off). Default: 2 below 5x, 0
-    /// from 5x.
+    /// Largest age of an instant update in seconds (0: instant path off, the deployed default).
     #[arg(long)]
     instant_age: Option<u64>,
     /// Seconds from a request to its settlement target.
@@ -358,11 +357,14 @@ fn cmd_attack(args: &SimArgs, series: &prices::Series, base: SimConfig) -> Resul
     let a = &args.attack;
     let mut cfg = sim::attack::AttackConfig::deployed(base);
     cfg.clock_lag_secs = a.clock_lag;
-    if let Some(fee) = a.instant_fee {
-        cfg.instant_fee = fee;
-    }
     if let Some(age) = a.instant_age {
         cfg.instant_max_age_secs = age;
+        if age > 0 {
+            cfg.instant_fee = 0.003;
+        }
+    }
+    if let Some(fee) = a.instant_fee {
+        cfg.instant_fee = fee;
     }
     if let Some(delay) = a.settle_delay {
         cfg.settle_delay_secs = delay;
