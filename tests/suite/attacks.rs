@@ -112,14 +112,39 @@ async fn round_trip(
     h.balance(&u.underlying).await
 }
 
+/// The price at `usd`, published `secs` after the update now in the account (chained to it);
+/// returns that older update, which an attacker still holds.
+fn price_moves(h: &mut Harness, secs: i64, usd: f64) -> PriceInput {
+    let old = h.price_input(100.0);
+    h.advance(secs);
+    let new = covering(h, usd, old.publish_time, h.chain.now());
+    h.write_price(&new);
+    old
+}
+
+/// The deployed market has no instant path: `u`'s instant operation with `old` is refused.
+async fn instant_is_off(h: &mut Harness, u: &User, kind: RequestKind, amount: u64, old: &PriceInput) {
+    let ix = instant_with(h, u, kind, amount, old);
+    h.expect_error(&[ix], &[&u.kp.insecure_clone()], LeverError::InstantPathDisabled)
+        .await;
+}
+
+/// The FT NAV now at `usd`, funding accrued.
+async fn ft_nav_at(h: &mut Harness, usd: f64) -> u128 {
+    let m = h.market().await;
+    let q = h.price_q(usd);
+    lever_sdk::quote::accrued(&m, q, h.chain.now())
+        .expect("accrual")
+        .pool()
+        .ft_nav(q)
+        .expect("FT NAV")
+}
+
 /// On the instant variant: `secs` after an update the price moves to `usd`, and an instant
 /// operation of `kind` with the older update is refused (`PriceTooOld`), nothing changed.
 async fn instant_refuses_the_old_update(kind: RequestKind, secs: i64, usd: f64, amount: u64) {
     let (mut h, lp, alice) = sol3x_instant().await;
-    let old = h.price_input(100.0);
-    h.advance(secs);
-    let new = covering(&h, usd, old.publish_time, h.chain.now());
-    h.write_price(&new);
+    let old = price_moves(&mut h, secs, usd);
     let who = match kind {
         RequestKind::MintLt | RequestKind::RedeemLt => &alice,
         _ => &lp,
@@ -134,21 +159,12 @@ async fn attack_mint_at_an_old_price_redeem_at_the_new_one_does_not_profit() {
     // Review: $100 -> $100.60 in 20 s (inside the 2% band); mint 10 SOL with the $100 update,
     // redeem one slot later at $100.60: +0.87% riskless, paid by the funding pool.
     let (mut h, lp, _alice) = sol3x().await;
-    let old = h.price_input(100.0);
-    h.advance(20);
-    let new = covering(&h, 100.6, old.publish_time, h.chain.now());
-    h.write_price(&new);
+    let old = price_moves(&mut h, 20, 100.6);
     let attacker = h.user(sol(10.0)).await;
     let honest = h.user(sol(10.0)).await;
     // The deployed market has no instant path; where a market turns it on, the 20 s old update
     // is refused (its age is 2 s).
-    let ix = instant_with(&mut h, &attacker, RequestKind::MintLt, sol(10.0), &old);
-    h.expect_error(
-        &[ix],
-        &[&attacker.kp.insecure_clone()],
-        LeverError::InstantPathDisabled,
-    )
-    .await;
+    instant_is_off(&mut h, &attacker, RequestKind::MintLt, sol(10.0), &old).await;
     instant_refuses_the_old_update(RequestKind::MintLt, 20, 100.6, sol(10.0)).await;
     // Under two-step the attacker gets the update the rule forces, as an honest user does.
     let ft_before = ft_value(&mut h, &lp, 100.6).await;
@@ -194,25 +210,17 @@ async fn attack_wipe_escape_with_a_pre_gap_update_fails() {
     let gap = covering(&h, 60.0, before_gap.publish_time, h.chain.now());
     h.write_price(&gap);
     let shares = h.balance(&alice.lt).await;
-    let ix = instant_with(&mut h, &alice, RequestKind::RedeemLt, shares, &before_gap);
-    h.expect_error(
-        &[ix],
-        &[&alice.kp.insecure_clone()],
-        LeverError::InstantPathDisabled,
-    )
-    .await;
+    instant_is_off(&mut h, &alice, RequestKind::RedeemLt, shares, &before_gap).await;
     instant_refuses_the_old_update(RequestKind::RedeemLt, 5, 60.0, shares).await;
     // The funding pool's value at $60 with the gap booked (a rebalance wipes the pool), before
     // the holder's exit.
-    let mut probe = h.market().await;
     let at60 = h.price_q(60.0);
-    let now = h.chain.clock();
-    let (_, wiped) = lever_sdk::quote::rebalance(&probe, &gap, now)
-        .map(|p| (p.quote, p.market))
-        .expect("wipe");
-    probe = wiped;
-    assert!(probe.is_wiped());
-    let ft_nav_wiped = probe.pool().ft_nav(at60).unwrap();
+    let market = h.market().await;
+    let wiped = lever_sdk::quote::rebalance(&market, &gap, h.chain.clock())
+        .expect("wipe")
+        .market;
+    assert!(wiped.is_wiped());
+    let ft_nav_wiped = wiped.pool().ft_nav(at60).unwrap();
     // A two-step exit requested now settles at the update covering its target: after the gap.
     let underlying_before = h.balance(&alice.underlying).await;
     let (request, receipt) = h.request(&alice, RequestKind::RedeemLt, shares, 0).await.unwrap();
@@ -235,28 +243,12 @@ async fn attack_ft_dilution_with_an_older_higher_price_fails() {
     // Review: with 0% funding fees, deposit at an older higher price and withdraw at the newer
     // lower one: +0.13 SOL on 50 SOL, taken from the other FT holders.
     let (mut h, lp, _alice) = sol3x().await;
-    let old = h.price_input(100.0);
-    h.advance(20);
-    let new = covering(&h, 99.0, old.publish_time, h.chain.now());
-    h.write_price(&new);
+    let old = price_moves(&mut h, 20, 99.0);
     let attacker = h.user(sol(50.0)).await;
     let honest = h.user(sol(50.0)).await;
-    let ix = instant_with(&mut h, &attacker, RequestKind::DepositFunding, sol(50.0), &old);
-    h.expect_error(
-        &[ix],
-        &[&attacker.kp.insecure_clone()],
-        LeverError::InstantPathDisabled,
-    )
-    .await;
+    instant_is_off(&mut h, &attacker, RequestKind::DepositFunding, sol(50.0), &old).await;
     instant_refuses_the_old_update(RequestKind::DepositFunding, 20, 99.0, sol(50.0)).await;
-    let lp_nav_before = {
-        let m = h.market().await;
-        lever_sdk::quote::accrued(&m, h.price_q(99.0), h.chain.now())
-            .unwrap()
-            .pool()
-            .ft_nav(h.price_q(99.0))
-            .unwrap()
-    };
+    let lp_nav_before = ft_nav_at(&mut h, 99.0).await;
     let path = [99.0, 99.0];
     let a = round_trip(
         &mut h,
@@ -267,14 +259,7 @@ async fn attack_ft_dilution_with_an_older_higher_price_fails() {
         path,
     )
     .await;
-    let lp_nav_after = {
-        let m = h.market().await;
-        lever_sdk::quote::accrued(&m, h.price_q(99.0), h.chain.now())
-            .unwrap()
-            .pool()
-            .ft_nav(h.price_q(99.0))
-            .unwrap()
-    };
+    let lp_nav_after = ft_nav_at(&mut h, 99.0).await;
     let b = round_trip(
         &mut h,
         &honest,

@@ -1793,3 +1793,164 @@ async fn err_share_supply_mismatch() {
     );
     assert_eq!(before, h.snapshot().await);
 }
+
+// ----------------------------------------------------------------------------------------------
+// two-step and instant-path parameters, requests
+
+#[tokio::test]
+async fn err_settle_delay_window_and_tip_out_of_bounds() {
+    let mut h = Harness::new(MarketOpts::default()).await;
+    for d in [0, 1, 301, u64::MAX] {
+        let u = UpdateMarketParams {
+            settle_delay_secs: Some(d),
+            ..upd()
+        };
+        update_refused(&mut h, u, LeverError::SettleDelayOutOfBounds).await;
+    }
+    for w in [0, 29, 86_401] {
+        let u = UpdateMarketParams {
+            settle_window_secs: Some(w),
+            ..upd()
+        };
+        update_refused(&mut h, u, LeverError::SettleWindowOutOfBounds).await;
+    }
+    let u = UpdateMarketParams {
+        min_settle_tip_lamports: Some(10_000_001),
+        ..upd()
+    };
+    update_refused(&mut h, u, LeverError::SettleTipOutOfBounds).await;
+    // The bounds themselves are accepted.
+    update_ok(
+        &mut h,
+        UpdateMarketParams {
+            settle_delay_secs: Some(300),
+            settle_window_secs: Some(30),
+            min_settle_tip_lamports: Some(10_000_000),
+            ..upd()
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn err_instant_params_out_of_bounds() {
+    // Test market: 3x, instant age 5 s, fee 0.5%, confidence 2%, max price age 60 s.
+    let mut h = Harness::new(MarketOpts::default()).await;
+    let floor_at_5s = 3 * 100 * 5; // ceil(3 x 100 PPM) x 5 s
+    for u in [
+        // Older than 30 s, or than the market's maximum age.
+        UpdateMarketParams {
+            instant_max_age_secs: Some(31),
+            instant_fee_ppm: Some(50_000),
+            ..upd()
+        },
+        // Below the leverage-and-age floor.
+        UpdateMarketParams {
+            instant_fee_ppm: Some(floor_at_5s - 1),
+            ..upd()
+        },
+        // A wider confidence limit than the market's, or none.
+        UpdateMarketParams {
+            instant_max_conf_ppm: Some(20_001),
+            ..upd()
+        },
+        UpdateMarketParams {
+            instant_max_conf_ppm: Some(0),
+            ..upd()
+        },
+        UpdateMarketParams {
+            instant_slot_cap: Some(0),
+            ..upd()
+        },
+    ] {
+        update_refused(&mut h, u, LeverError::InstantParamsOutOfBounds).await;
+    }
+    // Exactly the floor is accepted; age 0 turns the path off whatever the rest says.
+    update_ok(
+        &mut h,
+        UpdateMarketParams {
+            instant_fee_ppm: Some(floor_at_5s),
+            ..upd()
+        },
+    )
+    .await;
+    update_ok(
+        &mut h,
+        UpdateMarketParams {
+            instant_max_age_secs: Some(0),
+            instant_fee_ppm: Some(0),
+            ..upd()
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn err_two_step_not_configured_on_a_market_from_before_it() {
+    // A market created before the two-step fields reads zeros there (carved from reserved bytes):
+    // requests are refused until the admin sets them.
+    let (mut h, _lp, alice) = levered().await;
+    let key = h.keys.market;
+    let mut account = h.chain.account(&key).await.unwrap().unwrap();
+    let mut market = h.market().await;
+    market.settle_delay_secs = 0;
+    market.settle_window_secs = 0;
+    account.data[8..8 + std::mem::size_of::<lever::state::Market>()]
+        .copy_from_slice(bytemuck::bytes_of(&market));
+    h.chain.set_account(&key, account);
+    h.next_nonce += 1;
+    let args = lever::state::RequestArgs {
+        nonce: h.next_nonce,
+        amount: sol(1.0),
+        min_out: 0,
+        tip_lamports: 5_000,
+    };
+    let kind = lever::state::RequestKind::MintLt;
+    let ix = ix::open_request(&h.keys, kind, &h.request_accounts(&alice, kind), args);
+    h.expect_error(
+        &[ix],
+        &[&alice.kp.insecure_clone()],
+        LeverError::TwoStepNotConfigured,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn err_request_account_mismatch_and_escrow_shortfall() {
+    let (mut h, lp, alice) = levered().await;
+    let kind = lever::state::RequestKind::MintLt;
+    let (request, receipt) = h.request(&alice, kind, sol(1.0), 0).await.expect("request");
+    h.advance(10);
+    let input = PriceInput {
+        publish_time: receipt.tau,
+        ..h.price_input(100.0)
+    }
+    .after(receipt.tau - 1);
+    h.write_price(&input);
+    let r = h.request_state(&request).await;
+    let payer = h.chain.payer_pubkey();
+    // Another destination than the one the request recorded.
+    let wrong = lever::state::Request {
+        destination: lp.lt,
+        ..r
+    };
+    let ix = ix::settle_request(payer, &h.keys, request, &wrong, h.price_account);
+    h.expect_error(&[ix], &[], LeverError::RequestAccountMismatch)
+        .await;
+    // Another payer (who would get the rent).
+    let wrong = lever::state::Request {
+        payer: lp.pubkey(),
+        ..r
+    };
+    let ix = ix::settle_request(payer, &h.keys, request, &wrong, h.price_account);
+    h.expect_error(&[ix], &[], LeverError::RequestAccountMismatch)
+        .await;
+    // An escrow holding less than the request (only a rewrite of the bank can make one: the
+    // market owns it and mints with a transfer fee are refused at creation).
+    let mut escrow = h.chain.account(&r.escrow).await.unwrap().unwrap();
+    escrow.data[64..72].copy_from_slice(&(sol(1.0) - 1).to_le_bytes());
+    h.chain.set_account(&r.escrow, escrow);
+    h.requests.retain(|k| *k != request);
+    let ix = ix::settle_request(payer, &h.keys, request, &r, h.price_account);
+    h.expect_error(&[ix], &[], LeverError::EscrowShortfall).await;
+}

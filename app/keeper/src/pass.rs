@@ -14,7 +14,6 @@ use lever_sdk::cluster::{custom_code, Cluster, ClusterError, ClusterResult};
 use lever_sdk::pyth::{price_input, scaled, sponsored_feed_address, to_hex};
 use lever_sdk::{ix, quote};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
-use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 use solana_transaction::{Hash, Signature, Transaction};
@@ -342,17 +341,7 @@ impl<C: Cluster> Keeper<C> {
         price_account: &Pubkey,
         blockhash: Hash,
     ) -> Transaction {
-        let mut ixs = Vec::with_capacity(3);
-        if self.config.compute_unit_limit > 0 {
-            ixs.push(ComputeBudgetInstruction::set_compute_unit_limit(
-                self.config.compute_unit_limit,
-            ));
-        }
-        if self.config.priority_fee_micro_lamports > 0 {
-            ixs.push(ComputeBudgetInstruction::set_compute_unit_price(
-                self.config.priority_fee_micro_lamports,
-            ));
-        }
+        let mut ixs = self.budget();
         ixs.push(ix::rebalance(self.payer(), *market, *price_account));
         Transaction::new_signed_with_payer(&ixs, Some(&self.payer()), &[&self.payer], blockhash)
     }

@@ -325,7 +325,8 @@ impl<C: Cluster> Keeper<C> {
         d
     }
 
-    fn budget(&self) -> Vec<solana_instruction::Instruction> {
+    /// The compute-budget instructions every keeper transaction starts with (none when unset).
+    pub(super) fn budget(&self) -> Vec<solana_instruction::Instruction> {
         let mut ixs = Vec::with_capacity(3);
         if self.config.compute_unit_limit > 0 {
             ixs.push(ComputeBudgetInstruction::set_compute_unit_limit(

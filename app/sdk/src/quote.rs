@@ -214,6 +214,45 @@ pub fn settle(
     Ok(SettlePrediction { market: m, settled })
 }
 
+/// What a request of `kind` for `amount` (least out `min_out`) would do if it settled now at the
+/// price in `price`: the estimate a wallet shows before requesting (the real settlement uses the
+/// price at `tau`, unknown until then). The update is taken as covering `now`.
+pub fn settle_now(
+    market: &Market,
+    kind: lever::state::RequestKind,
+    amount: u64,
+    min_out: u64,
+    price: &PriceInput,
+    vault_units: u64,
+    now: Now,
+) -> Result<SettlePrediction, Refusal> {
+    let tau = now.unix_timestamp;
+    let request = Request {
+        market: Default::default(),
+        owner: Default::default(),
+        payer: Default::default(),
+        kind,
+        nonce: 0,
+        amount,
+        min_out,
+        escrow: Default::default(),
+        source: Default::default(),
+        destination: Default::default(),
+        requested_at: tau,
+        requested_slot: now.slot,
+        tau,
+        expires_at: tau,
+        tip_lamports: 0,
+        bump: 0,
+    };
+    let at_now = PriceInput {
+        publish_time: tau.max(price.publish_time),
+        ..*price
+    }
+    .after(tau.saturating_sub(1));
+    settle(market, &request, &at_now, vault_units, now)
+}
+
 /// `rebalance`: refused with `WithinBand` while the market is in band.
 pub fn rebalance(market: &Market, price: &PriceInput, now: Now) -> QuoteResult<RebalanceResult> {
     let mut m = *market;

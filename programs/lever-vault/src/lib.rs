@@ -77,18 +77,14 @@ pub mod lever_vault {
     pub fn deposit(ctx: Context<UsePosition>, amount: u64, min_lt_out: u64) -> Result<()> {
         require!(amount > 0, VaultError::ZeroAmount);
         let a = &ctx.accounts;
-        token_interface::transfer_checked(
-            CpiContext::new(
-                a.underlying_token_program.key(),
-                TransferChecked {
-                    from: a.depositor_underlying.to_account_info(),
-                    mint: a.underlying_mint.to_account_info(),
-                    to: a.vault_underlying.to_account_info(),
-                    authority: a.depositor.to_account_info(),
-                },
-            ),
+        transfer(
+            a.underlying_token_program.key(),
+            a.depositor_underlying.to_account_info(),
+            &a.underlying_mint,
+            a.vault_underlying.to_account_info(),
+            a.depositor.to_account_info(),
+            &[],
             amount,
-            a.underlying_mint.decimals,
         )?;
 
         let lt_before = a.vault_lt.amount;
@@ -165,18 +161,14 @@ pub mod lever_vault {
             VaultError::WrongNonce
         );
         let a = &ctx.accounts;
-        token_interface::transfer_checked(
-            CpiContext::new(
-                a.underlying_token_program.key(),
-                TransferChecked {
-                    from: a.depositor_underlying.to_account_info(),
-                    mint: a.underlying_mint.to_account_info(),
-                    to: a.vault_underlying.to_account_info(),
-                    authority: a.depositor.to_account_info(),
-                },
-            ),
+        transfer(
+            a.underlying_token_program.key(),
+            a.depositor_underlying.to_account_info(),
+            &a.underlying_mint,
+            a.vault_underlying.to_account_info(),
+            a.depositor.to_account_info(),
+            &[],
             amount,
-            a.underlying_mint.decimals,
         )?;
         let market = a.vault_state.lever_market;
         let bump = [a.vault_state.bump];
@@ -234,34 +226,24 @@ pub mod lever_vault {
         let seeds: &[&[u8]] = &[VAULT_SEED, market.as_ref(), &bump];
         let arrived = a.pending_lt.amount;
         if arrived > 0 {
-            token_interface::transfer_checked(
-                CpiContext::new_with_signer(
-                    a.share_token_program.key(),
-                    TransferChecked {
-                        from: a.pending_lt.to_account_info(),
-                        mint: a.lt_mint.to_account_info(),
-                        to: a.vault_lt.to_account_info(),
-                        authority: a.vault_state.to_account_info(),
-                    },
-                    &[seeds],
-                ),
+            transfer(
+                a.share_token_program.key(),
+                a.pending_lt.to_account_info(),
+                &a.lt_mint,
+                a.vault_lt.to_account_info(),
+                a.vault_state.to_account_info(),
+                &[seeds],
                 arrived,
-                a.lt_mint.decimals,
             )?;
         } else {
-            token_interface::transfer_checked(
-                CpiContext::new_with_signer(
-                    a.underlying_token_program.key(),
-                    TransferChecked {
-                        from: a.vault_underlying.to_account_info(),
-                        mint: a.underlying_mint.to_account_info(),
-                        to: a.depositor_underlying.to_account_info(),
-                        authority: a.vault_state.to_account_info(),
-                    },
-                    &[seeds],
-                ),
+            transfer(
+                a.underlying_token_program.key(),
+                a.vault_underlying.to_account_info(),
+                &a.underlying_mint,
+                a.depositor_underlying.to_account_info(),
+                a.vault_state.to_account_info(),
+                &[seeds],
                 a.pending.amount,
-                a.underlying_mint.decimals,
             )?;
         }
         token_interface::close_account(CpiContext::new_with_signer(
@@ -377,6 +359,33 @@ fn return_data() -> Option<(Pubkey, Vec<u8>)> {
     #[cfg(not(target_os = "solana"))]
     let data = anchor_lang::compat::solana_sysvar::program_stubs::sol_get_return_data();
     data.filter(|(_, bytes)| !bytes.is_empty())
+}
+
+/// `transfer_checked` of `amount` from `from` to `to`, signed by `authority` (with `seeds` when it
+/// is the vault's PDA).
+fn transfer<'info>(
+    token_program: Pubkey,
+    from: AccountInfo<'info>,
+    mint: &InterfaceAccount<'info, Mint>,
+    to: AccountInfo<'info>,
+    authority: AccountInfo<'info>,
+    seeds: &[&[&[u8]]],
+    amount: u64,
+) -> Result<()> {
+    token_interface::transfer_checked(
+        CpiContext::new_with_signer(
+            token_program,
+            TransferChecked {
+                from,
+                mint: mint.to_account_info(),
+                to,
+                authority,
+            },
+            seeds,
+        ),
+        amount,
+        mint.decimals,
+    )
 }
 
 #[derive(Accounts)]

@@ -157,6 +157,30 @@ fn rpc_error(context: &str, e: ClientError) -> ClusterError {
     ClusterError::client(context, e)
 }
 
+impl RpcCluster {
+    /// The Lever program's accounts matching `filters` (`getProgramAccounts`, base64).
+    async fn lever_accounts(&self, filters: Vec<RpcFilterType>) -> ClusterResult<Vec<(Pubkey, Account)>> {
+        let config = RpcProgramAccountsConfig {
+            filters: Some(filters),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                commitment: Some(self.commitment),
+                ..RpcAccountInfoConfig::default()
+            },
+            ..RpcProgramAccountsConfig::default()
+        };
+        let accounts = self
+            .client
+            .get_program_ui_accounts_with_config(&lever::ID, config)
+            .await
+            .map_err(|e| rpc_error("getProgramAccounts", e))?;
+        Ok(accounts
+            .into_iter()
+            .filter_map(|(key, account)| Some((key, account.decode::<Account>()?)))
+            .collect())
+    }
+}
+
 impl Cluster for RpcCluster {
     async fn account(&self, address: &Pubkey) -> ClusterResult<Option<Account>> {
         self.client
@@ -180,51 +204,29 @@ impl Cluster for RpcCluster {
     }
 
     async fn markets(&self) -> ClusterResult<Vec<(Pubkey, Market)>> {
-        let config = RpcProgramAccountsConfig {
-            filters: Some(vec![
+        let accounts = self
+            .lever_accounts(vec![
                 RpcFilterType::DataSize(Market::SPACE as u64),
                 RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, Market::DISCRIMINATOR)),
-            ]),
-            account_config: RpcAccountInfoConfig {
-                encoding: Some(UiAccountEncoding::Base64),
-                commitment: Some(self.commitment),
-                ..RpcAccountInfoConfig::default()
-            },
-            ..RpcProgramAccountsConfig::default()
-        };
-        let accounts = self
-            .client
-            .get_program_ui_accounts_with_config(&lever::ID, config)
-            .await
-            .map_err(|e| rpc_error("getProgramAccounts", e))?;
+            ])
+            .await?;
         Ok(accounts
             .into_iter()
-            .filter_map(|(key, account)| Some((key, decode_market(&account.decode::<Account>()?)?)))
+            .filter_map(|(key, account)| Some((key, decode_market(&account)?)))
             .collect())
     }
 
     async fn requests(&self, market: &Pubkey) -> ClusterResult<Vec<(Pubkey, Request)>> {
-        let config = RpcProgramAccountsConfig {
-            filters: Some(vec![
+        let accounts = self
+            .lever_accounts(vec![
                 RpcFilterType::DataSize((8 + <Request as anchor_lang::Space>::INIT_SPACE) as u64),
                 RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, Request::DISCRIMINATOR)),
                 RpcFilterType::Memcmp(Memcmp::new_base58_encoded(8, market.as_ref())),
-            ]),
-            account_config: RpcAccountInfoConfig {
-                encoding: Some(UiAccountEncoding::Base64),
-                commitment: Some(self.commitment),
-                ..RpcAccountInfoConfig::default()
-            },
-            ..RpcProgramAccountsConfig::default()
-        };
-        let accounts = self
-            .client
-            .get_program_ui_accounts_with_config(&lever::ID, config)
-            .await
-            .map_err(|e| rpc_error("getProgramAccounts", e))?;
+            ])
+            .await?;
         Ok(accounts
             .into_iter()
-            .filter_map(|(key, account)| Some((key, decode_request(&account.decode::<Account>()?)?)))
+            .filter_map(|(key, account)| Some((key, decode_request(&account)?)))
             .collect())
     }
 

@@ -224,30 +224,7 @@ pub async fn prepare<C: Cluster>(
     // Preview with no minimum: the program's own code decides the output. A request settles at
     // the price at its target time, unknown now: the estimate settles it at the current price.
     let (expected_out, fee_units, price) = if !options.instant {
-        let planned = lever::state::Request {
-            market: market_key,
-            owner: user,
-            payer: user,
-            kind,
-            nonce: 0,
-            amount,
-            min_out: 0,
-            escrow: Pubkey::default(),
-            source: user_in,
-            destination: user_out,
-            requested_at: now.unix_timestamp,
-            requested_slot: now.slot,
-            tau: now.unix_timestamp,
-            expires_at: now.unix_timestamp.saturating_add(1),
-            tip_lamports: market.min_settle_tip_lamports,
-            bump: 0,
-        };
-        let at_now = crate::pyth::PriceInput {
-            publish_time: now.unix_timestamp,
-            ..input
-        }
-        .after(now.unix_timestamp.saturating_sub(1));
-        let settled = quote::settle(&market, &planned, &at_now, vault_units, now)?;
+        let settled = quote::settle_now(&market, kind, amount, 0, &input, vault_units, now)?;
         match settled.fill() {
             Some(fill) => {
                 let (_, out, fee, price) = fill.amounts();

@@ -46,6 +46,23 @@ impl Replay {
         }
     }
 
+    /// Send a transaction, then check conservation against the real vault: whatever happened, the
+    /// vault holds exactly the units the books owe (exposure + idle + fees).
+    pub(super) async fn send(
+        &mut self,
+        ixs: &[solana_instruction::Instruction],
+        signers: &[&solana_keypair::Keypair],
+    ) -> Result<lever_sdk::cluster::Landed> {
+        let out = self.m.chain.send(ixs, signers).await;
+        let market = self.m.market().await?;
+        let vault = self.m.chain.token_amount(&self.m.keys.vault).await?;
+        let owed = market.pool().units_owed().map_err(Refusal::from)?;
+        if vault != owed {
+            bail!("{}: conservation: vault {vault} != books {owed}", self.at());
+        }
+        Ok(out?)
+    }
+
     pub(super) fn vault(&self) -> Result<u64> {
         Ok(self.market.pool().units_owed().map_err(Refusal::from)?)
     }
@@ -87,9 +104,7 @@ impl Replay {
         };
         let ix = ix::open_request(&self.m.keys, kind, &accounts, args);
         self.sync();
-        self.m
-            .chain
-            .send(&[ix], &[&signer])
+        self.send(&[ix], &[&signer])
             .await
             .map_err(|e| anyhow!("{}: request {kind:?} of {amount} by {who:?}: {e}", self.at()))?;
         let address = lever_sdk::pda::request(&self.m.keys.market, &owner, self.nonce);
@@ -124,9 +139,7 @@ impl Replay {
                 let p = self.pending.swap_remove(i);
                 let payer = self.m.chain.payer_pubkey();
                 let ix = ix::cancel_request(payer, &self.m.keys, p.address, &p.request);
-                self.m
-                    .chain
-                    .send(&[ix], &[])
+                self.send(&[ix], &[])
                     .await
                     .map_err(|e| anyhow!("{}: cancel_request: {e}", self.at()))?;
                 self.after_settle(p.leg, None, 0.0)?;
@@ -144,8 +157,6 @@ impl Replay {
             let payer = self.m.chain.payer_pubkey();
             let ix = ix::settle_request(payer, &self.m.keys, p.address, &p.request, account);
             let landed = self
-                .m
-                .chain
                 .send(&[ix], &[])
                 .await
                 .map_err(|e| anyhow!("{}: settle_request at update {j}: {e}", self.at()))?;
@@ -214,34 +225,17 @@ impl Replay {
     /// Would a request of `kind` for `amount` fill if it settled at the newest price now?
     pub(super) fn fills(&self, kind: RequestKind, amount: u64) -> Result<bool> {
         let now = self.clock();
-        let tau = now.unix_timestamp;
-        let probe = Request {
-            market: self.m.keys.market,
-            owner: Pubkey::default(),
-            payer: Pubkey::default(),
+        Ok(quote::settle_now(
+            &self.market,
             kind,
-            nonce: 0,
             amount,
-            min_out: 0,
-            escrow: Pubkey::default(),
-            source: Pubkey::default(),
-            destination: Pubkey::default(),
-            requested_at: tau,
-            requested_slot: now.slot,
-            tau,
-            expires_at: i64::MAX,
-            tip_lamports: 0,
-            bump: 0,
-        };
-        let u = self.inputs[self.k];
-        let input = PriceInput {
-            publish_time: tau.max(u.publish_time),
-            ..u
-        }
-        .after(tau - 1);
-        Ok(quote::settle(&self.market, &probe, &input, self.vault()?, now)
-            .map(|p| p.fill().is_some())
-            .unwrap_or(false))
+            0,
+            &self.inputs[self.k],
+            self.vault()?,
+            now,
+        )
+        .map(|p| p.fill().is_some())
+        .unwrap_or(false))
     }
 
     /// The two-step attacker at update `k`.
@@ -437,9 +431,7 @@ impl Replay {
         } else {
             ix::deposit_funding(&self.m.keys, &ft_acc, trip.units_in, trip.shares)
         };
-        self.m
-            .chain
-            .send(&[ix1], &[&signer])
+        self.send(&[ix1], &[&signer])
             .await
             .map_err(|e| anyhow!("{}: instant entry predicted to land: {e}", self.at()))?;
         let got = self.m.chain.token_amount(if trip.lt { &lt } else { &ft }).await?;
@@ -450,9 +442,7 @@ impl Replay {
         } else {
             ix::withdraw_funding(&self.m.keys, &ft_acc, got, 0)
         };
-        self.m
-            .chain
-            .send(&[ix2], &[&signer])
+        self.send(&[ix2], &[&signer])
             .await
             .map_err(|e| anyhow!("{}: instant exit predicted to land: {e}", self.at()))?;
         self.refresh().await?;
@@ -487,36 +477,32 @@ impl Replay {
         let vault = self.vault()?;
         let (p1, p2) = (&self.inputs[stale], &self.inputs[self.k]);
         let units_after = |m: &Market| m.pool().units_owed().map_err(Refusal::from);
-        let trip = if lt {
-            let Ok(a) = quote::mint_lt(&self.market, p1, vault, s1, amount, 0) else {
-                return Ok(None);
-            };
-            let shares = a.quote.shares_out;
-            let Ok(b) = quote::redeem_lt(&a.market, p2, units_after(&a.market)?, s2, shares, 0) else {
-                return Ok(None);
-            };
-            Trip {
-                lt,
-                stale,
-                units_in: a.quote.units_in,
-                shares,
-                units_out: b.quote.units_out,
-            }
+        // (units in, shares, the market after the first leg), then the units the second pays.
+        let first = if lt {
+            quote::mint_lt(&self.market, p1, vault, s1, amount, 0)
+                .map(|a| (a.quote.units_in, a.quote.shares_out, a.market))
         } else {
-            let Ok(a) = quote::deposit_funding(&self.market, p1, vault, s1, amount, 0) else {
-                return Ok(None);
-            };
-            let shares = a.quote.shares_out;
-            let Ok(b) = quote::withdraw_funding(&a.market, p2, units_after(&a.market)?, s2, shares, 0) else {
-                return Ok(None);
-            };
-            Trip {
-                lt,
-                stale,
-                units_in: a.quote.units_in,
-                shares,
-                units_out: b.quote.units_out,
-            }
+            quote::deposit_funding(&self.market, p1, vault, s1, amount, 0)
+                .map(|a| (a.quote.units_in, a.quote.shares_out, a.market))
+        };
+        let Ok((units_in, shares, after)) = first else {
+            return Ok(None);
+        };
+        let vault_after = units_after(&after)?;
+        let second = if lt {
+            quote::redeem_lt(&after, p2, vault_after, s2, shares, 0).map(|b| b.quote.units_out)
+        } else {
+            quote::withdraw_funding(&after, p2, vault_after, s2, shares, 0).map(|b| b.quote.units_out)
+        };
+        let Ok(units_out) = second else {
+            return Ok(None);
+        };
+        let trip = Trip {
+            lt,
+            stale,
+            units_in,
+            shares,
+            units_out,
         };
         Ok(Some(trip))
     }
@@ -537,9 +523,7 @@ impl Replay {
         self.m.chain.write_price(&account, &input);
         let payer = self.m.chain.payer_pubkey();
         let ix = ix::rebalance(payer, self.m.keys.market, account);
-        self.m
-            .chain
-            .send(&[ix], &[])
+        self.send(&[ix], &[])
             .await
             .map_err(|e| anyhow!("{}: rebalance predicted to land: {e}", self.at()))?;
         self.keeper_rebalances += 1;

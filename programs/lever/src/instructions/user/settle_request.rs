@@ -373,99 +373,60 @@ fn move_filled(a: &SettleRequest, signer: &MarketSigner, fill: &Fill, request: &
     let escrow = a.escrow.to_account_info();
     let vault = a.vault.to_account_info();
     let destination = a.destination.to_account_info();
-    let market_key = a.market.key();
+    let shares = match request.kind {
+        RequestKind::MintLt | RequestKind::RedeemLt => a.lt_mint.to_account_info(),
+        RequestKind::DepositFunding | RequestKind::WithdrawFunding => a.ft_mint.to_account_info(),
+    };
+    let (amount_in, amount_out, _, _) = fill.amounts();
+    if request.kind.takes_units() {
+        // Units from the escrow into the vault; new shares to the destination.
+        transfer_out(
+            &a.underlying_token_program,
+            &escrow,
+            &a.underlying_mint,
+            &vault,
+            &market_info,
+            signer,
+            amount_in,
+        )?;
+        mint_shares(
+            &a.share_token_program,
+            &shares,
+            &destination,
+            &market_info,
+            signer,
+            amount_out,
+        )?;
+    } else {
+        // The escrowed shares burned; units from the vault to the destination.
+        burn_owned_shares(
+            &a.share_token_program,
+            &shares,
+            &escrow,
+            &market_info,
+            signer,
+            amount_in,
+        )?;
+        transfer_out(
+            &a.underlying_token_program,
+            &vault,
+            &a.underlying_mint,
+            &destination,
+            &market_info,
+            signer,
+            amount_out,
+        )?;
+    }
+    let (market, owner, price, pool) = (a.market.key(), request.owner, &fill.price, pool_now(a)?);
+    let authority = &a.event_authority;
     match fill.filled {
-        Filled::MintLt(q) => {
-            transfer_out(
-                &a.underlying_token_program,
-                &escrow,
-                &a.underlying_mint,
-                &vault,
-                &market_info,
-                signer,
-                q.units_in,
-            )?;
-            mint_shares(
-                &a.share_token_program,
-                &a.lt_mint.to_account_info(),
-                &destination,
-                &market_info,
-                signer,
-                q.shares_out,
-            )?;
-            emit_event(
-                &a.event_authority,
-                &LtMinted::of(market_key, request.owner, &q, &fill.price, pool_now(a)?),
-            )
-        }
+        Filled::MintLt(q) => emit_event(authority, &LtMinted::of(market, owner, &q, price, pool)),
         Filled::DepositFunding(q) => {
-            transfer_out(
-                &a.underlying_token_program,
-                &escrow,
-                &a.underlying_mint,
-                &vault,
-                &market_info,
-                signer,
-                q.units_in,
-            )?;
-            mint_shares(
-                &a.share_token_program,
-                &a.ft_mint.to_account_info(),
-                &destination,
-                &market_info,
-                signer,
-                q.shares_out,
-            )?;
-            emit_event(
-                &a.event_authority,
-                &FundingDeposited::of(market_key, request.owner, &q, &fill.price, pool_now(a)?),
-            )
+            emit_event(authority, &FundingDeposited::of(market, owner, &q, price, pool))
         }
-        Filled::RedeemLt(q) => {
-            burn_owned_shares(
-                &a.share_token_program,
-                &a.lt_mint.to_account_info(),
-                &escrow,
-                &market_info,
-                signer,
-                q.shares_in,
-            )?;
-            transfer_out(
-                &a.underlying_token_program,
-                &vault,
-                &a.underlying_mint,
-                &destination,
-                &market_info,
-                signer,
-                q.units_out,
-            )?;
-            emit_event(
-                &a.event_authority,
-                &LtRedeemed::of(market_key, request.owner, &q, &fill.price, pool_now(a)?),
-            )
-        }
+        Filled::RedeemLt(q) => emit_event(authority, &LtRedeemed::of(market, owner, &q, price, pool)),
         Filled::WithdrawFunding(q) => {
-            burn_owned_shares(
-                &a.share_token_program,
-                &a.ft_mint.to_account_info(),
-                &escrow,
-                &market_info,
-                signer,
-                q.shares_in,
-            )?;
-            transfer_out(
-                &a.underlying_token_program,
-                &vault,
-                &a.underlying_mint,
-                &destination,
-                &market_info,
-                signer,
-                q.units_out,
-            )?;
-            emit_event(
-                &a.event_authority,
-                &FundingWithdrawn::of(market_key, request.owner, &q, &fill.price, pool_now(a)?),
-            )
+            emit_event(authority, &FundingWithdrawn::of(market, owner, &q, price, pool))
         }
     }
 }
