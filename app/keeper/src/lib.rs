@@ -35,8 +35,10 @@ use serde::{Serialize, Serializer};
 use solana_transaction::Signature;
 use tokio::sync::watch;
 
+mod hermes_source;
 mod pass;
 mod settle;
+pub use hermes_source::*;
 pub use pass::*;
 pub use settle::*;
 

@@ -35,7 +35,12 @@
 //! # Posting
 //!
 //! See [`post_price_update_instructions`] for the two receiver paths and what the Lever program
-//! accepts (only `Full` verification, hence the encoded-VAA path).
+//! accepts (only `Full` verification, hence the encoded-VAA path of [`full_post_plan`]).
+//!
+//! # Fetching
+//!
+//! [`HermesClient::updates_at`] asks Hermes for the first update at or after a time, the one a
+//! two-step settlement needs.
 
 use std::fmt;
 
@@ -153,6 +158,11 @@ pub enum HermesError {
     },
     /// Borsh serialization of instruction params failed.
     Serialize(String),
+    /// The HTTP request to Hermes failed (connection, timeout, body).
+    Http(String),
+    /// Hermes answered with a status other than 2xx (404 while no update at or after the time
+    /// exists yet, 429 when rate-limited).
+    Status { status: u16, body: String },
 }
 
 use crate::pyth::to_hex as hex;
@@ -163,6 +173,10 @@ mod response;
 pub use response::*;
 mod post;
 pub use post::*;
+mod encoded_vaa;
+pub use encoded_vaa::*;
+mod client;
+pub use client::*;
 
 impl fmt::Display for HermesError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -276,6 +290,8 @@ impl fmt::Display for HermesError {
                 hex(expected)
             ),
             Self::Serialize(reason) => write!(f, "cannot serialize instruction params: {reason}"),
+            Self::Http(reason) => write!(f, "Hermes request failed: {reason}"),
+            Self::Status { status, body } => write!(f, "Hermes answered {status}: {body}"),
         }
     }
 }
@@ -284,3 +300,5 @@ impl std::error::Error for HermesError {}
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_full_post;

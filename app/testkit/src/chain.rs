@@ -48,6 +48,7 @@ pub fn program_test() -> ProgramTest {
     });
     let mut pt = ProgramTest::new("lever", lever::ID, processor!(process));
     pt.prefer_bpf(false);
+    crate::pyth_stand_in::add_pyth_stand_ins(&mut pt);
     pt
 }
 
@@ -135,6 +136,32 @@ impl Chain {
     /// Write an account as is.
     pub fn set_account(&mut self, address: &Pubkey, account: Account) {
         self.ctx.set_account(address, &AccountSharedData::from(account));
+    }
+
+    /// Write Wormhole guardian set `index` with `keys` at its address (the account the
+    /// stand-in's `verify_encoded_vaa_v1` checks signatures against).
+    pub fn write_guardian_set(&mut self, index: u32, keys: &[[u8; 20]]) {
+        use anchor_lang::AnchorSerialize as _;
+        let set = crate::pyth_stand_in::GuardianSetAccount {
+            index,
+            keys: keys.to_vec(),
+            creation_time: 0,
+            expiration_time: 0,
+        };
+        let mut data = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = set.serialize(&mut data);
+        let wormhole = lever_sdk::hermes::WORMHOLE_PROGRAM_ID;
+        self.set_account(
+            &lever_sdk::hermes::guardian_set_address(&wormhole, index),
+            Account {
+                lamports: 10_000_000,
+                data,
+                owner: wormhole,
+                executable: false,
+                rent_epoch: 0,
+            },
+        );
     }
 
     /// Write a real-layout `PriceUpdateV2` owned by the Pyth receiver at `address`.

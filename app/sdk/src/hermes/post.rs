@@ -231,3 +231,53 @@ pub fn legacy_transaction_size(instructions: &[Instruction], payer: &Pubkey) -> 
         + short_vec_len(instructions.len())
         + compiled
 }
+
+/// Wormhole mainnet guardian set 4's keys, in order (public consensus data, the set that signed the
+/// bundled Hermes update): the payload of the guardian-set upgrade VAA `gs4` in
+/// wormhole-foundation/wormhole guardianset/mainnetv2/canonical_sets/guardianSetVAAs.csv
+/// @ 02cd52c5c11d ("Core", action 2, chain 0, new index 4, 19 keys).
+pub const MAINNET_GUARDIAN_SET_4: [[u8; 20]; 19] = guardian_keys([
+    "5893b5a76c3f739645648885bdccc06cd70a3cd3",
+    "ff6cb952589bde862c25ef4392132fb9d4a42157",
+    "114de8460193bdf3a2fcf81f86a09765f4762fd1",
+    "107a0086b32d7a0977926a205131d8731d39cbeb",
+    "8c82b2fd82faed2711d59af0f2499d16e726f6b2",
+    "11b39756c042441be6d8650b69b54ebe715e2343",
+    "54ce5b4d348fb74b958e8966e2ec3dbd4958a7cd",
+    "15e7caf07c4e3dc8e7c469f92c8cd88fb8005a20",
+    "74a3bf913953d695260d88bc1aa25a4eee363ef0",
+    "000ac0076727b35fbea2dac28fee5ccb0fea768e",
+    "af45ced136b9d9e24903464ae889f5c8a723fc14",
+    "f93124b7c738843cbb89e864c862c38cddcccf95",
+    "d2cc37a4dc036a8d232b48f62cdd4731412f4890",
+    "da798f6896a3331f64b48c12d1d57fd9cbe70811",
+    "71aa1be1d36cafe3867910f99c09e347899c19c3",
+    "8192b6e7387ccd768277c17dab1b7a5027c0b3cf",
+    "178e21ad2e77ae06711549cfbb1f9c7a9d8096e8",
+    "5e1487f35515d02a92753504a8d75471b9f49edb",
+    "6fbebc898f403e4773e95feb15e80c9a99c8348d",
+]);
+
+/// 40 hex digits per key, decoded at compile time (a bad digit fails the build).
+const fn guardian_keys<const N: usize>(hex: [&str; N]) -> [[u8; 20]; N] {
+    const fn digit(c: u8) -> u8 {
+        match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => panic!("not a lowercase hex digit"),
+        }
+    }
+    let mut out = [[0u8; 20]; N];
+    let mut k = 0;
+    while k < N {
+        let s = hex[k].as_bytes();
+        assert!(s.len() == 40, "a guardian key is 40 hex digits");
+        let mut i = 0;
+        while i < 20 {
+            out[k][i] = digit(s[2 * i]) * 16 + digit(s[2 * i + 1]);
+            i += 1;
+        }
+        k += 1;
+    }
+    out
+}

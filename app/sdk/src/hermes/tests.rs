@@ -18,41 +18,16 @@ static FILE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     crate::data::read_data_file(None, crate::data::files::HERMES_UPDATE).unwrap_or_else(|e| panic!("{e:#}"))
 });
 
-/// Guardian set 4's keys, in order: the payload of the guardian-set upgrade VAA `gs4` in
-/// wormhole-foundation/wormhole guardianset/mainnetv2/canonical_sets/guardianSetVAAs.csv
-/// @ 02cd52c5c11d ("Core", action 2, chain 0, new index 4, 19 keys).
-const GUARDIAN_SET_4: [&str; 19] = [
-    "5893b5a76c3f739645648885bdccc06cd70a3cd3",
-    "ff6cb952589bde862c25ef4392132fb9d4a42157",
-    "114de8460193bdf3a2fcf81f86a09765f4762fd1",
-    "107a0086b32d7a0977926a205131d8731d39cbeb",
-    "8c82b2fd82faed2711d59af0f2499d16e726f6b2",
-    "11b39756c042441be6d8650b69b54ebe715e2343",
-    "54ce5b4d348fb74b958e8966e2ec3dbd4958a7cd",
-    "15e7caf07c4e3dc8e7c469f92c8cd88fb8005a20",
-    "74a3bf913953d695260d88bc1aa25a4eee363ef0",
-    "000ac0076727b35fbea2dac28fee5ccb0fea768e",
-    "af45ced136b9d9e24903464ae889f5c8a723fc14",
-    "f93124b7c738843cbb89e864c862c38cddcccf95",
-    "d2cc37a4dc036a8d232b48f62cdd4731412f4890",
-    "da798f6896a3331f64b48c12d1d57fd9cbe70811",
-    "71aa1be1d36cafe3867910f99c09e347899c19c3",
-    "8192b6e7387ccd768277c17dab1b7a5027c0b3cf",
-    "178e21ad2e77ae06711549cfbb1f9c7a9d8096e8",
-    "5e1487f35515d02a92753504a8d75471b9f49edb",
-    "6fbebc898f403e4773e95feb15e80c9a99c8348d",
-];
-
-fn file() -> Value {
+pub(super) fn file() -> Value {
     serde_json::from_str(&FILE).unwrap()
 }
 
-fn raw() -> Vec<u8> {
+pub(super) fn raw() -> Vec<u8> {
     let v = file();
     decode_binary("base64", v["binary"]["data"][0].as_str().unwrap(), 0).unwrap()
 }
 
-fn parsed() -> AccumulatorUpdate {
+pub(super) fn parsed() -> AccumulatorUpdate {
     AccumulatorUpdate::parse(&raw()).unwrap()
 }
 
@@ -61,10 +36,7 @@ fn bytes32(hex: &str) -> [u8; 32] {
 }
 
 fn guardian_set_4() -> Vec<[u8; 20]> {
-    GUARDIAN_SET_4
-        .iter()
-        .map(|h| decode_hex(h).unwrap().try_into().unwrap())
-        .collect()
+    MAINNET_GUARDIAN_SET_4.to_vec()
 }
 
 /// Offset of update `i`'s message bytes in the raw update.
@@ -91,7 +63,7 @@ fn accounts() -> PostAccounts {
 
 /// SHA-256 (FIPS 180-4), only to recompute Anchor discriminators here; checked below against a
 /// standard vector and against a discriminator Anchor computed for the Lever program.
-fn sha256(input: &[u8]) -> [u8; 32] {
+pub(super) fn sha256(input: &[u8]) -> [u8; 32] {
     const K: [u32; 64] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
