@@ -175,8 +175,14 @@ impl Harness {
         Self::on_chain(chain, opts).await
     }
 
-    pub async fn on_chain(mut chain: Chain, opts: MarketOpts) -> Self {
-        chain.set_time(T0);
+    pub async fn on_chain(chain: Chain, opts: MarketOpts) -> Self {
+        Self::on_chain_at(chain, opts, T0).await
+    }
+
+    /// [`Harness::on_chain`] with the market created at `start` (unix seconds) instead of [`T0`]:
+    /// for tests replaying a real update from an earlier date.
+    pub async fn on_chain_at(mut chain: Chain, opts: MarketOpts, start: i64) -> Self {
+        chain.set_time(start);
         let spec = Self::spec(&opts);
         let LocalMarket {
             chain,

@@ -27,6 +27,8 @@ use solana_signer::Signer;
 use solana_transaction::{Hash, Signature, Transaction};
 use tokio::sync::Notify;
 
+mod hermes;
+
 /// A keeper configuration for `h`'s market that logs to `log`, with short waits.
 fn config(h: &Harness, log: &MemoryLog) -> KeeperConfig {
     KeeperConfig {
@@ -39,6 +41,7 @@ fn config(h: &Harness, log: &MemoryLog) -> KeeperConfig {
         markets: MarketSelection::Only(vec![h.keys.market]),
         price_accounts: HashMap::from([(h.feed_id, h.price_account)]),
         sponsored_shard: None,
+        hermes: None,
         log: log.sink(),
     }
 }

@@ -318,6 +318,16 @@ pub struct KeeperArgs {
     /// sponsored account.
     #[arg(long = "price-account", value_parser = parse_price_account)]
     pub price_accounts: Vec<([u8; 32], Pubkey)>,
+    /// Hermes endpoint to fetch the update covering a request's target time from
+    /// (`/v2/updates/price/{tau}`), posted with full Wormhole verification before settling.
+    #[arg(long, default_value = lever_sdk::hermes::DEFAULT_HERMES_URL)]
+    pub hermes: Option<String>,
+    /// Header sent to Hermes, NAME:VALUE (repeatable; an API key, for instance).
+    #[arg(long = "hermes-header", value_parser = parse_header)]
+    pub hermes_headers: Vec<(String, String)>,
+    /// Settle only with updates already in known price accounts (no Hermes).
+    #[arg(long)]
+    pub no_hermes: bool,
     /// Seconds between passes.
     #[arg(long, default_value_t = 2.0)]
     pub interval: f64,
@@ -470,6 +480,15 @@ fn print_json(value: &impl Serialize) -> Result<()> {
 // Commands
 // ---------------------------------------------------------------------------------------------
 
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    match text.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.trim().to_string()))
+        }
+        _ => Err(format!("expected NAME:VALUE, got {text:?}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -508,6 +527,16 @@ mod tests {
         assert!(ask("\n", false, true).is_err(), "the default is no");
         let refused = ask("y\n", false, false).expect_err("no terminal, no --yes");
         assert!(refused.to_string().contains("--yes"), "{refused}");
+    }
+
+    #[test]
+    fn hermes_headers() {
+        assert_eq!(
+            parse_header("x-api-key: abc:1"),
+            Ok(("x-api-key".to_string(), "abc:1".to_string()))
+        );
+        assert!(parse_header("no-colon").is_err());
+        assert!(parse_header(": value").is_err());
     }
 
     #[test]

@@ -9,7 +9,8 @@ use super::*;
 use anchor_lang::prelude::Rent;
 use lever_sdk::cluster::{submit, Cluster};
 use lever_sdk::hermes::{
-    encoded_vaa_space, full_post_plan, FullPostAccounts, HermesClient, HermesError, WORMHOLE_PROGRAM_ID,
+    close_encoded_vaa_ix, derived_price_update_keypair, encoded_vaa_space, full_post_plan, FullPostAccounts,
+    HermesClient, HermesError, WORMHOLE_PROGRAM_ID,
 };
 use lever_sdk::pyth::{decode_price_update, to_hex};
 use solana_keypair::Keypair;
@@ -23,6 +24,7 @@ pub struct HermesUpdates<'a, C> {
     payer: &'a Keypair,
     /// The keeper's price update account per feed: a keypair it keeps (the receiver makes every
     /// post's account a signer), overwritten by each post, so one rent serves every settlement.
+    /// Feeds not listed use [`derived_price_update_keypair`] of the keeper's key.
     price_accounts: HashMap<[u8; 32], Keypair>,
     pub wormhole: Pubkey,
     pub treasury_id: u8,
@@ -32,7 +34,7 @@ pub struct HermesUpdates<'a, C> {
 impl<C: Cluster> Keeper<C> {
     /// A covering-update source that looks in this keeper's known accounts, then posts from
     /// `hermes`, paying with the keeper's key into `price_accounts` (one keypair per feed; a feed
-    /// without one gets a fresh keypair on first use).
+    /// without one uses the account derived from the keeper's key).
     pub fn hermes_updates(
         &self,
         hermes: HermesClient,
@@ -54,8 +56,15 @@ impl<C: Cluster> Keeper<C> {
 impl<C: Cluster> HermesUpdates<'_, C> {
     /// The keeper's price update account of `feed_id` (after [`CoveringUpdates::covering`] posted
     /// into it).
-    pub fn price_account(&self, feed_id: &[u8; 32]) -> Option<Pubkey> {
-        self.price_accounts.get(feed_id).map(Signer::pubkey)
+    pub fn price_account(&self, feed_id: &[u8; 32]) -> Pubkey {
+        self.price_key(feed_id).pubkey()
+    }
+
+    fn price_key(&self, feed_id: &[u8; 32]) -> Keypair {
+        match self.price_accounts.get(feed_id) {
+            Some(k) => k.insecure_clone(),
+            None => derived_price_update_keypair(self.payer, feed_id),
+        }
     }
 
     fn log_post(&self, feed_id: &[u8; 32], tau: i64, outcome: &str, detail: serde_json::Value) {
@@ -77,9 +86,7 @@ impl<C: Cluster> CoveringUpdates for HermesUpdates<'_, C> {
         if let Some(address) = self.known.covering(feed_id, tau).await? {
             return Ok(Some(address));
         }
-        let Some(price_key) = self.price_accounts.get(&feed_id) else {
-            return Err(format!("no price update keypair for feed {}", to_hex(&feed_id)));
-        };
+        let price_key = self.price_key(&feed_id);
         let price_account = price_key.pubkey();
         // Already posted for an earlier request with a target in the same interval.
         if let Ok(Some(account)) = self.cluster.account(&price_account).await {
@@ -128,15 +135,26 @@ impl<C: Cluster> CoveringUpdates for HermesUpdates<'_, C> {
         for (i, ixs) in plan.iter().enumerate() {
             let signers: Vec<&Keypair> = match i {
                 0 => vec![&encoded_vaa],
-                _ if i == last => vec![price_key],
+                _ if i == last => vec![&price_key],
                 _ => vec![],
             };
             if let Err(e) = submit(self.cluster, ixs, self.payer, &signers).await {
+                // After the first step the encoded VAA exists: close it so its rent comes back.
+                let closed = i > 0 && {
+                    let close =
+                        close_encoded_vaa_ix(&self.wormhole, &self.payer.pubkey(), &encoded_vaa.pubkey());
+                    submit(self.cluster, &[close], self.payer, &[]).await.is_ok()
+                };
                 self.log_post(
                     &feed_id,
                     tau,
                     "failed",
-                    serde_json::json!({"step": i, "of": plan.len(), "error": e.to_string()}),
+                    serde_json::json!({
+                        "step": i + 1,
+                        "of": plan.len(),
+                        "error": e.to_string(),
+                        "closed_encoded_vaa": closed,
+                    }),
                 );
                 return Err(format!("post step {} of {}: {e}", i + 1, plan.len()));
             }

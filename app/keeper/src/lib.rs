@@ -140,6 +140,9 @@ pub struct KeeperConfig {
     /// Feeds missing from `price_accounts` use Pyth's sponsored push-feed account on this shard
     /// ([`sponsored_feed_address`]); `None`: such a market fails with "no price account".
     pub sponsored_shard: Option<u16>,
+    /// Where to fetch the update covering a request's target time when no known account holds it
+    /// (see [`HermesUpdates`]); `None`: only the known accounts are used.
+    pub hermes: Option<lever_sdk::hermes::HermesClient>,
     pub log: LogSink,
 }
 
@@ -155,6 +158,7 @@ impl Default for KeeperConfig {
             markets: MarketSelection::All,
             price_accounts: HashMap::new(),
             sponsored_shard: None,
+            hermes: None,
             log: LogSink::stdout(),
         }
     }

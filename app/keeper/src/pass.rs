@@ -127,7 +127,13 @@ impl<C: Cluster> Keeper<C> {
             }
             // Requests first, in `tau` order, so each settles at or after the books' price; then
             // the rebalance, if the market is still out of band.
-            self.settle_due(&market, &self.account_updates()).await;
+            match &self.config.hermes {
+                Some(hermes) => {
+                    let source = self.hermes_updates(hermes.clone(), HashMap::new());
+                    self.settle_due(&market, &source).await
+                }
+                None => self.settle_due(&market, &self.account_updates()).await,
+            };
             decisions.push(self.keep(&market).await);
         }
         Ok((decisions, true))

@@ -3,6 +3,7 @@
 use super::*;
 use anyhow::{bail, Result};
 use lever_keeper::{Keeper, KeeperConfig, MarketSelection};
+use lever_sdk::hermes::HermesClient;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -24,16 +25,27 @@ pub fn keeper(args: KeeperArgs) -> Result<ExitCode> {
                 MarketSelection::Only(args.markets.clone())
             },
             sponsored_shard: Some(0),
+            hermes: match &args.hermes {
+                Some(url) if !args.no_hermes => Some(
+                    HermesClient::new(url, args.hermes_headers.clone(), Duration::from_secs(10))
+                        .map_err(|e| anyhow::anyhow!("--hermes: {e}"))?,
+                ),
+                _ => None,
+            },
             ..KeeperConfig::default()
         };
         for (feed, address) in &args.price_accounts {
             config = config.with_price_account(*feed, *address);
         }
         eprintln!(
-            "keeper {} on {} every {}s; Ctrl-C stops it",
+            "keeper {} on {} every {}s, covering updates from {}; Ctrl-C stops it",
             payer.pubkey(),
             url_of(args.net.url.as_deref()),
-            args.interval
+            args.interval,
+            config
+                .hermes
+                .as_ref()
+                .map_or("known accounts only", |h| h.base_url())
         );
         let keeper = Keeper::new(&cluster, payer, config);
         let summary = keeper.run(lever_keeper::shutdown_on_ctrl_c()).await;

@@ -254,3 +254,19 @@ pub fn full_post_plan(
     ]);
     Ok(plan)
 }
+
+/// The price update account a poster keeps for `feed_id`, derived from its own key
+/// (keccak256 of a domain tag, the secret key and the feed id): the same account on every run and
+/// machine without storing another key, and nobody without the poster's secret can sign for it.
+pub fn derived_price_update_keypair(
+    owner: &solana_keypair::Keypair,
+    feed_id: &[u8; 32],
+) -> solana_keypair::Keypair {
+    use pythnet_sdk::hashers::{keccak256::Keccak256, Hasher};
+    let seed = Keccak256::hashv(&[
+        &b"lever/price-update-account/v1"[..],
+        &owner.secret_bytes()[..],
+        &feed_id[..],
+    ]);
+    solana_keypair::Keypair::new_from_array(seed)
+}
