@@ -352,3 +352,87 @@ async fn instant_path_limits_slot_cap_confidence_and_the_switch() {
         .expect("two-step works on the 5x market");
     let _ = lp;
 }
+
+fn mid(usd: f64) -> u128 {
+    lever::math::price_band((usd * 1e8).round() as i64, 0, -8, 9, u64::MAX, 1_000_000)
+        .expect("price")
+        .mid
+}
+
+/// LT equity and funding value per share at `usd` (value units per raw share, rounded down).
+async fn nav_per_share(h: &mut Harness, usd: f64) -> (i128, u128) {
+    let pool = h.market().await.pool();
+    let lt = pool.equity_rounded(mid(usd), lever::math::Rounding::Down).expect("equity")
+        / i128::from(pool.lt_supply);
+    let ft = pool.funding_value(mid(usd)).expect("funding value") / u128::from(pool.ft_supply);
+    (lt, ft)
+}
+
+/// Settlements are permissionless and the window lasts minutes, so a requester may wait, see the
+/// price at a later target, and settle a request of its own with that later target first: the
+/// books then move on (here a rebalance at the later price) before its earlier request settles.
+/// `kind` is the late request's; `later_usd` the price at the later target.
+async fn settle_out_of_order(kind: RequestKind, later_usd: f64) {
+    let (mut h, lp, alice) = sol3x().await;
+    let bob = h.user(sol(40.0)).await;
+    h.mint_lt(&bob, sol(10.0)).await.expect("bob's LT");
+    let t0 = h.chain.now();
+    let amount = match kind {
+        RequestKind::RedeemLt => h.balance(&bob.lt).await,
+        _ => sol(10.0),
+    };
+    let (early, receipt1) = h.request(&bob, kind, amount, 0).await.expect("request");
+    h.advance(5);
+    let (later, receipt2) = h
+        .request(&bob, RequestKind::MintLt, sol(0.01), 0)
+        .await
+        .expect("request");
+    // The updates at both targets are published: $100 at the first, `later_usd` at the second.
+    h.advance(20);
+    let at_first = covering(&h, 100.0, t0, receipt1.tau);
+    let at_later = covering(&h, later_usd, receipt1.tau, receipt2.tau);
+    // In order, the early request would settle at $100 against the books as they are.
+    h.write_price(&at_first);
+    let r1 = h.request_state(&early).await;
+    let vault = h.balance(&h.keys.vault.clone()).await;
+    let in_order = lever_sdk::quote::settle(&h.market().await, &r1, &at_first, vault, h.chain.clock())
+        .expect("quote")
+        .fill()
+        .expect("fills in order")
+        .amounts()
+        .1;
+    // Out of order: the later request first (the books rebalance at the later price) ...
+    h.write_price(&at_later);
+    let payer = h.chain.payer_pubkey();
+    let price_account = h.price_account;
+    let ix = h.settle_ix(&payer, &later, &price_account).await;
+    h.send(&[ix], &[]).await.expect("settle the later request");
+    assert!(h.market().await.last_publish_time == receipt2.tau);
+    let (lt_before, ft_before) = nav_per_share(&mut h, later_usd).await;
+    // ... then the early one, at the $100 update.
+    h.write_price(&at_first);
+    let out = h.settle(&early).await.expect("settle the early request late");
+    assert!(out.filled);
+    assert!(
+        out.amount_out <= in_order,
+        "{kind:?} settled late paid {} against {in_order} in order",
+        out.amount_out
+    );
+    // Nobody else paid for it: the other LT holders' NAV per share and the funding pool's value
+    // at the books' price did not fall.
+    let (lt_after, ft_after) = nav_per_share(&mut h, later_usd).await;
+    assert!(lt_after >= lt_before, "LT NAV per share {lt_before} -> {lt_after}");
+    assert!(ft_after >= ft_before, "FT NAV per share {ft_before} -> {ft_after}");
+    let _ = (lp, alice);
+    h.check().await;
+}
+
+#[tokio::test]
+async fn attack_redeem_settled_after_a_later_drop_gains_nothing() {
+    settle_out_of_order(RequestKind::RedeemLt, 96.0).await;
+}
+
+#[tokio::test]
+async fn attack_mint_settled_after_a_later_rise_gains_nothing() {
+    settle_out_of_order(RequestKind::MintLt, 104.0).await;
+}

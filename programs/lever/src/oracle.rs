@@ -177,7 +177,20 @@ pub fn read_settlement_price(
 ) -> Result<ValidPrice> {
     check_settlement_update(update, market, tau)?;
     let message = &update.price_message;
-    let band = band_of(message, market, market.max_conf_ppm)?;
+    let mut band = band_of(message, market, market.max_conf_ppm)?;
+    if message.publish_time < market.last_publish_time {
+        // A late settlement: the books already moved on at a newer price (a request with a later
+        // target settled first, or a rebalance). Converting at this update alone would let whoever
+        // orders the settlements give a request the better of two known prices, taken from the
+        // pools; so it gets the worse of the two: the band widens to the books' price, and the mid
+        // (where a first mint books its debt) is the higher one.
+        let last = market.last_price.get();
+        band = PriceBand {
+            lower: band.lower.min(last),
+            upper: band.upper.max(last),
+            mid: band.mid.max(last),
+        };
+    }
     let stale =
         age_at(message, now) > market.max_price_age_secs || message.publish_time < market.last_publish_time;
     Ok(ValidPrice {

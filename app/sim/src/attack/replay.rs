@@ -130,13 +130,15 @@ impl Replay {
     /// The keeper settles every request whose covering update is published (or cancels one past
     /// its window).
     pub(super) async fn settle_due(&mut self) -> Result<()> {
+        // In target order, as the keeper does: a later target settled first moves the books on.
+        self.pending.sort_by_key(|p| p.request.tau);
         let mut i = 0;
         while i < self.pending.len() {
             let (tau, expires) = (self.pending[i].request.tau, self.pending[i].request.expires_at);
             let due = self.cover(tau).filter(|&j| j <= self.k);
             if self.now > expires {
                 self.sync();
-                let p = self.pending.swap_remove(i);
+                let p = self.pending.remove(i);
                 let payer = self.m.chain.payer_pubkey();
                 let ix = ix::cancel_request(payer, &self.m.keys, p.address, &p.request);
                 self.send(&[ix], &[])
@@ -149,7 +151,7 @@ impl Replay {
                 i += 1;
                 continue;
             };
-            let p = self.pending.swap_remove(i);
+            let p = self.pending.remove(i);
             let input = self.inputs[j];
             let account = self.m.price_account;
             self.sync();
