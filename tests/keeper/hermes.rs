@@ -62,11 +62,7 @@ fn hermes(server: &HermesServer) -> HermesClient {
 }
 
 fn posts(log: &MemoryLog) -> Vec<Value> {
-    log.json_lines()
-        .expect("every log line is JSON")
-        .into_iter()
-        .filter(|v| v["event"] == "hermes_post")
-        .collect()
+    events(log, "hermes_post")
 }
 
 #[tokio::test]

@@ -670,12 +670,17 @@ async fn a_signal_during_a_send_lets_the_send_finish() {
 }
 
 /// The keeper's settlement log lines.
-fn settlements(log: &MemoryLog) -> Vec<Value> {
+/// The log lines of one `event` (every line must be JSON).
+fn events(log: &MemoryLog, event: &str) -> Vec<Value> {
     log.json_lines()
         .expect("every log line is JSON")
         .into_iter()
-        .filter(|v| v["event"] == "settle")
+        .filter(|v| v["event"] == event)
         .collect()
+}
+
+fn settlements(log: &MemoryLog) -> Vec<Value> {
+    events(log, "settle")
 }
 
 #[tokio::test]
