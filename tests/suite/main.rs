@@ -7,6 +7,7 @@ mod extensions;
 mod gap;
 mod happy;
 mod oracle;
+mod prefund;
 mod scenario;
 mod security;
 mod sim;

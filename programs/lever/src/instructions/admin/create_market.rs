@@ -9,7 +9,7 @@
 use anchor_lang::prelude::*;
 use anchor_lang::system_program;
 use anchor_spl::token_interface::{
-    self, spl_token_2022, token_metadata_initialize, Mint, Token2022, TokenAccount, TokenInterface,
+    spl_token_2022, token_metadata_initialize, Mint, Token2022, TokenAccount, TokenInterface,
     TokenMetadataInitialize,
 };
 use spl_token_2022::extension::{
@@ -20,7 +20,7 @@ use crate::constants::*;
 use crate::error::LeverError;
 use crate::events::MarketCreated;
 use crate::instructions::*;
-use crate::math::{PoolState, SafeCast, SafeMath};
+use crate::math::{PoolState, SafeMath};
 use crate::state::{Config, Market, MarketParams};
 
 #[event_cpi]
@@ -33,53 +33,25 @@ pub struct CreateMarket<'info> {
     pub config: AccountLoader<'info, Config>,
     #[account(mint::token_program = underlying_token_program)]
     pub underlying_mint: Box<InterfaceAccount<'info, Mint>>,
-    #[account(
-        init,
-        payer = admin,
-        space = Market::SPACE,
-        seeds = [MARKET_SEED, underlying_mint.key().as_ref(), &args.id.to_le_bytes()],
-        bump,
-    )]
-    pub market: AccountLoader<'info, Market>,
-    /// CHECK: created in the handler once the underlying mint has passed validation (so a refused
-    /// extension gets its own error); the address is fixed by the seeds.
+    /// CHECK: this and the four accounts below are created in the handler, once the underlying
+    /// mint has passed validation (so a refused extension gets its own error) and whatever
+    /// lamports their addresses already hold ([`create_pda_account`]); each address is fixed by its
+    /// seeds, and the system program refuses one that already holds data.
+    #[account(mut, seeds = [MARKET_SEED, underlying_mint.key().as_ref(), &args.id.to_le_bytes()], bump)]
+    pub market: UncheckedAccount<'info>,
+    /// CHECK: the vault, a token account of the underlying owned by the market (see `market`).
     #[account(mut, seeds = [VAULT_SEED, market.key().as_ref()], bump)]
     pub vault: UncheckedAccount<'info>,
-    #[account(
-        init,
-        payer = admin,
-        seeds = [LT_MINT_SEED, market.key().as_ref()],
-        bump,
-        mint::decimals = underlying_mint.decimals,
-        mint::authority = market,
-        mint::token_program = share_token_program,
-        extensions::metadata_pointer::authority = market,
-        extensions::metadata_pointer::metadata_address = lt_mint,
-    )]
-    pub lt_mint: Box<InterfaceAccount<'info, Mint>>,
-    #[account(
-        init,
-        payer = admin,
-        seeds = [FT_MINT_SEED, market.key().as_ref()],
-        bump,
-        mint::decimals = underlying_mint.decimals,
-        mint::authority = market,
-        mint::token_program = share_token_program,
-        extensions::metadata_pointer::authority = market,
-        extensions::metadata_pointer::metadata_address = ft_mint,
-    )]
-    pub ft_mint: Box<InterfaceAccount<'info, Mint>>,
-    /// Holds the seed deposit's FT forever (owner: the market; no instruction moves them).
-    #[account(
-        init,
-        payer = admin,
-        seeds = [LOCKED_FT_SEED, market.key().as_ref()],
-        bump,
-        token::mint = ft_mint,
-        token::authority = market,
-        token::token_program = share_token_program,
-    )]
-    pub locked_ft: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// CHECK: the LT mint: Token-2022, mint authority the market, no freeze authority, metadata
+    /// pointer to itself (see `market`).
+    #[account(mut, seeds = [LT_MINT_SEED, market.key().as_ref()], bump)]
+    pub lt_mint: UncheckedAccount<'info>,
+    /// CHECK: the FT mint, as the LT mint (see `market`).
+    #[account(mut, seeds = [FT_MINT_SEED, market.key().as_ref()], bump)]
+    pub ft_mint: UncheckedAccount<'info>,
+    /// CHECK: holds the seed deposit's FT forever (owner: the market; no instruction moves them).
+    #[account(mut, seeds = [LOCKED_FT_SEED, market.key().as_ref()], bump)]
+    pub locked_ft: UncheckedAccount<'info>,
     /// The admin's underlying tokens, source of the seed deposit.
     #[account(mut, token::mint = underlying_mint, token::authority = admin)]
     pub admin_underlying: Box<InterfaceAccount<'info, TokenAccount>>,
@@ -231,39 +203,65 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
         require!(args.seed_units >= config.min_seed_units, LeverError::SeedTooSmall);
     }
     validate_metadata(&args)?;
-    let mint_extensions = validate_underlying_mint(&ctx.accounts.underlying_mint.to_account_info())?;
+    validate_underlying_mint(&ctx.accounts.underlying_mint.to_account_info())?;
 
     let a = &ctx.accounts;
     let market_key = a.market.key();
     let underlying_key = a.underlying_mint.key();
     let signer = MarketSigner::from_parts(underlying_key, args.id, ctx.bumps.market);
 
-    // The vault: a token account of the underlying owned by the market, at its PDA.
-    let required = ExtensionType::get_required_init_account_extensions(&mint_extensions);
-    let space = ExtensionType::try_calculate_account_len::<spl_token_2022::state::Account>(&required)?;
-    let vault_bump = [ctx.bumps.vault];
-    let vault_seeds: [&[u8]; 3] = [VAULT_SEED, market_key.as_ref(), &vault_bump];
-    system_program::create_account(
-        CpiContext::new_with_signer(
-            a.system_program.key(),
-            system_program::CreateAccount {
-                from: a.admin.to_account_info(),
-                to: a.vault.to_account_info(),
-            },
-            &[&vault_seeds],
-        ),
-        Rent::get()?.minimum_balance(space),
-        space.safe_cast::<u64>()?,
-        &a.underlying_token_program.key(),
+    let admin = a.admin.to_account_info();
+    let system = a.system_program.to_account_info();
+    let share_program = a.share_token_program.to_account_info();
+    let market_info = a.market.to_account_info();
+    let market_bump = [ctx.bumps.market];
+    let id_bytes = args.id.to_le_bytes();
+    create_pda_account(
+        &admin,
+        &market_info,
+        &system,
+        Market::SPACE,
+        &crate::ID,
+        &[MARKET_SEED, underlying_key.as_ref(), &id_bytes, &market_bump],
     )?;
-    token_interface::initialize_account3(CpiContext::new(
-        a.underlying_token_program.key(),
-        token_interface::InitializeAccount3 {
-            account: a.vault.to_account_info(),
-            mint: a.underlying_mint.to_account_info(),
-            authority: a.market.to_account_info(),
-        },
-    ))?;
+    // The vault: a token account of the underlying owned by the market, at its PDA.
+    let vault_bump = [ctx.bumps.vault];
+    create_token_account(
+        &admin,
+        &a.vault.to_account_info(),
+        &a.underlying_mint.to_account_info(),
+        &market_info,
+        &a.underlying_token_program.to_account_info(),
+        &system,
+        &[VAULT_SEED, market_key.as_ref(), &vault_bump],
+    )?;
+    // The share mints, then the account that locks the seed's FT.
+    let decimals = a.underlying_mint.decimals;
+    for (mint, seed, bump) in [
+        (a.lt_mint.to_account_info(), LT_MINT_SEED, ctx.bumps.lt_mint),
+        (a.ft_mint.to_account_info(), FT_MINT_SEED, ctx.bumps.ft_mint),
+    ] {
+        let bump = [bump];
+        create_share_mint(
+            &admin,
+            &mint,
+            &market_info,
+            &share_program,
+            &system,
+            decimals,
+            &[seed, market_key.as_ref(), &bump],
+        )?;
+    }
+    let locked_bump = [ctx.bumps.locked_ft];
+    create_token_account(
+        &admin,
+        &a.locked_ft.to_account_info(),
+        &a.ft_mint.to_account_info(),
+        &market_info,
+        &share_program,
+        &system,
+        &[LOCKED_FT_SEED, market_key.as_ref(), &locked_bump],
+    )?;
 
     for (mint, name, symbol) in [
         (a.lt_mint.to_account_info(), &args.lt_name, &args.lt_symbol),
@@ -299,13 +297,7 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
         &signer,
         args.seed_units,
     )?;
-    let vault_amount = {
-        let info = a.vault.to_account_info();
-        let data = info.try_borrow_data()?;
-        StateWithExtensions::<spl_token_2022::state::Account>::unpack(&data)?
-            .base
-            .amount
-    };
+    let vault_amount = token_amount(&a.vault.to_account_info())?;
     let pool = PoolState {
         idle: args.seed_units,
         ft_supply: args.seed_units,
@@ -317,7 +309,8 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
     );
 
     {
-        let mut market = ctx.accounts.market.load_init()?;
+        let info = ctx.accounts.market.to_account_info();
+        let mut market = init_zero_copy::<Market>(&info)?;
         market.config = config_key;
         market.underlying_mint = underlying_key;
         market.underlying_token_program = ctx.accounts.underlying_token_program.key();
