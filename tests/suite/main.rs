@@ -4,8 +4,10 @@
 mod attacks;
 mod errors;
 mod extensions;
+mod freeze;
 mod gap;
 mod happy;
+mod loosening;
 mod oracle;
 mod prefund;
 mod scenario;

@@ -1,6 +1,7 @@
 //! `create_market`: the admin opens a market on one underlying at one set of parameters. The
 //! parameters are checked against the config's bounds and the underlying mint against the
-//! Token-2022 extensions that could move, freeze, tax or claw back vault units; then the vault (at
+//! Token-2022 extensions that could move, freeze, tax or claw back vault units (and its freeze
+//! authority, unless the admin accepts it explicitly); then the vault (at
 //! its PDA, sized for the mint's extensions), the LT and FT mints with their metadata, and the
 //! locked FT account are created, and the seed deposit goes idle with its FT locked forever (the FT
 //! supply never returns to zero). The vault is reconciled against the books before the market is
@@ -76,6 +77,11 @@ pub struct CreateMarketArgs {
     pub ft_name: String,
     pub ft_symbol: String,
     pub uri: String,
+    /// Accept an underlying mint with a freeze authority. Its issuer could freeze the vault (every
+    /// instruction touching it would then fail), so the default refuses such a mint
+    /// (`MintHasFreezeAuthority`); accepting it is recorded in the market
+    /// ([`crate::constants::market_flags::UNDERLYING_FREEZABLE`]) for clients to show.
+    pub allow_freeze_authority: bool,
 }
 
 /// Refuse underlying mints whose extensions could move, freeze, tax or claw back vault units.
@@ -204,6 +210,13 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
     }
     validate_metadata(&args)?;
     validate_underlying_mint(&ctx.accounts.underlying_mint.to_account_info())?;
+    // A freeze authority is not an extension: SPL Token mints have it too. It cannot be added
+    // later (only its holder may change it), so checking it here is enough.
+    let freezable = ctx.accounts.underlying_mint.freeze_authority.is_some();
+    require!(
+        !freezable || args.allow_freeze_authority,
+        LeverError::MintHasFreezeAuthority
+    );
 
     let a = &ctx.accounts;
     let market_key = a.market.key();
@@ -329,6 +342,9 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
         market.bump = ctx.bumps.market;
         market.vault_bump = ctx.bumps.vault;
         market.decimals = ctx.accounts.underlying_mint.decimals;
+        if freezable {
+            market.flags |= market_flags::UNDERLYING_FREEZABLE;
+        }
     }
     {
         let mut config = ctx.accounts.config.load_mut()?;
