@@ -34,23 +34,27 @@ pub struct CreateMarket<'info> {
     pub config: AccountLoader<'info, Config>,
     #[account(mint::token_program = underlying_token_program)]
     pub underlying_mint: Box<InterfaceAccount<'info, Mint>>,
-    /// CHECK: this and the four accounts below are created in the handler, once the underlying
-    /// mint has passed validation (so a refused extension gets its own error) and whatever
-    /// lamports their addresses already hold ([`create_pda_account`]); each address is fixed by its
-    /// seeds, and the system program refuses one that already holds data.
+    /// The market. This and the four accounts below are created in the handler, once the
+    /// underlying mint has passed validation (so a refused extension gets its own error), whatever
+    /// lamports their addresses already hold; the system program refuses one that holds data.
+    /// CHECK: created in the handler (`create_pda_account`); the address is fixed by the seeds.
     #[account(mut, seeds = [MARKET_SEED, underlying_mint.key().as_ref(), &args.id.to_le_bytes()], bump)]
     pub market: UncheckedAccount<'info>,
-    /// CHECK: the vault, a token account of the underlying owned by the market (see `market`).
+    /// The vault: a token account of the underlying owned by the market.
+    /// CHECK: created in the handler (`create_token_account`); the address is fixed by the seeds.
     #[account(mut, seeds = [VAULT_SEED, market.key().as_ref()], bump)]
     pub vault: UncheckedAccount<'info>,
-    /// CHECK: the LT mint: Token-2022, mint authority the market, no freeze authority, metadata
-    /// pointer to itself (see `market`).
+    /// The LT mint: Token-2022, mint authority the market, no freeze authority, metadata pointer to
+    /// itself.
+    /// CHECK: created in the handler (`create_share_mint`); the address is fixed by the seeds.
     #[account(mut, seeds = [LT_MINT_SEED, market.key().as_ref()], bump)]
     pub lt_mint: UncheckedAccount<'info>,
-    /// CHECK: the FT mint, as the LT mint (see `market`).
+    /// The FT mint, as the LT mint.
+    /// CHECK: created in the handler (`create_share_mint`); the address is fixed by the seeds.
     #[account(mut, seeds = [FT_MINT_SEED, market.key().as_ref()], bump)]
     pub ft_mint: UncheckedAccount<'info>,
-    /// CHECK: holds the seed deposit's FT forever (owner: the market; no instruction moves them).
+    /// Holds the seed deposit's FT forever (owner: the market; no instruction moves them).
+    /// CHECK: created in the handler (`create_token_account`); the address is fixed by the seeds.
     #[account(mut, seeds = [LOCKED_FT_SEED, market.key().as_ref()], bump)]
     pub locked_ft: UncheckedAccount<'info>,
     /// The admin's underlying tokens, source of the seed deposit.

@@ -16,8 +16,9 @@ pub struct InitializeConfig<'info> {
     /// Pays for the config and becomes its admin. Deploy and initialize in one step (see README).
     #[account(mut)]
     pub admin: Signer<'info>,
-    /// CHECK: created in the handler (a pre-funded address must not block it); the address is
-    /// fixed by the seeds and the system program refuses it once it holds data.
+    /// The config, created in the handler whatever lamports the address already holds; the system
+    /// program refuses it once it holds data.
+    /// CHECK: created in the handler (`create_pda_account`); the address is fixed by the seeds.
     #[account(mut, seeds = [CONFIG_SEED], bump)]
     pub config: UncheckedAccount<'info>,
     pub system_program: Program<'info, System>,

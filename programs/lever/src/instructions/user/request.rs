@@ -28,9 +28,10 @@ pub struct OpenRequest<'info> {
     /// `invoke_signed`; it needs no lamports).
     pub owner: Signer<'info>,
     pub market: AccountLoader<'info, Market>,
-    /// CHECK: created in the handler whatever lamports the address already holds (a nonce anyone
-    /// could pre-fund must not be lost: [`create_pda_account`]); the address is fixed by the seeds,
-    /// and the system program refuses it while a request lives there.
+    /// The request, created in the handler whatever lamports the address already holds (a nonce
+    /// anyone could pre-fund must not be lost); the system program refuses it while a request
+    /// lives there.
+    /// CHECK: created in the handler (`create_pda_account`); the address is fixed by the seeds.
     #[account(
         mut,
         seeds = [REQUEST_SEED, market.key().as_ref(), owner.key().as_ref(), &args.nonce.to_le_bytes()],
@@ -41,8 +42,8 @@ pub struct OpenRequest<'info> {
     pub input_mint: Box<InterfaceAccount<'info, Mint>>,
     /// The mint of the output, which `destination` must hold.
     pub output_mint: Box<InterfaceAccount<'info, Mint>>,
-    /// CHECK: created in the handler as a token account of `input_mint` owned by the market, like
-    /// `request`.
+    /// The escrow: a token account of `input_mint` owned by the market, created like `request`.
+    /// CHECK: created in the handler (`create_token_account`); the address is fixed by the seeds.
     #[account(mut, seeds = [ESCROW_SEED, request.key().as_ref()], bump)]
     pub escrow: UncheckedAccount<'info>,
     /// The owner's input tokens; refunds return here.
