@@ -1804,8 +1804,23 @@ impl Seq {
     fn random_update_params(&mut self, m: &Market) -> (UpdateMarketParams, bool) {
         let mut u = UpdateMarketParams::default();
         let bad = self.rng.chance(0.12);
+        // Half the time a leverage, band or price age one loosening step or less from the current
+        // one (the program refuses larger loosening steps, and more than one a day).
+        let near = self.rng.chance(0.5);
         for _ in 0..self.rng.range(1, 3) {
             match self.rng.below(9) {
+                0 if near => {
+                    let l = m.target_leverage_ppm;
+                    u.target_leverage_ppm = Some(self.rng.range((l / 2).max(2 * PPM), (2 * l).min(10 * PPM)))
+                }
+                1 if near => {
+                    let b = m.band_ppm;
+                    u.band_ppm = Some(self.rng.range((b / 2).max(MIN_BAND_PPM), (2 * b).min(200_000)))
+                }
+                3 if near => {
+                    let a = m.max_price_age_secs;
+                    u.max_price_age_secs = Some(self.rng.range((a / 2).max(1), (2 * a).clamp(60, 86_400)))
+                }
                 0 => u.target_leverage_ppm = Some(self.rng.range(2 * PPM, 10 * PPM)),
                 1 => u.band_ppm = Some(self.rng.range(MIN_BAND_PPM, 200_000)),
                 2 => {
@@ -1873,9 +1888,10 @@ impl Seq {
         } else {
             let mut acc = m;
             let now = self.now().unix_timestamp;
+            // The bounds, then the loosening limits (one step, once a day), as the program does.
             match acc
                 .accrue(acc.last_price.get(), now)
-                .and_then(|_| after.validate(&config))
+                .and_then(|_| acc.apply_update(&u, &config, now).map(|_| ()))
             {
                 Ok(()) => Expect::Land,
                 Err(e) => Expect::Refuse(Refusal::from(e).code),
@@ -1883,9 +1899,11 @@ impl Seq {
         };
         let ix = ix::update_market(signer.pubkey(), self.h.keys.market, u);
         let desc = format!(
-            "{} update_market{} {u:?}",
+            "{} update_market{} {u:?} (last loosened {}, now {})",
             if stranger { "stranger" } else { "admin" },
-            if bad { " (out of bounds)" } else { "" }
+            if bad { " (out of bounds)" } else { "" },
+            m.last_loosened_at,
+            self.now().unix_timestamp
         );
         if self
             .exec(Kind::UpdateMarket, desc, &[ix], vec![signer], expect)
@@ -2166,6 +2184,13 @@ impl Seq {
         }
         let m = self.h.market().await;
         if m.instant_max_age_secs == 0 {
+            // Switching it on is a loosening: a day after the last one at the earliest.
+            let next = m.last_loosened_at + lever::constants::LOOSEN_INTERVAL_SECS;
+            let now = self.now().unix_timestamp;
+            if m.last_loosened_at != 0 && next > now {
+                self.advance((next - now) as u64);
+                self.note(format!("unwind: time +{} s (to the next loosening)", next - now));
+            }
             // Everyone leaves in one transaction each: the admin turns the instant path on.
             let floor = lever::state::instant_fee_floor_ppm(m.target_leverage_ppm, 1).expect("floor");
             let update = UpdateMarketParams {

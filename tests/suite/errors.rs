@@ -549,8 +549,9 @@ async fn err_leverage_out_of_bounds() {
         };
         update_refused(&mut h, u, LeverError::LeverageOutOfBounds).await;
     }
-    // The hard bounds are inclusive.
-    for l in [2 * PPM, 10 * PPM] {
+    // The hard bounds are inclusive (3x to 10x in two loosening steps a day apart; down to 2x at
+    // once).
+    for l in [6 * PPM, 10 * PPM, 2 * PPM] {
         update_ok(
             &mut h,
             UpdateMarketParams {
@@ -559,6 +560,7 @@ async fn err_leverage_out_of_bounds() {
             },
         )
         .await;
+        h.advance(lever::constants::LOOSEN_INTERVAL_SECS);
     }
     // The config narrows them.
     set_bounds(
@@ -1246,16 +1248,20 @@ async fn err_price_confidence_too_wide() {
     let payer = h.chain.payer_pubkey();
     h.expect_error(&[h.rebalance_ix(&payer)], &[], LeverError::PriceConfidenceTooWide)
         .await;
-    // Within the limit, but widened 10x the interval reaches zero.
-    update_ok(
-        &mut h,
-        UpdateMarketParams {
-            max_conf_ppm: Some(100_000),
-            conf_multiplier_ppm: Some(10 * PPM),
-            ..upd()
-        },
-    )
-    .await;
+    // Within the limit, but widened 10x the interval reaches zero. (The limit goes from 2% to 10%
+    // in loosening steps a day apart; widening the multiplier tightens, at once.)
+    for conf in [40_000, 80_000, 100_000] {
+        update_ok(
+            &mut h,
+            UpdateMarketParams {
+                max_conf_ppm: Some(conf),
+                conf_multiplier_ppm: Some(10 * PPM),
+                ..upd()
+            },
+        )
+        .await;
+        h.advance(lever::constants::LOOSEN_INTERVAL_SECS);
+    }
     h.set_price_conf(100.0, 0.1);
     let (ix, kp) = h.user_ixs(&lp, &alice, sol(1.0), 0).remove(2);
     h.expect_error(&[ix], &[&kp], LeverError::PriceConfidenceTooWide)
@@ -1834,8 +1840,15 @@ async fn err_settle_delay_window_and_tip_out_of_bounds() {
 
 #[tokio::test]
 async fn err_instant_params_out_of_bounds() {
-    // Test market: 3x, instant age 5 s, fee 0.5%, confidence 2%, max price age 60 s.
-    let mut h = Harness::new(MarketOpts::default()).await;
+    // Test market: 3x, instant age 5 s, fee 0.3%, confidence 2%, max price age 60 s.
+    let mut h = Harness::new(MarketOpts {
+        params: lever::state::MarketParams {
+            instant_fee_ppm: 3_000,
+            ..default_params()
+        },
+        ..MarketOpts::default()
+    })
+    .await;
     let floor_at_5s = 3 * 100 * 5; // ceil(3 x 100 PPM) x 5 s
     for u in [
         // Older than 30 s, or than the market's maximum age.

@@ -4,9 +4,12 @@
 mod attacks;
 mod errors;
 mod extensions;
+mod freeze;
 mod gap;
 mod happy;
+mod loosening;
 mod oracle;
+mod prefund;
 mod scenario;
 mod security;
 mod sim;

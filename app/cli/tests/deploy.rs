@@ -895,3 +895,50 @@ async fn the_bundled_file_deploys_on_wrapped_sol() {
         .expect("plan")
         .is_empty());
 }
+
+#[tokio::test]
+async fn loosening_faster_than_the_program_allows_is_refused_before_anything_is_sent() {
+    // The program loosens a risk parameter by one step (x2) per update and once a day: the planner
+    // refuses a file that asks for more, naming the error, rather than plan a refused update.
+    let e = deployed().await;
+    let (sent, simulated) = (e.emb.sent(), e.emb.simulated());
+    let age = |secs: u64| {
+        e.text().replacen(
+            "max_price_age_secs = 60\n",
+            &format!("max_price_age_secs = {secs}\n"),
+            1,
+        )
+    };
+    let err = e
+        .plan_text(&age(600))
+        .await
+        .expect_err("60 s -> 600 s in one step");
+    assert!(matches!(err, DeployError::Refused { .. }), "{err:?}");
+    assert!(err.to_string().contains("LooseningTooLarge"), "{err}");
+    assert_eq!(
+        (e.emb.sent(), e.emb.simulated()),
+        (sent, simulated),
+        "nothing sent"
+    );
+
+    // One step lands; the next one the same day is refused with when it may land.
+    let p = e.plan_text(&age(120)).await.expect("one step");
+    assert_eq!(p.steps.len(), 1, "{p}");
+    apply_checked(&e.emb, &p, &e.admin).await.expect("apply");
+    let a = e.emb.chain().await.market(&e.market_a()).await.expect("A");
+    assert_eq!(a.max_price_age_secs, 120);
+    let sent = e.emb.sent();
+    let err = e
+        .plan_text(&age(240))
+        .await
+        .expect_err("a second loosening today");
+    assert!(err.to_string().contains("LooseningTooFast"), "{err}");
+    assert!(err.to_string().contains("next loosening may land"), "{err}");
+    assert_eq!(e.emb.sent(), sent, "nothing sent");
+
+    // Tightening is planned at once.
+    let tighter = age(120).replacen("band = \"2%\"", "band = \"1.5%\"", 1);
+    let p = e.plan_text(&tighter).await.expect("tightening");
+    assert_eq!(p.steps.len(), 1, "{p}");
+    apply_checked(&e.emb, &p, &e.admin).await.expect("apply");
+}

@@ -35,6 +35,8 @@ pub struct MarketSpec {
     pub ft_name: String,
     pub ft_symbol: String,
     pub uri: String,
+    /// Accept an underlying mint with a freeze authority (refused by default).
+    pub allow_freeze_authority: bool,
 }
 
 impl MarketSpec {
@@ -60,6 +62,7 @@ impl MarketSpec {
             ft_name: format!("{asset} {lev}x Funding"),
             ft_symbol: format!("f{asset}{lev}X"),
             uri: format!("https://lever.example/{}{lev}x.json", asset.to_lowercase()),
+            allow_freeze_authority: false,
         }
     }
 
@@ -74,6 +77,7 @@ impl MarketSpec {
             ft_name: self.ft_name.clone(),
             ft_symbol: self.ft_symbol.clone(),
             uri: self.uri.clone(),
+            allow_freeze_authority: self.allow_freeze_authority,
         }
     }
 }

@@ -77,12 +77,33 @@ pub const MAX_NAME_LEN: usize = 32;
 pub const MAX_SYMBOL_LEN: usize = 10;
 pub const MAX_URI_LEN: usize = 200;
 
-/// Current layout versions of the zero-copy accounts.
+/// Current layout versions of the zero-copy accounts. Market version 2 carved `last_loosened_at`
+/// and `flags` from the reserved bytes (a version-1 market reads zeros there).
 pub const CONFIG_VERSION: u8 = 1;
-pub const MARKET_VERSION: u8 = 1;
+pub const MARKET_VERSION: u8 = 2;
 
 /// Market status bits.
 pub const STATUS_WIPED: u8 = 1 << 0;
+
+/// Market flag bits, fixed at creation.
+pub mod market_flags {
+    /// The underlying mint has a freeze authority, accepted by the admin at creation
+    /// (`CreateMarketArgs::allow_freeze_authority`): its issuer can freeze the vault.
+    pub const UNDERLYING_FREEZABLE: u8 = 1 << 0;
+}
+
+/// Loosening a risk parameter (README, "Parameter changes"): each update may move a parameter by
+/// at most this factor in the loosening direction (x2 up, /2 down), and loosening updates are at
+/// least this far apart. Tightening is always immediate.
+pub const LOOSEN_MAX_FACTOR: u64 = 2;
+pub const LOOSEN_INTERVAL_SECS: i64 = 86_400;
+/// The least a loosening step may reach from a small value (so a zero or tiny value can start):
+/// a maximum price age may go to 60 s, a confidence limit to 1%, an instant age to 2 s, a cap to
+/// this many raw units.
+pub const LOOSEN_FLOOR_PRICE_AGE_SECS: u64 = 60;
+pub const LOOSEN_FLOOR_CONF_PPM: u64 = 10_000;
+pub const LOOSEN_FLOOR_INSTANT_AGE_SECS: u64 = 2;
+pub const LOOSEN_FLOOR_CAP_UNITS: u64 = MIN_SEED_UNITS;
 
 /// Pause bits, one per operation.
 pub mod pause {

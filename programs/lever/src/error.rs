@@ -172,4 +172,13 @@ pub enum LeverError {
     RequestAccountMismatch,
     #[msg("Underlying mint scales its UI amount (interest-bearing or scaled UI amount): Pyth prices the UI token, the books count raw units")]
     MintHasUiMultiplier,
+    // --- review 13
+    #[msg(
+        "Underlying mint has a freeze authority (allowed only with CreateMarketArgs::allow_freeze_authority)"
+    )]
+    MintHasFreezeAuthority,
+    #[msg("A parameter is loosened by more than one step (x2 up, /2 down) in one update")]
+    LooseningTooLarge,
+    #[msg("A risk parameter was already loosened less than a day ago; tightening is always allowed")]
+    LooseningTooFast,
 }

@@ -77,6 +77,9 @@ pub(super) struct RawMarket {
     pub(super) ft_name: String,
     pub(super) ft_symbol: String,
     pub(super) uri: String,
+    /// Accept an underlying with a freeze authority (fixed at creation; default false).
+    #[serde(default)]
+    pub(super) allow_freeze_authority: bool,
     #[serde(default)]
     pub(super) paused: Option<PauseText>,
 }
@@ -205,6 +208,8 @@ pub struct MarketEntry {
     pub ft_name: String,
     pub ft_symbol: String,
     pub uri: String,
+    /// Accept an underlying mint with a freeze authority (`create_market` refuses it otherwise).
+    pub allow_freeze_authority: bool,
     /// `None`: leave the pause bits as they are.
     pub paused: Option<u8>,
 }
@@ -477,6 +482,7 @@ pub(super) fn parse_market(m: &RawMarket) -> Result<MarketEntry, DeployError> {
         ft_name: m.ft_name.clone(),
         ft_symbol: m.ft_symbol.clone(),
         uri: m.uri.clone(),
+        allow_freeze_authority: m.allow_freeze_authority,
         paused,
     })
 }

@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 pub(super) struct MintInfo {
     pub(super) token_program: Pubkey,
     pub(super) decimals: u8,
+    /// The mint's freeze authority, if any (a new market refuses it unless the file allows it).
+    pub(super) freeze_authority: Option<Pubkey>,
 }
 
 /// Read `mint`: SPL Token or Token-2022, initialised, with extensions the program accepts.
@@ -36,10 +38,13 @@ pub(super) fn mint_info(entry: &MarketEntry, account: Option<Account>) -> Result
             "owned by {token_program}, not by SPL Token or Token-2022"
         )));
     }
-    let decimals = match StateWithExtensions::<spl_token_2022::state::Mint>::unpack(&account.data) {
-        Ok(state) if state.base.is_initialized => state.base.decimals,
-        _ => return Err(not_a_mint("not an initialised mint".into())),
-    };
+    let (decimals, freeze_authority) =
+        match StateWithExtensions::<spl_token_2022::state::Mint>::unpack(&account.data) {
+            Ok(state) if state.base.is_initialized => {
+                (state.base.decimals, Option::from(state.base.freeze_authority))
+            }
+            _ => return Err(not_a_mint("not an initialised mint".into())),
+        };
     // The program's own check of the mint's extensions.
     let mut lamports = account.lamports;
     let info = AccountInfo::new(
@@ -61,6 +66,7 @@ pub(super) fn mint_info(entry: &MarketEntry, account: Option<Account>) -> Result
     Ok(MintInfo {
         token_program,
         decimals,
+        freeze_authority,
     })
 }
 
@@ -258,6 +264,17 @@ impl Planner {
         params: MarketParams,
     ) -> Result<(), DeployError> {
         let (admin, bounds) = (self.admin, self.bounds);
+        if let (Some(authority), false) = (mint.freeze_authority, entry.allow_freeze_authority) {
+            return Err(DeployError::Refused {
+                at: format!(
+                    "{}.underlying_mint {} (freeze authority {authority}: set allow_freeze_authority = true \
+                     to accept that its issuer may freeze the vault)",
+                    entry.at(),
+                    entry.underlying_mint
+                ),
+                error: lever_error(LeverError::MintHasFreezeAuthority),
+            });
+        }
         let seed_units = entry.seed_units(mint.decimals)?;
         if seed_units < bounds.min_seed_units {
             return Err(DeployError::Refused {
@@ -296,6 +313,7 @@ impl Planner {
                 ft_name: entry.ft_name.clone(),
                 ft_symbol: entry.ft_symbol.clone(),
                 uri: entry.uri.clone(),
+                allow_freeze_authority: entry.allow_freeze_authority,
             },
             paused: entry.paused.unwrap_or(0),
         })));
@@ -328,6 +346,7 @@ impl Planner {
         let (update, changes) = diff_params(&market.params(), params, mint.decimals);
         let mut touched = false;
         if !changes.is_empty() {
+            loosening_allowed(cluster, entry, &market, params).await?;
             touched = true;
             self.steps.push(Step::UpdateMarket {
                 name: entry.name.clone(),
@@ -406,6 +425,45 @@ impl Planner {
         }
         Ok(())
     }
+}
+
+/// The program loosens a risk parameter by one step (x2 up, /2 down) per update and at most once
+/// a day (`LooseningTooLarge`, `LooseningTooFast`): a file that asks for more is refused here,
+/// naming the step to deploy first or when the next loosening may land, rather than planning an
+/// update the program would refuse. Tightening is never held back.
+async fn loosening_allowed<C: Cluster>(
+    cluster: &C,
+    entry: &MarketEntry,
+    market: &Market,
+    params: &MarketParams,
+) -> Result<(), DeployError> {
+    use lever::constants::{LOOSEN_INTERVAL_SECS, LOOSEN_MAX_FACTOR};
+    let before = market.params();
+    let loosens = before.loosening(params).map_err(|e| DeployError::Refused {
+        at: format!(
+            "{} (a risk parameter may be loosened by at most x{LOOSEN_MAX_FACTOR} up or /{LOOSEN_MAX_FACTOR} \
+             down per update, one update a day: deploy an intermediate value first)",
+            entry.at()
+        ),
+        error: program_error(e),
+    })?;
+    if loosens && market.last_loosened_at != 0 {
+        let now = cluster.clock().await?.unix_timestamp;
+        let next = market.last_loosened_at.saturating_add(LOOSEN_INTERVAL_SECS);
+        if now < next {
+            return Err(DeployError::Refused {
+                at: format!(
+                    "{} (last loosened at unix {}; the next loosening may land from unix {next}, in {} s; \
+                     tightening is allowed now)",
+                    entry.at(),
+                    market.last_loosened_at,
+                    next - now
+                ),
+                error: lever_error(LeverError::LooseningTooFast),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// What is fixed at creation (the config, the feed, the token program, the decimals and the share

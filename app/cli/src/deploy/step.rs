@@ -179,6 +179,12 @@ impl fmt::Display for Step {
                     "     LT \"{}\" ({}), FT \"{}\" ({}), uri \"{}\"",
                     a.lt_name, a.lt_symbol, a.ft_name, a.ft_symbol, a.uri
                 )?;
+                if a.allow_freeze_authority {
+                    writeln!(
+                        f,
+                        "     allow_freeze_authority: the underlying's issuer may freeze the vault"
+                    )?;
+                }
                 if c.paused != 0 {
                     writeln!(
                         f,
@@ -316,6 +322,7 @@ pub(super) enum StepView<'a> {
         ft_name: &'a str,
         ft_symbol: &'a str,
         uri: &'a str,
+        allow_freeze_authority: bool,
         paused: PauseView,
     },
     UpdateMarket {
@@ -391,6 +398,7 @@ impl Serialize for Step {
                     ft_name: &a.ft_name,
                     ft_symbol: &a.ft_symbol,
                     uri: &a.uri,
+                    allow_freeze_authority: a.allow_freeze_authority,
                     paused: c.paused.into(),
                 }
             }

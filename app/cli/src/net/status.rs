@@ -60,6 +60,9 @@ pub(super) fn print_status(s: &MarketStatus) {
         "  underlying   {} ({} decimals), feed 0x{}",
         s.underlying_mint, s.decimals, s.feed_id
     );
+    if s.underlying_freezable {
+        println!("  freezable    the underlying's issuer holds a freeze authority (accepted at creation): it can freeze the vault");
+    }
     if s.wiped {
         println!("  WIPED: the leveraged pool was wiped out; reopen_market after every LT is burned");
     }

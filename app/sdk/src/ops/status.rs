@@ -37,6 +37,12 @@ pub struct MarketStatus {
     pub symbol: String,
     pub id: u32,
     pub underlying_mint: String,
+    /// The underlying has a freeze authority the admin accepted at creation
+    /// (`allow_freeze_authority`): its issuer can freeze the vault.
+    pub underlying_freezable: bool,
+    /// Unix time a risk parameter was last loosened (0: never); the next loosening may land a day
+    /// after it.
+    pub last_loosened_at: i64,
     pub decimals: u8,
     pub feed_id: String,
     pub lt_mint: String,
@@ -210,6 +216,8 @@ pub(super) fn status_of(
         symbol,
         id: market.id,
         underlying_mint: market.underlying_mint.to_string(),
+        underlying_freezable: market.underlying_freezable(),
+        last_loosened_at: market.last_loosened_at,
         decimals: d,
         feed_id: to_hex(&market.feed_id),
         lt_mint: market.lt_mint.to_string(),

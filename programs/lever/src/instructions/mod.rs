@@ -3,12 +3,13 @@
 //!
 //! Beside the instruction modules, the helpers the handlers share, one module per concern:
 //! [`signer`] (the market's CPI signer seeds), [`token`] (token CPIs), [`reconcile`] (the books
-//! against the vault and the share mints), [`emit`] (events), [`begin`] (what every instruction
-//! does first) and [`return_data`]. All of it is re-exported here, so `lever::instructions::*`
+//! against the vault and the share mints), [`emit`] (events), [`create`] (accounts created at PDAs anyone may
+//! have pre-funded), [`begin`] (what every instruction does first) and [`return_data`]. All of it is re-exported here, so `lever::instructions::*`
 //! names every instruction's accounts, arguments, outcomes and books function and every helper.
 
 pub mod admin;
 pub mod begin;
+pub mod create;
 pub mod emit;
 pub mod keeper;
 pub mod reconcile;
@@ -19,6 +20,7 @@ pub mod user;
 
 pub use admin::*;
 pub use begin::*;
+pub use create::*;
 pub use emit::*;
 pub use keeper::*;
 pub use reconcile::*;

@@ -3,7 +3,8 @@
 //! SPL Token and Token-2022 underlyings go through the same calls.
 
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, Mint};
+use anchor_spl::token_interface::{self, spl_token_2022, Mint};
+use spl_token_2022::extension::StateWithExtensions;
 
 use super::MarketSigner;
 
@@ -145,4 +146,15 @@ pub fn close_owned_account<'info>(
         },
         &[&seeds],
     ))
+}
+
+/// The token balance of an SPL Token or Token-2022 account (the base layout is shared), read
+/// from the account's data after a CPI has changed it.
+pub fn token_amount(account: &AccountInfo) -> Result<u64> {
+    let data = account.try_borrow_data()?;
+    Ok(
+        StateWithExtensions::<spl_token_2022::state::Account>::unpack(&data)?
+            .base
+            .amount,
+    )
 }

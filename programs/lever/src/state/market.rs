@@ -120,12 +120,34 @@ pub struct Market {
     pub instant_slot: u64,
     /// Units instant operations moved in `instant_slot`.
     pub instant_slot_units: u64,
-    pub _reserved: [u8; 176],
+
+    // --- version 2 (carved from the reserved bytes; a version-1 market reads zeros)
+    /// Unix time of the last update that loosened a risk parameter (0: never).
+    pub last_loosened_at: i64,
+    /// Flag bits fixed at creation ([`crate::constants::market_flags`]).
+    pub flags: u8,
+    pub _padding2: [u8; 7],
+    pub _reserved: [u8; 160],
 }
 
 impl Market {
-    pub const SIZE: usize =
-        7 * 32 + 32 + 15 * 8 + 8 + 16 + 4 * 8 + 16 + 2 * 8 + 2 * 8 + 2 * 16 + 8 + 16 + 8 + 9 * 8 + 176;
+    pub const SIZE: usize = 7 * 32
+        + 32
+        + 15 * 8
+        + 8
+        + 16
+        + 4 * 8
+        + 16
+        + 2 * 8
+        + 2 * 8
+        + 2 * 16
+        + 8
+        + 16
+        + 8
+        + 9 * 8
+        + 8
+        + 8
+        + 160;
     pub const SPACE: usize = 8 + Self::SIZE;
 
     pub fn pool(&self) -> PoolState {
@@ -194,11 +216,32 @@ impl Market {
         }
     }
 
-    /// Validate `p` against the config's bounds and store it.
-    pub fn set_params(&mut self, p: &MarketParams, config: &Config) -> Result<()> {
-        p.validate(config)?;
-        self.store_params(p);
-        Ok(())
+    /// `update_market`'s change: the new set against the config's bounds, then the loosening
+    /// limits ([`MarketParams::loosening`]); stores it, and the time when it loosens. Returns the
+    /// parameters before and after.
+    pub fn apply_update(
+        &mut self,
+        update: &UpdateMarketParams,
+        config: &Config,
+        now: i64,
+    ) -> Result<(MarketParams, MarketParams)> {
+        let before = self.params();
+        let after = before.apply(update);
+        after.validate(config)?;
+        if before.loosening(&after)? {
+            require!(
+                self.last_loosened_at == 0
+                    || now >= self.last_loosened_at.saturating_add(LOOSEN_INTERVAL_SECS),
+                LeverError::LooseningTooFast
+            );
+            self.last_loosened_at = now;
+        }
+        self.store_params(&after);
+        Ok((before, after))
+    }
+
+    pub fn underlying_freezable(&self) -> bool {
+        self.flags & market_flags::UNDERLYING_FREEZABLE != 0
     }
 
     /// Store parameters that have already passed [`MarketParams::validate`].
@@ -502,6 +545,71 @@ impl MarketParams {
             );
         }
         Ok(())
+    }
+
+    /// Whether `after` loosens a risk parameter of `self` (README, "Parameter changes"); a
+    /// loosening step larger than [`LOOSEN_MAX_FACTOR`] is refused with `LooseningTooLarge`.
+    /// Loosening: a longer price age, instant age or settle window, a wider confidence limit
+    /// (market or instant) or band, a higher leverage, exposure cap, utilization cap or instant
+    /// slot cap; a shorter settle delay, a smaller confidence multiplier or instant fee. The
+    /// instant fee, confidence and cap count only while the instant path stays on (switching it on
+    /// is the instant age's step from 0). Neutral: the four ordinary fees (revenue: the two-step
+    /// path needs none), the funding curve (it moves value between the pools, within hard bounds)
+    /// and the minimum tip.
+    pub fn loosening(&self, after: &MarketParams) -> Result<bool> {
+        let up = |old: u64, new: u64, floor: u64| -> Result<bool> {
+            if new <= old {
+                return Ok(false);
+            }
+            let limit = old.saturating_mul(LOOSEN_MAX_FACTOR).max(floor);
+            require!(new <= limit, LeverError::LooseningTooLarge);
+            Ok(true)
+        };
+        let down = |old: u64, new: u64| -> Result<bool> {
+            if new >= old {
+                return Ok(false);
+            }
+            require!(
+                new.saturating_mul(LOOSEN_MAX_FACTOR) >= old,
+                LeverError::LooseningTooLarge
+            );
+            Ok(true)
+        };
+        let (b, a) = (self, after);
+        let mut loosened = [
+            up(b.target_leverage_ppm, a.target_leverage_ppm, 0)?,
+            up(b.band_ppm, a.band_ppm, 0)?,
+            up(
+                b.max_price_age_secs,
+                a.max_price_age_secs,
+                LOOSEN_FLOOR_PRICE_AGE_SECS,
+            )?,
+            up(b.max_conf_ppm, a.max_conf_ppm, LOOSEN_FLOOR_CONF_PPM)?,
+            down(b.conf_multiplier_ppm, a.conf_multiplier_ppm)?,
+            up(b.exposure_cap, a.exposure_cap, LOOSEN_FLOOR_CAP_UNITS)?,
+            up(b.max_utilization_ppm, a.max_utilization_ppm, 0)?,
+            down(b.settle_delay_secs, a.settle_delay_secs)?,
+            up(b.settle_window_secs, a.settle_window_secs, 0)?,
+            up(
+                b.instant_max_age_secs,
+                a.instant_max_age_secs,
+                LOOSEN_FLOOR_INSTANT_AGE_SECS,
+            )?,
+        ]
+        .contains(&true);
+        if b.instant_max_age_secs != 0 && a.instant_max_age_secs != 0 {
+            loosened |= [
+                down(b.instant_fee_ppm, a.instant_fee_ppm)?,
+                up(
+                    b.instant_max_conf_ppm,
+                    a.instant_max_conf_ppm,
+                    LOOSEN_FLOOR_CONF_PPM,
+                )?,
+                up(b.instant_slot_cap, a.instant_slot_cap, LOOSEN_FLOOR_CAP_UNITS)?,
+            ]
+            .contains(&true);
+        }
+        Ok(loosened)
     }
 
     /// Apply the fields that are set in `u`.

@@ -1,6 +1,7 @@
 //! `create_market`: the admin opens a market on one underlying at one set of parameters. The
 //! parameters are checked against the config's bounds and the underlying mint against the
-//! Token-2022 extensions that could move, freeze, tax or claw back vault units; then the vault (at
+//! Token-2022 extensions that could move, freeze, tax or claw back vault units (and its freeze
+//! authority, unless the admin accepts it explicitly); then the vault (at
 //! its PDA, sized for the mint's extensions), the LT and FT mints with their metadata, and the
 //! locked FT account are created, and the seed deposit goes idle with its FT locked forever (the FT
 //! supply never returns to zero). The vault is reconciled against the books before the market is
@@ -9,7 +10,7 @@
 use anchor_lang::prelude::*;
 use anchor_lang::system_program;
 use anchor_spl::token_interface::{
-    self, spl_token_2022, token_metadata_initialize, Mint, Token2022, TokenAccount, TokenInterface,
+    spl_token_2022, token_metadata_initialize, Mint, Token2022, TokenAccount, TokenInterface,
     TokenMetadataInitialize,
 };
 use spl_token_2022::extension::{
@@ -20,7 +21,7 @@ use crate::constants::*;
 use crate::error::LeverError;
 use crate::events::MarketCreated;
 use crate::instructions::*;
-use crate::math::{PoolState, SafeCast, SafeMath};
+use crate::math::{PoolState, SafeMath};
 use crate::state::{Config, Market, MarketParams};
 
 #[event_cpi]
@@ -33,53 +34,29 @@ pub struct CreateMarket<'info> {
     pub config: AccountLoader<'info, Config>,
     #[account(mint::token_program = underlying_token_program)]
     pub underlying_mint: Box<InterfaceAccount<'info, Mint>>,
-    #[account(
-        init,
-        payer = admin,
-        space = Market::SPACE,
-        seeds = [MARKET_SEED, underlying_mint.key().as_ref(), &args.id.to_le_bytes()],
-        bump,
-    )]
-    pub market: AccountLoader<'info, Market>,
-    /// CHECK: created in the handler once the underlying mint has passed validation (so a refused
-    /// extension gets its own error); the address is fixed by the seeds.
+    /// The market. This and the four accounts below are created in the handler, once the
+    /// underlying mint has passed validation (so a refused extension gets its own error), whatever
+    /// lamports their addresses already hold; the system program refuses one that holds data.
+    /// CHECK: created in the handler (`create_pda_account`); the address is fixed by the seeds.
+    #[account(mut, seeds = [MARKET_SEED, underlying_mint.key().as_ref(), &args.id.to_le_bytes()], bump)]
+    pub market: UncheckedAccount<'info>,
+    /// The vault: a token account of the underlying owned by the market.
+    /// CHECK: created in the handler (`create_token_account`); the address is fixed by the seeds.
     #[account(mut, seeds = [VAULT_SEED, market.key().as_ref()], bump)]
     pub vault: UncheckedAccount<'info>,
-    #[account(
-        init,
-        payer = admin,
-        seeds = [LT_MINT_SEED, market.key().as_ref()],
-        bump,
-        mint::decimals = underlying_mint.decimals,
-        mint::authority = market,
-        mint::token_program = share_token_program,
-        extensions::metadata_pointer::authority = market,
-        extensions::metadata_pointer::metadata_address = lt_mint,
-    )]
-    pub lt_mint: Box<InterfaceAccount<'info, Mint>>,
-    #[account(
-        init,
-        payer = admin,
-        seeds = [FT_MINT_SEED, market.key().as_ref()],
-        bump,
-        mint::decimals = underlying_mint.decimals,
-        mint::authority = market,
-        mint::token_program = share_token_program,
-        extensions::metadata_pointer::authority = market,
-        extensions::metadata_pointer::metadata_address = ft_mint,
-    )]
-    pub ft_mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The LT mint: Token-2022, mint authority the market, no freeze authority, metadata pointer to
+    /// itself.
+    /// CHECK: created in the handler (`create_share_mint`); the address is fixed by the seeds.
+    #[account(mut, seeds = [LT_MINT_SEED, market.key().as_ref()], bump)]
+    pub lt_mint: UncheckedAccount<'info>,
+    /// The FT mint, as the LT mint.
+    /// CHECK: created in the handler (`create_share_mint`); the address is fixed by the seeds.
+    #[account(mut, seeds = [FT_MINT_SEED, market.key().as_ref()], bump)]
+    pub ft_mint: UncheckedAccount<'info>,
     /// Holds the seed deposit's FT forever (owner: the market; no instruction moves them).
-    #[account(
-        init,
-        payer = admin,
-        seeds = [LOCKED_FT_SEED, market.key().as_ref()],
-        bump,
-        token::mint = ft_mint,
-        token::authority = market,
-        token::token_program = share_token_program,
-    )]
-    pub locked_ft: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// CHECK: created in the handler (`create_token_account`); the address is fixed by the seeds.
+    #[account(mut, seeds = [LOCKED_FT_SEED, market.key().as_ref()], bump)]
+    pub locked_ft: UncheckedAccount<'info>,
     /// The admin's underlying tokens, source of the seed deposit.
     #[account(mut, token::mint = underlying_mint, token::authority = admin)]
     pub admin_underlying: Box<InterfaceAccount<'info, TokenAccount>>,
@@ -104,6 +81,11 @@ pub struct CreateMarketArgs {
     pub ft_name: String,
     pub ft_symbol: String,
     pub uri: String,
+    /// Accept an underlying mint with a freeze authority. Its issuer could freeze the vault (every
+    /// instruction touching it would then fail), so the default refuses such a mint
+    /// (`MintHasFreezeAuthority`); accepting it is recorded in the market
+    /// ([`crate::constants::market_flags::UNDERLYING_FREEZABLE`]) for clients to show.
+    pub allow_freeze_authority: bool,
 }
 
 /// Refuse underlying mints whose extensions could move, freeze, tax or claw back vault units.
@@ -231,39 +213,72 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
         require!(args.seed_units >= config.min_seed_units, LeverError::SeedTooSmall);
     }
     validate_metadata(&args)?;
-    let mint_extensions = validate_underlying_mint(&ctx.accounts.underlying_mint.to_account_info())?;
+    validate_underlying_mint(&ctx.accounts.underlying_mint.to_account_info())?;
+    // A freeze authority is not an extension: SPL Token mints have it too. It cannot be added
+    // later (only its holder may change it), so checking it here is enough.
+    let freezable = ctx.accounts.underlying_mint.freeze_authority.is_some();
+    require!(
+        !freezable || args.allow_freeze_authority,
+        LeverError::MintHasFreezeAuthority
+    );
 
     let a = &ctx.accounts;
     let market_key = a.market.key();
     let underlying_key = a.underlying_mint.key();
     let signer = MarketSigner::from_parts(underlying_key, args.id, ctx.bumps.market);
 
-    // The vault: a token account of the underlying owned by the market, at its PDA.
-    let required = ExtensionType::get_required_init_account_extensions(&mint_extensions);
-    let space = ExtensionType::try_calculate_account_len::<spl_token_2022::state::Account>(&required)?;
-    let vault_bump = [ctx.bumps.vault];
-    let vault_seeds: [&[u8]; 3] = [VAULT_SEED, market_key.as_ref(), &vault_bump];
-    system_program::create_account(
-        CpiContext::new_with_signer(
-            a.system_program.key(),
-            system_program::CreateAccount {
-                from: a.admin.to_account_info(),
-                to: a.vault.to_account_info(),
-            },
-            &[&vault_seeds],
-        ),
-        Rent::get()?.minimum_balance(space),
-        space.safe_cast::<u64>()?,
-        &a.underlying_token_program.key(),
+    let admin = a.admin.to_account_info();
+    let system = a.system_program.to_account_info();
+    let share_program = a.share_token_program.to_account_info();
+    let market_info = a.market.to_account_info();
+    let market_bump = [ctx.bumps.market];
+    let id_bytes = args.id.to_le_bytes();
+    create_pda_account(
+        &admin,
+        &market_info,
+        &system,
+        Market::SPACE,
+        &crate::ID,
+        &[MARKET_SEED, underlying_key.as_ref(), &id_bytes, &market_bump],
     )?;
-    token_interface::initialize_account3(CpiContext::new(
-        a.underlying_token_program.key(),
-        token_interface::InitializeAccount3 {
-            account: a.vault.to_account_info(),
-            mint: a.underlying_mint.to_account_info(),
-            authority: a.market.to_account_info(),
-        },
-    ))?;
+    // The vault: a token account of the underlying owned by the market, at its PDA.
+    let vault_bump = [ctx.bumps.vault];
+    create_token_account(
+        &admin,
+        &a.vault.to_account_info(),
+        &a.underlying_mint.to_account_info(),
+        &market_info,
+        &a.underlying_token_program.to_account_info(),
+        &system,
+        &[VAULT_SEED, market_key.as_ref(), &vault_bump],
+    )?;
+    // The share mints, then the account that locks the seed's FT.
+    let decimals = a.underlying_mint.decimals;
+    for (mint, seed, bump) in [
+        (a.lt_mint.to_account_info(), LT_MINT_SEED, ctx.bumps.lt_mint),
+        (a.ft_mint.to_account_info(), FT_MINT_SEED, ctx.bumps.ft_mint),
+    ] {
+        let bump = [bump];
+        create_share_mint(
+            &admin,
+            &mint,
+            &market_info,
+            &share_program,
+            &system,
+            decimals,
+            &[seed, market_key.as_ref(), &bump],
+        )?;
+    }
+    let locked_bump = [ctx.bumps.locked_ft];
+    create_token_account(
+        &admin,
+        &a.locked_ft.to_account_info(),
+        &a.ft_mint.to_account_info(),
+        &market_info,
+        &share_program,
+        &system,
+        &[LOCKED_FT_SEED, market_key.as_ref(), &locked_bump],
+    )?;
 
     for (mint, name, symbol) in [
         (a.lt_mint.to_account_info(), &args.lt_name, &args.lt_symbol),
@@ -299,13 +314,7 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
         &signer,
         args.seed_units,
     )?;
-    let vault_amount = {
-        let info = a.vault.to_account_info();
-        let data = info.try_borrow_data()?;
-        StateWithExtensions::<spl_token_2022::state::Account>::unpack(&data)?
-            .base
-            .amount
-    };
+    let vault_amount = token_amount(&a.vault.to_account_info())?;
     let pool = PoolState {
         idle: args.seed_units,
         ft_supply: args.seed_units,
@@ -317,7 +326,8 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
     );
 
     {
-        let mut market = ctx.accounts.market.load_init()?;
+        let info = ctx.accounts.market.to_account_info();
+        let mut market = init_zero_copy::<Market>(&info)?;
         market.config = config_key;
         market.underlying_mint = underlying_key;
         market.underlying_token_program = ctx.accounts.underlying_token_program.key();
@@ -336,6 +346,9 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
         market.bump = ctx.bumps.market;
         market.vault_bump = ctx.bumps.vault;
         market.decimals = ctx.accounts.underlying_mint.decimals;
+        if freezable {
+            market.flags |= market_flags::UNDERLYING_FREEZABLE;
+        }
     }
     {
         let mut config = ctx.accounts.config.load_mut()?;

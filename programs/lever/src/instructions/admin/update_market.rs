@@ -1,6 +1,8 @@
 //! `update_market`: the admin changes a market's parameters. Funding is accrued first at the last
 //! price, so the old curve covers the time before the change; the new set is checked against the
-//! config's bounds. No price is read, so no rebalance runs here: a new target takes effect at the
+//! config's bounds, and a risk parameter may be loosened by one step a day at most
+//! ([`crate::state::MarketParams::loosening`]): an admin key (or whoever holds it) cannot open a
+//! market to a day-old price at once. No price is read, so no rebalance runs here: a new target takes effect at the
 //! next price-reading instruction.
 
 use anchor_lang::prelude::*;
@@ -21,7 +23,8 @@ pub struct UpdateMarket<'info> {
     pub market: AccountLoader<'info, Market>,
 }
 
-/// Change the fields set in `update`, each checked against the bounds. Funding is accrued first
+/// Change the fields set in `update`, each checked against the bounds and the loosening limits
+/// (at most one step, at most once a day; tightening at once). Funding is accrued first
 /// (at the last price) so the old curve applies to the time before the change. A new target
 /// leverage takes effect at the next price-reading instruction, which rebalances to it.
 pub fn update_market_handler(ctx: Context<UpdateMarket>, update: UpdateMarketParams) -> Result<()> {
@@ -33,9 +36,7 @@ pub fn update_market_handler(ctx: Context<UpdateMarket>, update: UpdateMarketPar
         let price = market.last_price.get();
         let accrual = market.accrue(price, now)?;
         let pool_after_accrual = market.pool();
-        let before = market.params();
-        let after = before.apply(&update);
-        market.set_params(&after, &config)?;
+        let (before, after) = market.apply_update(&update, &config, now)?;
         let event = MarketParamsUpdated {
             market: market_key,
             before,

@@ -28,28 +28,24 @@ pub struct OpenRequest<'info> {
     /// `invoke_signed`; it needs no lamports).
     pub owner: Signer<'info>,
     pub market: AccountLoader<'info, Market>,
+    /// The request, created in the handler whatever lamports the address already holds (a nonce
+    /// anyone could pre-fund must not be lost); the system program refuses it while a request
+    /// lives there.
+    /// CHECK: created in the handler (`create_pda_account`); the address is fixed by the seeds.
     #[account(
-        init,
-        payer = payer,
-        space = 8 + Request::INIT_SPACE,
+        mut,
         seeds = [REQUEST_SEED, market.key().as_ref(), owner.key().as_ref(), &args.nonce.to_le_bytes()],
         bump,
     )]
-    pub request: Box<Account<'info, Request>>,
+    pub request: UncheckedAccount<'info>,
     /// The mint of the input: the underlying (mint, deposit), the LT (redeem) or the FT (withdraw).
     pub input_mint: Box<InterfaceAccount<'info, Mint>>,
     /// The mint of the output, which `destination` must hold.
     pub output_mint: Box<InterfaceAccount<'info, Mint>>,
-    #[account(
-        init,
-        payer = payer,
-        token::mint = input_mint,
-        token::authority = market,
-        token::token_program = input_token_program,
-        seeds = [ESCROW_SEED, request.key().as_ref()],
-        bump,
-    )]
-    pub escrow: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The escrow: a token account of `input_mint` owned by the market, created like `request`.
+    /// CHECK: created in the handler (`create_token_account`); the address is fixed by the seeds.
+    #[account(mut, seeds = [ESCROW_SEED, request.key().as_ref()], bump)]
+    pub escrow: UncheckedAccount<'info>,
     /// The owner's input tokens; refunds return here.
     #[account(mut, token::mint = input_mint, token::authority = owner, token::token_program = input_token_program)]
     pub source: Box<InterfaceAccount<'info, TokenAccount>>,
@@ -150,6 +146,38 @@ pub fn open_request_handler(
         check_open_request(&market, kind, &args, now)?
     };
     let a = &ctx.accounts;
+    let payer = a.payer.to_account_info();
+    let system = a.system_program.to_account_info();
+    let request_info = a.request.to_account_info();
+    let market_key = a.market.key();
+    let owner_key = a.owner.key();
+    let nonce = args.nonce.to_le_bytes();
+    let request_bump = [ctx.bumps.request];
+    create_pda_account(
+        &payer,
+        &request_info,
+        &system,
+        8 + Request::INIT_SPACE,
+        &crate::ID,
+        &[
+            REQUEST_SEED,
+            market_key.as_ref(),
+            owner_key.as_ref(),
+            &nonce,
+            &request_bump,
+        ],
+    )?;
+    let request_key = a.request.key();
+    let escrow_bump = [ctx.bumps.escrow];
+    create_token_account(
+        &payer,
+        &a.escrow.to_account_info(),
+        &a.input_mint.to_account_info(),
+        &a.market.to_account_info(),
+        &a.input_token_program.to_account_info(),
+        &system,
+        &[ESCROW_SEED, request_key.as_ref(), &escrow_bump],
+    )?;
     transfer_in(
         &a.input_token_program,
         &a.source.to_account_info(),
@@ -158,9 +186,8 @@ pub fn open_request_handler(
         &a.owner,
         args.amount,
     )?;
-    ctx.accounts.escrow.reload()?;
     require!(
-        ctx.accounts.escrow.amount == args.amount,
+        token_amount(&a.escrow.to_account_info())? == args.amount,
         LeverError::EscrowShortfall
     );
     if args.tip_lamports > 0 {
@@ -216,7 +243,12 @@ pub fn open_request_handler(
         tau,
         expires_at,
     };
-    ctx.accounts.request.set_inner(request);
+    {
+        // The account was created above with zeroed data: write the discriminator and the body.
+        let info = ctx.accounts.request.to_account_info();
+        let mut data = info.try_borrow_mut_data()?;
+        request.try_serialize(&mut &mut data[..])?;
+    }
     publish_return_data(&receipt)?;
     Ok(receipt)
 }
