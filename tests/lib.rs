@@ -701,6 +701,22 @@ impl Harness {
     }
 
     /// Send as the admin.
+    /// `start_lt_epoch` to `args.epoch` by the admin; on success the harness follows the market to
+    /// its new LT mint before checking the books.
+    pub async fn start_lt_epoch(
+        &mut self,
+        args: lever::instructions::StartLtEpochArgs,
+    ) -> Result<Landed, ClusterError> {
+        let admin = self.admin.insecure_clone();
+        let ix = ix::start_lt_epoch(admin.pubkey(), &self.keys, args);
+        let out = self.chain.send(&[ix], &[&admin]).await;
+        if out.is_ok() {
+            self.keys.lt_mint = self.market().await.lt_mint;
+        }
+        self.check().await;
+        out
+    }
+
     pub async fn admin_send(&mut self, ixs: &[Instruction]) -> Result<Landed, ClusterError> {
         let admin = self.admin.insecure_clone();
         self.send(ixs, &[&admin]).await

@@ -2,6 +2,7 @@
 //! programs, real-layout Pyth accounts. Every step is followed by the conservation check.
 
 mod attacks;
+mod epoch;
 mod errors;
 mod extensions;
 mod freeze;

@@ -187,7 +187,7 @@ impl<C: Cluster> Keeper<C> {
             Ok(None) => return fail(d, SettleAction::Failed, "market not found".into()),
             Err(e) => return fail(d, SettleAction::Failed, format!("read the market: {e}")),
         };
-        let keys = MarketKeys::derive(market.underlying_mint, market.id, market.underlying_token_program);
+        let keys = MarketKeys::of(&market);
         let now = match self.cluster.clock().await {
             Ok(now) => now,
             Err(e) => return fail(d, SettleAction::Failed, format!("read the clock: {e}")),

@@ -133,6 +133,29 @@ pub fn reopen_market(admin: Pubkey, keys: &MarketKeys) -> Instruction {
     )
 }
 
+/// `start_lt_epoch` to `epoch` (the market's `lt_epoch + 1`): the new LT mint is
+/// [`pda::lt_mint_at`] of it; `keys.lt_mint` is the retiring one.
+pub fn start_lt_epoch(
+    admin: Pubkey,
+    keys: &MarketKeys,
+    args: lever::instructions::StartLtEpochArgs,
+) -> Instruction {
+    build(
+        lever::accounts::StartLtEpoch {
+            admin,
+            config: pda::config(),
+            market: keys.market,
+            lt_mint: keys.lt_mint,
+            new_lt_mint: pda::lt_mint_at(&keys.market, args.epoch),
+            share_token_program: anchor_spl::token_2022::ID,
+            system_program: anchor_lang::system_program::ID,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::StartLtEpoch { args },
+    )
+}
+
 pub fn withdraw_fees(admin: Pubkey, keys: &MarketKeys, fee_destination: Pubkey, amount: u64) -> Instruction {
     build(
         lever::accounts::WithdrawFees {

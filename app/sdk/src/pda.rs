@@ -19,8 +19,17 @@ pub fn vault(market: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[VAULT_SEED, market.as_ref()], &lever::ID).0
 }
 
+/// The LT mint of epoch 0 (the one `create_market` makes).
 pub fn lt_mint(market: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[LT_MINT_SEED, market.as_ref()], &lever::ID).0
+}
+
+/// The LT mint of `epoch` (0: [`lt_mint`]; later ones are made by `start_lt_epoch`).
+pub fn lt_mint_at(market: &Pubkey, epoch: u32) -> Pubkey {
+    if epoch == 0 {
+        return lt_mint(market);
+    }
+    Pubkey::find_program_address(&[LT_MINT_SEED, market.as_ref(), &epoch.to_le_bytes()], &lever::ID).0
 }
 
 pub fn ft_mint(market: &Pubkey) -> Pubkey {
@@ -90,6 +99,14 @@ impl MarketKeys {
             lt_mint: lt_mint(&m),
             ft_mint: ft_mint(&m),
             locked_ft: locked_ft(&m),
+        }
+    }
+
+    /// The keys of `market` as its account records them: the LT mint of its current epoch.
+    pub fn of(market: &lever::state::Market) -> Self {
+        Self {
+            lt_mint: market.lt_mint,
+            ..Self::derive(market.underlying_mint, market.id, market.underlying_token_program)
         }
     }
 }

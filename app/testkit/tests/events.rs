@@ -231,6 +231,7 @@ async fn every_event_decodes_from_landed_transactions() {
     let alice = user_flow(&fx).await;
     wipe_out_and_reopen(&fx, &alice).await;
     two_step(&fx).await;
+    wipe_out_and_start_an_epoch(&fx).await;
     admin_transfer(&fx).await;
 
     let seen = fx.seen.lock().unwrap().clone();
@@ -243,6 +244,7 @@ async fn every_event_decodes_from_landed_transactions() {
         "MarketParamsUpdated",
         "MarketPauseChanged",
         "MarketReopened",
+        "LtEpochStarted",
         "FeesWithdrawn",
         "FundingAccrued",
         "Rebalanced",
@@ -873,6 +875,60 @@ async fn wipe_out_and_reopen(fx: &Fx, alice: &Wallet) {
     assert!(!after.is_wiped());
     assert_eq!(ev.pool.lt_supply, 0);
     assert_eq!(ev.pool.idle, fx.balance(&keys.vault).await);
+    assert_eq!(ev.pool, snapshot(&after));
+}
+
+/// A second wipe-out while Bob still holds LT, then `start_lt_epoch`: the event names the retired
+/// mint, what was still held, and the new mint the market now records.
+async fn wipe_out_and_start_an_epoch(fx: &Fx) {
+    let keys = fx.keys;
+    let bob = fx.wallet(5 * SOL).await;
+    // At the books' price (value units per raw unit of a 9-decimal token: USD x 1e27).
+    let usd = fx.market().await.last_price.get() as f64 / 1e27;
+    fx.advance(60).await;
+    fx.set_price(usd).await;
+    fx.send(&[ix::mint_lt(&keys, &fx.lt(&bob), SOL, 0)], &bob.kp, &[])
+        .await;
+    let held = fx.balance(&bob.lt).await;
+    assert!(held > 0);
+    fx.set_price(usd * 0.5).await;
+    let keeper = fx.funded_keypair().await;
+    let landed = fx
+        .send(
+            &[ix::rebalance(keeper.pubkey(), keys.market, fx.price_account)],
+            &keeper,
+            &[],
+        )
+        .await;
+    assert!(only::<Rebalanced>(&landed).wiped);
+    // Bob's LT and whatever the earlier flows left: all of it retires.
+    let outstanding = fx.supply(&keys.lt_mint).await;
+    assert!(outstanding >= held);
+    let args = lever::instructions::StartLtEpochArgs {
+        epoch: 1,
+        name: "SOL 3x Long".into(),
+        symbol: "SOL3X".into(),
+        uri: String::new(),
+    };
+    let landed = fx
+        .send(
+            &[ix::start_lt_epoch(fx.admin.pubkey(), &keys, args)],
+            &fx.admin,
+            &[],
+        )
+        .await;
+    assert_eq!(names(&landed), ["LtEpochStarted"]);
+    let ev: &LtEpochStarted = only(&landed);
+    let after = fx.market().await;
+    assert_eq!(ev.market, keys.market);
+    assert_eq!(ev.epoch, 1);
+    assert_eq!(
+        (ev.retired_lt_mint, ev.retired_supply),
+        (keys.lt_mint, outstanding)
+    );
+    assert_eq!(ev.lt_mint, after.lt_mint);
+    assert_eq!(ev.lt_mint, lever_sdk::pda::lt_mint_at(&keys.market, 1));
+    assert!(!after.is_wiped());
     assert_eq!(ev.pool, snapshot(&after));
 }
 

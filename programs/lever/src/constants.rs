@@ -6,7 +6,8 @@ pub const CONFIG_SEED: &[u8] = b"config";
 pub const MARKET_SEED: &[u8] = b"market";
 /// PDA seed of a market's vault token account: `[VAULT_SEED, market]`.
 pub const VAULT_SEED: &[u8] = b"vault";
-/// PDA seed of a market's leveraged-token mint: `[LT_MINT_SEED, market]`.
+/// PDA seed of a market's leveraged-token mint: `[LT_MINT_SEED, market]` for epoch 0, then
+/// `[LT_MINT_SEED, market, epoch (u32 LE)]` for each later epoch (`start_lt_epoch`).
 pub const LT_MINT_SEED: &[u8] = b"lt_mint";
 /// PDA seed of a market's funding-token mint: `[FT_MINT_SEED, market]`.
 pub const FT_MINT_SEED: &[u8] = b"ft_mint";

@@ -181,4 +181,6 @@ pub enum LeverError {
     LooseningTooLarge,
     #[msg("A risk parameter was already loosened less than a day ago; tightening is always allowed")]
     LooseningTooFast,
+    #[msg("The LT epoch given is not the market's next one")]
+    WrongLtEpoch,
 }

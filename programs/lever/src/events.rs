@@ -98,6 +98,19 @@ pub struct MarketReopened {
     pub pool: PoolSnapshot,
 }
 
+/// A wiped market re-opened with a fresh LT mint; the retired mint's outstanding LT (worth
+/// nothing: the pool was wiped out) is no longer accepted by any instruction.
+#[event]
+pub struct LtEpochStarted {
+    pub market: Pubkey,
+    pub epoch: u32,
+    pub retired_lt_mint: Pubkey,
+    /// Retired LT still held when the epoch started (raw units).
+    pub retired_supply: u64,
+    pub lt_mint: Pubkey,
+    pub pool: PoolSnapshot,
+}
+
 #[event]
 pub struct FeesWithdrawn {
     pub market: Pubkey,

@@ -77,6 +77,13 @@ pub mod lever {
         reopen_market_handler(ctx)
     }
 
+    /// Admin: re-open a wiped market with a fresh LT mint for the next epoch, retiring the old one
+    /// whatever LT is still held (it is worth nothing after the wipe-out).
+    pub fn start_lt_epoch(ctx: Context<StartLtEpoch>, args: StartLtEpochArgs) -> Result<()> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
+        start_lt_epoch_handler(ctx, args)
+    }
+
     /// Admin: pay protocol fee units to the fee receiver's token account.
     pub fn withdraw_fees(ctx: Context<WithdrawFees>, amount: u64) -> Result<()> {
         no_remaining_accounts(ctx.remaining_accounts)?;

@@ -64,7 +64,7 @@ pub(super) fn print_status(s: &MarketStatus) {
         println!("  freezable    the underlying's issuer holds a freeze authority (accepted at creation): it can freeze the vault");
     }
     if s.wiped {
-        println!("  WIPED: the leveraged pool was wiped out; reopen_market after every LT is burned");
+        println!("  WIPED: the leveraged pool was wiped out; reopen_market once every LT is burned, or start_lt_epoch (a fresh LT mint)");
     }
     if !s.paused.is_empty() {
         println!("  paused       {}", s.paused.join(", "));

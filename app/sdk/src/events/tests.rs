@@ -162,6 +162,15 @@ fn every_event_type_round_trips() {
         }
         .into(),
         MarketReopened { market, pool: pool() }.into(),
+        LtEpochStarted {
+            market,
+            epoch: 1,
+            retired_lt_mint: key,
+            retired_supply: 7,
+            lt_mint: market,
+            pool: pool(),
+        }
+        .into(),
         FeesWithdrawn {
             market,
             destination: key,
@@ -231,7 +240,7 @@ fn every_event_type_round_trips() {
     let mut names: Vec<&str> = events.iter().map(LeverEvent::name).collect();
     names.sort_unstable();
     names.dedup();
-    assert_eq!(names.len(), 15);
+    assert_eq!(names.len(), 16);
     let inner = events.iter().map(|e| {
         let mut data = anchor_lang::event::EVENT_IX_TAG_LE.to_vec();
         data.extend(e.data());

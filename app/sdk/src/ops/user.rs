@@ -164,7 +164,7 @@ pub async fn prepare<C: Cluster>(
         return Err(OpsError::Invalid("slippage above 100%".into()));
     }
     let market = load_market(cluster, &market_key).await?;
-    let keys = MarketKeys::derive(market.underlying_mint, market.id, market.underlying_token_program);
+    let keys = MarketKeys::of(&market);
     if keys.market != market_key {
         return Err(OpsError::WrongAccount {
             what: "market",

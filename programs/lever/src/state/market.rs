@@ -126,7 +126,10 @@ pub struct Market {
     pub last_loosened_at: i64,
     /// Flag bits fixed at creation ([`crate::constants::market_flags`]).
     pub flags: u8,
-    pub _padding2: [u8; 7],
+    pub _padding2: [u8; 3],
+    /// LT epoch: 0 at creation, +1 each time `start_lt_epoch` retires a wiped LT mint that holders
+    /// could not all burn and opens the market with a fresh one ([`crate::constants::LT_MINT_SEED`]).
+    pub lt_epoch: u32,
     pub _reserved: [u8; 160],
 }
 

@@ -134,15 +134,16 @@ pub fn validate_underlying_mint(mint: &AccountInfo) -> Result<Vec<ExtensionType>
 }
 
 fn validate_metadata(args: &CreateMarketArgs) -> Result<()> {
-    for (text, max) in [
-        (&args.lt_name, MAX_NAME_LEN),
-        (&args.ft_name, MAX_NAME_LEN),
-        (&args.lt_symbol, MAX_SYMBOL_LEN),
-        (&args.ft_symbol, MAX_SYMBOL_LEN),
-    ] {
+    validate_share_metadata(&args.lt_name, &args.lt_symbol, &args.uri)?;
+    validate_share_metadata(&args.ft_name, &args.ft_symbol, &args.uri)
+}
+
+/// A share mint's name and symbol are non-empty and within their limits; the uri within its own.
+pub(crate) fn validate_share_metadata(name: &str, symbol: &str, uri: &str) -> Result<()> {
+    for (text, max) in [(name, MAX_NAME_LEN), (symbol, MAX_SYMBOL_LEN)] {
         require!(!text.is_empty() && text.len() <= max, LeverError::InvalidMetadata);
     }
-    require!(args.uri.len() <= MAX_URI_LEN, LeverError::InvalidMetadata);
+    require!(uri.len() <= MAX_URI_LEN, LeverError::InvalidMetadata);
     Ok(())
 }
 
@@ -157,7 +158,7 @@ fn metadata_len(name: &str, symbol: &str, uri: &str) -> Result<usize> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn init_share_metadata<'info>(
+pub(crate) fn init_share_metadata<'info>(
     admin: &AccountInfo<'info>,
     mint: &AccountInfo<'info>,
     market: &AccountInfo<'info>,
