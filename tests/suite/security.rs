@@ -795,7 +795,8 @@ async fn sec_pause_authority_cannot_change_parameters() {
 
 #[test]
 fn security_md_names_only_existing_tests() {
-    // Every `module::function` in SECURITY.md's tables is a test function in tests/suite/.
+    // Every `module::function` in SECURITY.md's tables is a test function in tests/suite/ (or, with
+    // a crate prefix, in that test crate).
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let doc = std::fs::read_to_string(root.join("../SECURITY.md")).expect("SECURITY.md");
     let mut named = 0;
@@ -816,9 +817,15 @@ fn security_md_names_only_existing_tests() {
             .collect();
         assert!(!names.is_empty(), "a row with no test: {row}");
         for name in names {
-            let (module, function) = name.split_once("::").unwrap();
-            let source = std::fs::read_to_string(root.join(format!("suite/{module}.rs")))
-                .unwrap_or_else(|_| panic!("no module {module} for {name}"));
+            // `module::function` is in tests/suite/; `crate::module::function` (e.g.
+            // `keeper::hermes::...`) is in tests/crate/module.rs.
+            let (module, function) = name.rsplit_once("::").unwrap();
+            let path = match module.split_once("::") {
+                None => format!("suite/{module}.rs"),
+                Some((krate, module)) => format!("{krate}/{}.rs", module.replace("::", "/")),
+            };
+            let source = std::fs::read_to_string(root.join(&path))
+                .unwrap_or_else(|_| panic!("no module {module} ({path}) for {name}"));
             assert!(
                 source.contains(&format!("fn {function}()")),
                 "{name} in SECURITY.md is not a test"
