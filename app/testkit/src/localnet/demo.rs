@@ -137,7 +137,9 @@ pub fn write_keypair_file(kp: &Keypair, path: &Path) -> io::Result<()> {
 /// [`DEMO_HOLDER_UNITS`] (so the market has a position and a leverage), and a user wallet. The
 /// chain's clock is set to the wall clock, and stays there until moved.
 pub async fn demo() -> anyhow::Result<(Chain, Demo)> {
-    let mut chain = Chain::start().await?;
+    // Paced: blockhashes live 150 blocks, one block per `next_block` (the node makes one every
+    // 400 ms), as on a validator.
+    let mut chain = Chain::start_paced(crate::chain::program_test()).await?;
     let wall = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
