@@ -68,6 +68,11 @@ pub fn program_test() -> ProgramTest {
     let mut pt = ProgramTest::new("lever", lever::ID, crate::native_processor!(process));
     pt.prefer_bpf(false);
     crate::pyth_stand_in::add_pyth_stand_ins(&mut pt);
+    pt.add_program(
+        "lever_localnet_inspector",
+        crate::native::INSPECTOR_ID,
+        crate::native_processor!(crate::native::inspect),
+    );
     pt
 }
 
@@ -81,6 +86,9 @@ pub struct Chain {
     pub transactions: u64,
     /// The block clock of a paced chain ([`Chain::start_paced`]).
     blocks: Option<Blocks>,
+    /// Every account a transaction sent to this chain named, or written directly (the bank
+    /// cannot list accounts by owner; this is what the local node lists).
+    known: std::collections::BTreeSet<Pubkey>,
 }
 
 /// A paced chain's bank runs on its own thread, on a paused Tokio clock that only
@@ -190,7 +198,19 @@ impl Chain {
             nonce: 0,
             transactions: 0,
             blocks,
+            known: Default::default(),
         })
+    }
+
+    /// Remember accounts (a transaction's keys) for [`Chain::known_accounts`].
+    pub fn note_accounts(&mut self, keys: impl IntoIterator<Item = Pubkey>) {
+        self.known.extend(keys);
+    }
+
+    /// Every account a transaction sent to this chain named, or written with
+    /// [`Chain::set_account`], in address order (some may since have been closed).
+    pub fn known_accounts(&self) -> Vec<Pubkey> {
+        self.known.iter().copied().collect()
     }
 
     /// Whether blocks come only from [`Chain::next_block`] ([`Chain::start_paced`]).
@@ -327,6 +347,7 @@ impl Chain {
 
     /// Write an account as is.
     pub fn set_account(&mut self, address: &Pubkey, account: Account) {
+        self.known.insert(*address);
         self.ctx.set_account(address, &AccountSharedData::from(account));
     }
 
@@ -432,6 +453,7 @@ impl Chain {
         let tx =
             Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, self.ctx.last_blockhash);
         let signature = tx.signatures.first().copied().unwrap_or_default();
+        self.known.extend(tx.message.account_keys.iter().copied());
         let outcome = self.ctx.banks_client.process_transaction_with_metadata(tx).await;
         let outcome = outcome.map_err(|e| ClusterError::Client(format!("banks client: {e}")))?;
         let (compute_units, return_data, logs) = match outcome.metadata {

@@ -291,3 +291,49 @@ impl SyscallStubs for Stubs {
         self.previous.sol_get_stack_height()
     }
 }
+
+/// A native program every chain carries: it logs each account it is given (key, lamports, owner,
+/// executable, rent epoch, data) as one `Program data:` line and changes nothing. The local node
+/// appends it to a simulated transaction to read the accounts the transaction leaves
+/// (`simulateTransaction` with `accounts`).
+pub const INSPECTOR_ID: Pubkey = Pubkey::new_from_array(*b"lever-localnet-account-inspector");
+
+/// The inspector's entrypoint.
+pub fn inspect(_program_id: &Pubkey, accounts: &[AccountInfo], _data: &[u8]) -> ProgramResult {
+    for a in accounts {
+        let lamports = a.lamports().to_le_bytes();
+        // An `AccountInfo` no longer carries the rent epoch: every account is rent-exempt.
+        let rent_epoch = u64::MAX.to_le_bytes();
+        let data = a.try_borrow_data()?;
+        anchor_lang::solana_program::log::sol_log_data(&[
+            a.key.as_ref(),
+            &lamports,
+            a.owner.as_ref(),
+            &[u8::from(a.executable)],
+            &rent_epoch,
+            &data,
+        ]);
+    }
+    Ok(())
+}
+
+/// One inspector line back into the account (`None` for an account that does not exist).
+pub fn decode_inspected(line: &str) -> Option<solana_account::Account> {
+    use base64::Engine as _;
+    let fields: Vec<Vec<u8>> = line
+        .split(' ')
+        .map(|f| base64::engine::general_purpose::STANDARD.decode(f).ok())
+        .collect::<Option<_>>()?;
+    let [_key, lamports, owner, executable, rent_epoch, data] = <[Vec<u8>; 6]>::try_from(fields).ok()?;
+    let lamports = u64::from_le_bytes(lamports.try_into().ok()?);
+    if lamports == 0 {
+        return None;
+    }
+    Some(solana_account::Account {
+        lamports,
+        data,
+        owner: Pubkey::new_from_array(owner.try_into().ok()?),
+        executable: executable.first() == Some(&1),
+        rent_epoch: u64::from_le_bytes(rent_epoch.try_into().ok()?),
+    })
+}
