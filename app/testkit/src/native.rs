@@ -4,7 +4,7 @@
 //! own `invoke`/`success` lines on top of the runtime's (every native instruction appeared twice),
 //! and its `sol_invoke_signed` stub writes a third, misnumbered `invoke` line and a second
 //! `success` around every CPI. `msg!` (solana-msg 3.x) prints natively to stdout instead of the
-//! transaction's logs, the stubs drop `sol_log_data` (`emit!`) to stdout, and nothing writes the
+//! transaction's logs, the stubs print `sol_log_data` to stdout, and nothing writes the
 //! `consumed` and `Program return:` lines the BPF loader writes. So a transaction's logs had no
 //! `Program log: Instruction: ...`, no `AnchorError occurred ...`, no events and no return line,
 //! and Anchor's log parsers could not follow the invoke nesting.
@@ -27,6 +27,10 @@
 //! Program return: <lever> <base64>
 //! Program <lever> success
 //! ```
+//!
+//! Anchor 1.x's `solana_program::log::sol_log_data` (what `emit!` calls) does nothing at all
+//! natively, so an `emit!` event cannot appear; Lever emits its events by self-CPI
+//! (`emit_cpi!`-style), which shows as an inner instruction exactly as on chain.
 //!
 //! A native program's own code is not metered (program-test charges 1 unit per native call plus
 //! its syscalls), so its `consumed` numbers are small; the SPL programs' are real.
@@ -305,7 +309,8 @@ pub fn inspect(_program_id: &Pubkey, accounts: &[AccountInfo], _data: &[u8]) -> 
         // An `AccountInfo` no longer carries the rent epoch: every account is rent-exempt.
         let rent_epoch = u64::MAX.to_le_bytes();
         let data = a.try_borrow_data()?;
-        anchor_lang::solana_program::log::sol_log_data(&[
+        // Through the stubs (Anchor 1.x's own `sol_log_data` does nothing natively).
+        solana_sysvar::program_stubs::sol_log_data(&[
             a.key.as_ref(),
             &lamports,
             a.owner.as_ref(),
