@@ -362,7 +362,9 @@ fn mid(usd: f64) -> u128 {
 /// LT equity and funding value per share at `usd` (value units per raw share, rounded down).
 async fn nav_per_share(h: &mut Harness, usd: f64) -> (i128, u128) {
     let pool = h.market().await.pool();
-    let lt = pool.equity_rounded(mid(usd), lever::math::Rounding::Down).expect("equity")
+    let lt = pool
+        .equity_rounded(mid(usd), lever::math::Rounding::Down)
+        .expect("equity")
         / i128::from(pool.lt_supply);
     let ft = pool.funding_value(mid(usd)).expect("funding value") / u128::from(pool.ft_supply);
     (lt, ft)
@@ -421,8 +423,14 @@ async fn settle_out_of_order(kind: RequestKind, later_usd: f64) {
     // Nobody else paid for it: the other LT holders' NAV per share and the funding pool's value
     // at the books' price did not fall.
     let (lt_after, ft_after) = nav_per_share(&mut h, later_usd).await;
-    assert!(lt_after >= lt_before, "LT NAV per share {lt_before} -> {lt_after}");
-    assert!(ft_after >= ft_before, "FT NAV per share {ft_before} -> {ft_after}");
+    assert!(
+        lt_after >= lt_before,
+        "LT NAV per share {lt_before} -> {lt_after}"
+    );
+    assert!(
+        ft_after >= ft_before,
+        "FT NAV per share {ft_before} -> {ft_after}"
+    );
     let _ = (lp, alice);
     h.check().await;
 }

@@ -335,7 +335,10 @@ async fn node_answers_what_rpc_client_asks() {
         0
     );
     assert_eq!(listed(lever::ID, vec![RpcFilterType::DataSize(1)]).await, 0);
-    assert!(listed(anchor_spl::token::ID, vec![]).await >= 3, "mints and token accounts");
+    assert!(
+        listed(anchor_spl::token::ID, vec![]).await >= 3,
+        "mints and token accounts"
+    );
 
     // Blockhashes.
     let hash = client.get_latest_blockhash().await.expect("blockhash");

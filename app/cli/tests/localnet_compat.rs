@@ -51,13 +51,22 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 async fn send_raw(client: &RpcClient, wire: &[u8]) -> Result<Value, String> {
-    call(client, "sendTransaction", json!([b64(wire), {"encoding": "base64"}])).await
+    call(
+        client,
+        "sendTransaction",
+        json!([b64(wire), {"encoding": "base64"}]),
+    )
+    .await
 }
 
 async fn blockhash(client: &RpcClient) -> (Hash, u64) {
     let v = ok(client, "getLatestBlockhash", json!([])).await;
     (
-        v["value"]["blockhash"].as_str().expect("hash").parse().expect("hash"),
+        v["value"]["blockhash"]
+            .as_str()
+            .expect("hash")
+            .parse()
+            .expect("hash"),
         v["value"]["lastValidBlockHeight"].as_u64().expect("height"),
     )
 }
@@ -96,13 +105,19 @@ async fn mint_tx(net: &Localnet, demo: &Demo, client: &RpcClient, units: u64) ->
 async fn blockhashes_live_like_a_validators_and_block_height_advances() {
     let (net, demo, client) = node().await;
     let (hash, last_valid) = blockhash(&client).await;
-    let height = ok(&client, "getBlockHeight", json!([])).await.as_u64().expect("height");
+    let height = ok(&client, "getBlockHeight", json!([]))
+        .await
+        .as_u64()
+        .expect("height");
     assert_eq!(last_valid, height + 150, "valid for 150 blocks");
     // Signed now, sent after more than 5 s of wall time (a wallet's approval, web3.js's cache).
     let to = Pubkey::new_unique();
     let held = transfer(&demo.user, &to, 1_000_000, hash);
     tokio::time::sleep(Duration::from_millis(5_500)).await;
-    let later = ok(&client, "getBlockHeight", json!([])).await.as_u64().expect("height");
+    let later = ok(&client, "getBlockHeight", json!([]))
+        .await
+        .as_u64()
+        .expect("height");
     assert!(later >= height + 10, "one block per 400 ms: {height} -> {later}");
     assert!(later < last_valid);
     let valid = ok(&client, "isBlockhashValid", json!([hash.to_string()])).await;
@@ -113,11 +128,22 @@ async fn blockhashes_live_like_a_validators_and_block_height_advances() {
     // getEpochInfo carries the same height (kit's confirmation reads it).
     let info = ok(&client, "getEpochInfo", json!([])).await;
     assert!(info["blockHeight"].as_u64().expect("height") >= later);
-    for key in ["absoluteSlot", "epoch", "slotIndex", "slotsInEpoch", "transactionCount"] {
+    for key in [
+        "absoluteSlot",
+        "epoch",
+        "slotIndex",
+        "slotsInEpoch",
+        "transactionCount",
+    ] {
         assert!(info[key].is_u64(), "{key}: {info}");
     }
     // After 150 more blocks the hash is refused, and isBlockhashValid says so first.
-    while ok(&client, "getBlockHeight", json!([])).await.as_u64().expect("height") <= last_valid {
+    while ok(&client, "getBlockHeight", json!([]))
+        .await
+        .as_u64()
+        .expect("height")
+        <= last_valid
+    {
         net.next_block().await.expect("block");
     }
     let valid = ok(&client, "isBlockhashValid", json!([hash.to_string()])).await;
@@ -126,7 +152,10 @@ async fn blockhashes_live_like_a_validators_and_block_height_advances() {
     let err = send_raw(&client, &lever_testkit::localnet::encode_transaction(&late))
         .await
         .expect_err("expired");
-    assert!(err.contains("Blockhash not found") || err.contains("BlockhashNotFound"), "{err}");
+    assert!(
+        err.contains("Blockhash not found") || err.contains("BlockhashNotFound"),
+        "{err}"
+    );
     net.stop().await.expect("stop");
 }
 
@@ -181,7 +210,9 @@ async fn websocket_notifies_signatures_accounts_and_slots() {
     }
     let slot = &seen["slotNotification"]["params"];
     assert_eq!(slot["subscription"].as_u64(), ids.get(&1).copied());
-    assert!(slot["result"]["slot"].as_u64().expect("slot") > slot["result"]["parent"].as_u64().expect("parent"));
+    assert!(
+        slot["result"]["slot"].as_u64().expect("slot") > slot["result"]["parent"].as_u64().expect("parent")
+    );
     let signature = &seen["signatureNotification"]["params"];
     assert_eq!(signature["subscription"].as_u64(), ids.get(&2).copied());
     assert_eq!(signature["result"]["value"], json!({"err": null}));
@@ -191,9 +222,13 @@ async fn websocket_notifies_signatures_accounts_and_slots() {
     assert_eq!(account["result"]["value"]["lamports"], json!(2_000_000));
     // Unsubscribing answers true.
     let unsub = json!({"jsonrpc": "2.0", "id": 9, "method": "slotUnsubscribe", "params": [ids[&1]]});
-    ws.send(Message::Text(unsub.to_string().into())).await.expect("send");
+    ws.send(Message::Text(unsub.to_string().into()))
+        .await
+        .expect("send");
     loop {
-        let Some(Ok(Message::Text(text))) = ws.next().await else { panic!("closed") };
+        let Some(Ok(Message::Text(text))) = ws.next().await else {
+            panic!("closed")
+        };
         let v: Value = serde_json::from_str(&text).expect("json");
         if v.get("id") == Some(&json!(9)) {
             assert_eq!(v["result"], json!(true));
@@ -207,23 +242,47 @@ async fn websocket_notifies_signatures_accounts_and_slots() {
 async fn logs_carry_instructions_return_data_and_named_errors() {
     let (net, demo, client) = node().await;
     let mint = mint_tx(&net, &demo, &client, 2 * SOL).await;
-    let sig = client.send_and_confirm_transaction(&mint).await.expect("mint lands");
-    let tx = ok(&client, "getTransaction", json!([sig.to_string(), {"encoding": "json"}])).await;
+    let sig = client
+        .send_and_confirm_transaction(&mint)
+        .await
+        .expect("mint lands");
+    let tx = ok(
+        &client,
+        "getTransaction",
+        json!([sig.to_string(), {"encoding": "json"}]),
+    )
+    .await;
     let logs: Vec<String> = serde_json::from_value(tx["meta"]["logMessages"].clone()).expect("logs");
     let lever = lever::ID.to_string();
-    assert!(logs.iter().any(|l| l == "Program log: Instruction: MintLt"), "{logs:#?}");
-    assert!(logs.iter().any(|l| l.starts_with(&format!("Program return: {lever} "))), "{logs:#?}");
-    assert!(logs.iter().any(|l| l.starts_with(&format!("Program {lever} consumed "))), "{logs:#?}");
+    assert!(
+        logs.iter().any(|l| l == "Program log: Instruction: MintLt"),
+        "{logs:#?}"
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l.starts_with(&format!("Program return: {lever} "))),
+        "{logs:#?}"
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l.starts_with(&format!("Program {lever} consumed "))),
+        "{logs:#?}"
+    );
     assert_eq!(
-        logs.iter().filter(|l| **l == format!("Program {lever} invoke [1]")).count(),
+        logs.iter()
+            .filter(|l| **l == format!("Program {lever} invoke [1]"))
+            .count(),
         1,
         "{logs:#?}"
     );
     // Token balances in the meta: the user's new LT.
-    let post = tx["meta"]["postTokenBalances"].as_array().expect("postTokenBalances");
+    let post = tx["meta"]["postTokenBalances"]
+        .as_array()
+        .expect("postTokenBalances");
     assert!(
-        post.iter().any(|b| b["mint"] == json!(demo.keys.lt_mint.to_string())
-            && b["owner"] == json!(demo.user.pubkey().to_string())),
+        post.iter()
+            .any(|b| b["mint"] == json!(demo.keys.lt_mint.to_string())
+                && b["owner"] == json!(demo.user.pubkey().to_string())),
         "{post:?}"
     );
     assert!(tx["meta"]["preTokenBalances"].is_array());
@@ -231,19 +290,31 @@ async fn logs_carry_instructions_return_data_and_named_errors() {
     // A refused instruction (a rebalance within band) names its error in the simulation logs.
     let (hash, _) = blockhash(&client).await;
     let within = Transaction::new_signed_with_payer(
-        &[lever_sdk::ix::rebalance(demo.user.pubkey(), demo.market, demo.price_account)],
+        &[lever_sdk::ix::rebalance(
+            demo.user.pubkey(),
+            demo.market,
+            demo.price_account,
+        )],
         Some(&demo.user.pubkey()),
         &[&demo.user],
         hash,
     );
     let wire = lever_testkit::localnet::encode_transaction(&within);
-    let sim = ok(&client, "simulateTransaction", json!([b64(&wire), {"encoding": "base64"}])).await;
+    let sim = ok(
+        &client,
+        "simulateTransaction",
+        json!([b64(&wire), {"encoding": "base64"}]),
+    )
+    .await;
     let logs: Vec<String> = serde_json::from_value(sim["value"]["logs"].clone()).expect("logs");
     assert!(
-        logs.iter().any(|l| l.starts_with("Program log: AnchorError") && l.contains("Error Code: WithinBand")),
+        logs.iter()
+            .any(|l| l.starts_with("Program log: AnchorError") && l.contains("Error Code: WithinBand")),
         "{logs:#?}"
     );
-    assert!(logs.iter().any(|l| l.starts_with(&format!("Program {lever} failed: custom program error"))));
+    assert!(logs
+        .iter()
+        .any(|l| l.starts_with(&format!("Program {lever} failed: custom program error"))));
     net.stop().await.expect("stop");
 }
 
@@ -274,16 +345,32 @@ async fn token_history_and_parsed_methods_answer_in_the_validators_shapes() {
     )
     .await;
     assert_eq!(by_program["value"].as_array().expect("list").len(), 1);
-    assert!(call(&client, "getTokenAccountsByOwner", json!([user, {"programId": lever::ID.to_string()}]))
-        .await
-        .is_err());
+    assert!(call(
+        &client,
+        "getTokenAccountsByOwner",
+        json!([user, {"programId": lever::ID.to_string()}])
+    )
+    .await
+    .is_err());
 
-    let balance = ok(&client, "getTokenAccountBalance", json!([demo.user_underlying.to_string()])).await;
+    let balance = ok(
+        &client,
+        "getTokenAccountBalance",
+        json!([demo.user_underlying.to_string()]),
+    )
+    .await;
     assert_eq!(balance["value"]["amount"], json!(DEMO_USER_UNITS.to_string()));
     assert_eq!(balance["value"]["uiAmount"], json!(100.0));
     assert_eq!(balance["value"]["uiAmountString"], json!("100"));
     let supply = ok(&client, "getTokenSupply", json!([demo.keys.lt_mint.to_string()])).await;
-    assert!(supply["value"]["amount"].as_str().expect("amount").parse::<u64>().expect("u64") > 0);
+    assert!(
+        supply["value"]["amount"]
+            .as_str()
+            .expect("amount")
+            .parse::<u64>()
+            .expect("u64")
+            > 0
+    );
 
     // The LT mint, parsed: Token-2022 with its metadata.
     let lt = ok(
@@ -295,7 +382,9 @@ async fn token_history_and_parsed_methods_answer_in_the_validators_shapes() {
     let data = &lt["value"]["data"];
     assert_eq!(data["program"], json!("spl-token-2022"), "{lt}");
     assert_eq!(data["parsed"]["type"], json!("mint"));
-    let extensions = data["parsed"]["info"]["extensions"].as_array().expect("extensions");
+    let extensions = data["parsed"]["info"]["extensions"]
+        .as_array()
+        .expect("extensions");
     let metadata = extensions
         .iter()
         .find(|e| e["extension"] == json!("tokenMetadata"))
@@ -305,7 +394,10 @@ async fn token_history_and_parsed_methods_answer_in_the_validators_shapes() {
 
     // History: a mint, then its signature, block and fees.
     let mint = mint_tx(&net, &demo, &client, SOL).await;
-    let sig = client.send_and_confirm_transaction(&mint).await.expect("mint lands");
+    let sig = client
+        .send_and_confirm_transaction(&mint)
+        .await
+        .expect("mint lands");
     let signatures = ok(&client, "getSignaturesForAddress", json!([user, {"limit": 10}])).await;
     let first = &signatures.as_array().expect("list")[0];
     assert_eq!(first["signature"], json!(sig.to_string()));
@@ -319,14 +411,33 @@ async fn token_history_and_parsed_methods_answer_in_the_validators_shapes() {
     )
     .await;
     assert_eq!(block["signatures"], json!([sig.to_string()]));
-    for key in ["blockhash", "previousBlockhash", "parentSlot", "blockHeight", "blockTime"] {
+    for key in [
+        "blockhash",
+        "previousBlockhash",
+        "parentSlot",
+        "blockHeight",
+        "blockTime",
+    ] {
         assert!(!block[key].is_null(), "{key}: {block}");
     }
-    let full = ok(&client, "getBlock", json!([slot, {"maxSupportedTransactionVersion": 0}])).await;
-    assert_eq!(full["transactions"][0]["transaction"]["signatures"][0], json!(sig.to_string()));
+    let full = ok(
+        &client,
+        "getBlock",
+        json!([slot, {"maxSupportedTransactionVersion": 0}]),
+    )
+    .await;
+    assert_eq!(
+        full["transactions"][0]["transaction"]["signatures"][0],
+        json!(sig.to_string())
+    );
     let fees = ok(&client, "getRecentPrioritizationFees", json!([[user]])).await;
     let fees = fees.as_array().expect("list");
-    assert!(!fees.is_empty() && fees.iter().all(|f| f["slot"].is_u64() && f["prioritizationFee"].is_u64()));
+    assert!(
+        !fees.is_empty()
+            && fees
+                .iter()
+                .all(|f| f["slot"].is_u64() && f["prioritizationFee"].is_u64())
+    );
 
     // The same transaction, jsonParsed (what getParsedTransaction asks for).
     let parsed = ok(
@@ -335,10 +446,19 @@ async fn token_history_and_parsed_methods_answer_in_the_validators_shapes() {
         json!([sig.to_string(), {"encoding": "jsonParsed", "maxSupportedTransactionVersion": 0}]),
     )
     .await;
-    let keys = parsed["transaction"]["message"]["accountKeys"].as_array().expect("keys");
-    assert_eq!(keys[0], json!({"pubkey": user, "signer": true, "writable": true, "source": "transaction"}));
-    let ixs = parsed["transaction"]["message"]["instructions"].as_array().expect("instructions");
-    assert!(ixs.iter().any(|i| i["programId"] == json!(lever::ID.to_string()) && i["data"].is_string()));
+    let keys = parsed["transaction"]["message"]["accountKeys"]
+        .as_array()
+        .expect("keys");
+    assert_eq!(
+        keys[0],
+        json!({"pubkey": user, "signer": true, "writable": true, "source": "transaction"})
+    );
+    let ixs = parsed["transaction"]["message"]["instructions"]
+        .as_array()
+        .expect("instructions");
+    assert!(ixs
+        .iter()
+        .any(|i| i["programId"] == json!(lever::ID.to_string()) && i["data"].is_string()));
     assert_eq!(parsed["version"], json!("legacy"));
 
     // Simulation with `accounts`: the state the transaction would leave.
@@ -366,7 +486,10 @@ async fn token_history_and_parsed_methods_answer_in_the_validators_shapes() {
         .iter()
         .filter_map(|a| a["pubkey"].as_str())
         .collect();
-    assert!(listed.contains(&lever_sdk::pda::config().to_string().as_str()), "{listed:?}");
+    assert!(
+        listed.contains(&lever_sdk::pda::config().to_string().as_str()),
+        "{listed:?}"
+    );
     net.stop().await.expect("stop");
 }
 
@@ -376,7 +499,8 @@ async fn v0_transactions_land() {
     let to = Pubkey::new_unique();
     let (hash, _) = blockhash(&client).await;
     let ix = solana_system_interface::instruction::transfer(&demo.user.pubkey(), &to, 4_000_000);
-    let message = solana_message::v0::Message::try_compile(&demo.user.pubkey(), &[ix], &[], hash).expect("compile");
+    let message =
+        solana_message::v0::Message::try_compile(&demo.user.pubkey(), &[ix], &[], hash).expect("compile");
     let tx = solana_transaction::versioned::VersionedTransaction::try_new(
         solana_message::VersionedMessage::V0(message),
         &[&demo.user],
@@ -394,10 +518,14 @@ async fn v0_transactions_land() {
     )
     .await;
     assert_eq!(got["version"], json!(0));
-    assert!(call(&client, "getTransaction", json!([tx.signatures[0].to_string(), {"encoding": "json"}]))
-        .await
-        .expect_err("no maxSupportedTransactionVersion")
-        .contains("maxSupportedTransactionVersion"));
+    assert!(call(
+        &client,
+        "getTransaction",
+        json!([tx.signatures[0].to_string(), {"encoding": "json"}])
+    )
+    .await
+    .expect_err("no maxSupportedTransactionVersion")
+    .contains("maxSupportedTransactionVersion"));
     net.stop().await.expect("stop");
 }
 
@@ -419,7 +547,10 @@ async fn cors_preflight_is_answered() {
     assert!(out.starts_with("HTTP/1.1 204"), "{out}");
     assert!(lower.contains("access-control-allow-origin: *"), "{out}");
     assert!(lower.contains("access-control-allow-methods: post"), "{out}");
-    assert!(lower.contains("access-control-allow-headers: content-type, solana-client"), "{out}");
+    assert!(
+        lower.contains("access-control-allow-headers: content-type, solana-client"),
+        "{out}"
+    );
     net.stop().await.expect("stop");
 }
 
@@ -433,7 +564,14 @@ async fn price_and_clock_move_on_request() {
     let set = ok(&client, "lever_setPrice", json!([140.5])).await;
     assert_eq!(set["account"], json!(demo.price_account.to_string()));
     assert_eq!(set["publishTime"], json!(before.unix_timestamp + 30));
-    let account = net.cluster().chain().await.account(&demo.price_account).await.expect("read").expect("price");
+    let account = net
+        .cluster()
+        .chain()
+        .await
+        .account(&demo.price_account)
+        .await
+        .expect("read")
+        .expect("price");
     let decoded = lever_sdk::pyth::decode_price_update(&account.data).expect("a price update");
     assert_eq!(decoded.price_message.publish_time, before.unix_timestamp + 30);
     assert_eq!(decoded.price_message.price, set["price"].as_i64().expect("price"));

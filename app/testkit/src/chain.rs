@@ -14,12 +14,12 @@ use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_program_test::{ProgramTest, ProgramTestContext};
-use solana_transaction::Hash;
-use std::collections::{HashMap, VecDeque};
 use solana_signer::Signer;
+use solana_transaction::Hash;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 use spl_token_2022::extension::{BaseStateWithExtensions, ExtensionType, StateWithExtensions};
+use std::collections::{HashMap, VecDeque};
 
 use lever_sdk::accounts::decode_zero_copy;
 use lever_sdk::cluster::{ClusterError, ClusterResult, Landed};
@@ -223,7 +223,12 @@ impl Chain {
     /// this does nothing.
     pub async fn next_block(&mut self) -> Result<Hash> {
         let Some(blocks) = &mut self.blocks else {
-            return self.ctx.banks_client.get_latest_blockhash().await.context("blockhash");
+            return self
+                .ctx
+                .banks_client
+                .get_latest_blockhash()
+                .await
+                .context("blockhash");
         };
         let before = blocks.latest;
         // Paused time moves in steps of 1 ms (the timer's resolution) until the clock task has
@@ -257,7 +262,12 @@ impl Chain {
     pub async fn block_height(&mut self) -> Result<u64> {
         match &self.blocks {
             Some(b) => Ok(b.height),
-            None => self.ctx.banks_client.get_root_block_height().await.context("block height"),
+            None => self
+                .ctx
+                .banks_client
+                .get_root_block_height()
+                .await
+                .context("block height"),
         }
     }
 

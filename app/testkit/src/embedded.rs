@@ -277,7 +277,8 @@ impl<B: BorrowMut<Chain> + Send> Embedded<B> {
     /// events: the returned [`Landed::events`] is empty. For a caller that has just simulated the
     /// transaction itself (the local RPC node's preflight), so it is not run a third time.
     pub async fn process_without_events(&self, tx: &Transaction) -> ClusterResult<Landed> {
-        self.process_versioned(&VersionedTransaction::from(tx.clone())).await
+        self.process_versioned(&VersionedTransaction::from(tx.clone()))
+            .await
     }
 
     /// [`Embedded::process_without_events`] for a legacy or v0 transaction.

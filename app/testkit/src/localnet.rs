@@ -57,9 +57,9 @@ mod meta;
 mod methods;
 mod tokens;
 mod ws;
+pub use demo::*;
 pub use meta::FEATURE_SET;
 use meta::*;
-pub use demo::*;
 
 /// The solana-core version `getVersion` reports (the crates this node is built from).
 pub const VERSION: &str = "3.1.12";
@@ -97,7 +97,11 @@ impl Default for LocalnetOptions {
 async fn ws_listener(rpc: SocketAddr) -> io::Result<TcpListener> {
     let mut addr = rpc;
     if rpc.port() != 0 {
-        addr.set_port(rpc.port().checked_add(1).ok_or_else(|| io::Error::other("no port after the RPC port"))?);
+        addr.set_port(
+            rpc.port()
+                .checked_add(1)
+                .ok_or_else(|| io::Error::other("no port after the RPC port"))?,
+        );
     }
     match TcpListener::bind(addr).await {
         // Port 0 was asked for: the pair need not be adjacent.
@@ -205,7 +209,10 @@ impl Localnet {
         let parent = chain.clock().slot;
         chain.set_time(to);
         let now = chain.clock();
-        self.node.publish(Event::Slot { slot: now.slot, parent });
+        self.node.publish(Event::Slot {
+            slot: now.slot,
+            parent,
+        });
         now
     }
 

@@ -44,7 +44,9 @@ use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_lang::solana_program::entrypoint::ProgramResult;
 use solana_instruction::Instruction;
 use solana_program_runtime::stable_log;
-use solana_program_test::{get_runtime_environment_key, invoke_builtin_function, EbpfError, EbpfVm, InvokeContext};
+use solana_program_test::{
+    get_runtime_environment_key, invoke_builtin_function, EbpfError, EbpfVm, InvokeContext,
+};
 use solana_sbpf::vm::ContextObject as _;
 use solana_svm_log_collector::LogCollector;
 use solana_sysvar::program_stubs::{set_syscall_stubs, SyscallStubs};
@@ -106,7 +108,10 @@ pub fn run<T>(vm: *mut T, process: Process) {
         // ... and its success or failure line (the runtime writes its own after this returns).
         let success = format!("Program {program_id} success");
         let failed = format!("Program {program_id} failed: ");
-        if c.messages.last().is_some_and(|l| *l == success || l.starts_with(&failed)) {
+        if c.messages
+            .last()
+            .is_some_and(|l| *l == success || l.starts_with(&failed))
+        {
             c.messages.pop();
         }
     }
@@ -221,11 +226,16 @@ impl SyscallStubs for Stubs {
         account_infos: &[AccountInfo],
         signers_seeds: &[&[&[u8]]],
     ) -> ProgramResult {
-        let Some((collector, height)) = with_context(|ic| (ic.get_log_collector(), ic.get_stack_height())) else {
-            return self.previous.sol_invoke_signed(instruction, account_infos, signers_seeds);
+        let Some((collector, height)) = with_context(|ic| (ic.get_log_collector(), ic.get_stack_height()))
+        else {
+            return self
+                .previous
+                .sol_invoke_signed(instruction, account_infos, signers_seeds);
         };
         let start = lines(&collector);
-        let result = self.previous.sol_invoke_signed(instruction, account_infos, signers_seeds);
+        let result = self
+            .previous
+            .sol_invoke_signed(instruction, account_infos, signers_seeds);
         if let Some(c) = &collector {
             let mut c = c.borrow_mut();
             // The stub's invoke line, at the caller's height, before the runtime's own ...
@@ -243,7 +253,8 @@ impl SyscallStubs for Stubs {
     }
 
     fn sol_get_sysvar(&self, sysvar_id_addr: *const u8, var_addr: *mut u8, offset: u64, length: u64) -> u64 {
-        self.previous.sol_get_sysvar(sysvar_id_addr, var_addr, offset, length)
+        self.previous
+            .sol_get_sysvar(sysvar_id_addr, var_addr, offset, length)
     }
     fn sol_get_clock_sysvar(&self, var_addr: *mut u8) -> u64 {
         self.previous.sol_get_clock_sysvar(var_addr)

@@ -74,7 +74,11 @@ impl From<StandInError> for ProgramError {
 
 /// Register both stand-ins on `pt`.
 pub fn add_pyth_stand_ins(pt: &mut ProgramTest) {
-    pt.add_program("wormhole_stand_in", WORMHOLE_PROGRAM_ID, crate::native_processor!(wormhole));
+    pt.add_program(
+        "wormhole_stand_in",
+        WORMHOLE_PROGRAM_ID,
+        crate::native_processor!(wormhole),
+    );
     pt.add_program(
         "pyth_receiver_stand_in",
         pyth_solana_receiver_sdk::ID,

@@ -43,7 +43,9 @@ pub fn localnet(args: LocalnetArgs) -> Result<ExitCode> {
         eprintln!("          pause authority {}", files.pause_authority.display());
         eprintln!("          user {} (100 SOL of underlying)", files.user.display());
         eprintln!("addresses: {}", info.display());
-        eprintln!("move the price or the clock: lever_setPrice [usd] / lever_advanceClock [seconds] (JSON-RPC)");
+        eprintln!(
+            "move the price or the clock: lever_setPrice [usd] / lever_advanceClock [seconds] (JSON-RPC)"
+        );
         eprintln!("try: lever status -u {}", node.url());
         eprintln!("Ctrl-C stops it");
         // The program runs natively in this process and prints its logs to stdout.

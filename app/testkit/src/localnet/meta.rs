@@ -48,7 +48,10 @@ pub(super) fn compute_unit_price(tx: &VersionedTransaction, keys: &[Pubkey]) -> 
         .iter()
         .filter(|i| keys.get(usize::from(i.program_id_index)) == Some(&budget))
         .filter_map(|i| match i.data.split_first() {
-            Some((3, rest)) => rest.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes),
+            Some((3, rest)) => rest
+                .get(..8)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_le_bytes),
             _ => None,
         })
         .last()
@@ -194,12 +197,21 @@ impl Node {
         ));
         let sim = self.simulate_raw(&probe).await?;
         if let Err(e) = &sim.result {
-            return Err(RpcErr::internal(format!("reading the accounts after the simulation: {e}")));
+            return Err(RpcErr::internal(format!(
+                "reading the accounts after the simulation: {e}"
+            )));
         }
         let invoke = format!("Program {inspector} invoke [1]");
-        let start = sim.logs.iter().rposition(|l| *l == invoke).unwrap_or(sim.logs.len());
+        let start = sim
+            .logs
+            .iter()
+            .rposition(|l| *l == invoke)
+            .unwrap_or(sim.logs.len());
         let mut out = Vec::with_capacity(addresses.len());
-        for line in sim.logs[start..].iter().filter_map(|l| l.strip_prefix("Program data: ")) {
+        for line in sim.logs[start..]
+            .iter()
+            .filter_map(|l| l.strip_prefix("Program data: "))
+        {
             out.push(crate::native::decode_inspected(line));
         }
         out.resize(addresses.len(), None);

@@ -9,16 +9,15 @@ use lever_sdk::accounts::decode_market;
 use lever_sdk::cluster::{Cluster, ClusterError};
 use serde_json::{json, Value};
 use solana_account::Account;
+use solana_message::VersionedMessage;
 use solana_rpc_client::api::config::{
     RpcAccountInfoConfig, RpcContextConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig,
     RpcSignatureStatusConfig, RpcSimulateTransactionConfig, RpcTransactionConfig, UiTransactionEncoding,
 };
 use solana_rpc_client::api::response::{
-    Response, RpcBlockhash,
-    RpcKeyedAccount, RpcResponseContext, RpcSimulateTransactionResult, RpcVersionInfo, UiAccount,
-    UiCompiledInstruction, UiInnerInstructions, UiInstruction,
+    Response, RpcBlockhash, RpcKeyedAccount, RpcResponseContext, RpcSimulateTransactionResult,
+    RpcVersionInfo, UiAccount, UiCompiledInstruction, UiInnerInstructions, UiInstruction,
 };
-use solana_message::VersionedMessage;
 use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction::{CompiledInstruction, Hash, Message, Signature, Transaction};
 use solana_transaction_error::TransactionError;
@@ -190,7 +189,10 @@ impl Node {
                 let slot: u64 = required(params, 0, "slot")?;
                 let current = self.cluster.chain().await.clock();
                 if slot > current.slot {
-                    return Err(RpcErr::new(-32004, format!("Block not available for slot {slot}")));
+                    return Err(RpcErr::new(
+                        -32004,
+                        format!("Block not available for slot {slot}"),
+                    ));
                 }
                 let time = self
                     .records()
@@ -249,7 +251,12 @@ impl Node {
     }
 
     pub(super) async fn block_height(&self) -> Result<u64, RpcErr> {
-        self.cluster.chain().await.block_height().await.map_err(RpcErr::internal)
+        self.cluster
+            .chain()
+            .await
+            .block_height()
+            .await
+            .map_err(RpcErr::internal)
     }
 
     pub(super) async fn get_account_info(&self, params: &Value) -> Result<Value, RpcErr> {
@@ -367,7 +374,9 @@ impl Node {
                 m.recent_blockhash,
                 m.instructions
                     .iter()
-                    .map(|i| CompiledInstruction::new_from_raw_parts(i.program_id_index, i.data.clone(), vec![]))
+                    .map(|i| {
+                        CompiledInstruction::new_from_raw_parts(i.program_id_index, i.data.clone(), vec![])
+                    })
                     .collect(),
             ),
         };
@@ -591,7 +600,11 @@ impl Node {
     /// Verify, preflight unless `skip_preflight`, process, and keep the outcome. A transaction
     /// that cannot land is refused as a preflight failure (-32002, with its error), so a client
     /// learns at once what a validator would let it find out only when the blockhash expires.
-    pub(super) async fn send(&self, tx: VersionedTransaction, skip_preflight: bool) -> Result<Signature, RpcErr> {
+    pub(super) async fn send(
+        &self,
+        tx: VersionedTransaction,
+        skip_preflight: bool,
+    ) -> Result<Signature, RpcErr> {
         let signature = *tx
             .signatures
             .first()
@@ -693,12 +706,19 @@ impl Node {
             logs: Arc::new(record.logs.clone()),
         });
         self.records().insert(signature, Arc::new(record));
-        self.order.lock().unwrap_or_else(|e| e.into_inner()).push(signature);
+        self.order
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(signature);
         Ok(signature)
     }
 
     /// Watch the market of every `create_market` in `tx` (which landed).
-    pub(super) async fn watch_created_markets(&self, tx: &VersionedTransaction, keys: &[Pubkey]) -> Result<(), RpcErr> {
+    pub(super) async fn watch_created_markets(
+        &self,
+        tx: &VersionedTransaction,
+        keys: &[Pubkey],
+    ) -> Result<(), RpcErr> {
         let candidates: Vec<Pubkey> = tx
             .message
             .instructions()
@@ -858,7 +878,10 @@ impl Node {
             (clock, height, hash)
         };
         if slot > current.slot {
-            return Err(RpcErr::new(-32004, format!("Block not available for slot {slot}")));
+            return Err(RpcErr::new(
+                -32004,
+                format!("Block not available for slot {slot}"),
+            ));
         }
         let order = self.order.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let in_slot: Vec<Arc<Record>> = {
@@ -926,7 +949,10 @@ impl Node {
     /// a single zero at the current slot when there is none.
     pub(super) async fn get_recent_prioritization_fees(&self, params: &Value) -> Result<Value, RpcErr> {
         let addresses: Vec<String> = param(params, 0)?.unwrap_or_default();
-        let addresses = addresses.iter().map(|a| pubkey(a)).collect::<Result<Vec<_>, _>>()?;
+        let addresses = addresses
+            .iter()
+            .map(|a| pubkey(a))
+            .collect::<Result<Vec<_>, _>>()?;
         let slot = self.slot().await;
         let records = self.records();
         let mut fees: std::collections::BTreeMap<u64, u64> = Default::default();
@@ -953,7 +979,9 @@ impl Node {
     pub(super) async fn lever_set_price(&self, params: &Value) -> Result<Value, RpcErr> {
         let usd: f64 = required(params, 0, "price in USD")?;
         if !(usd.is_finite() && usd > 0.0) {
-            return Err(RpcErr::invalid_params("Invalid param: the price must be positive"));
+            return Err(RpcErr::invalid_params(
+                "Invalid param: the price must be positive",
+            ));
         }
         let options: Value = param(params, 1)?.unwrap_or(json!({}));
         let default = *self.price_feed.lock().unwrap_or_else(|e| e.into_inner());
@@ -1011,7 +1039,9 @@ impl Node {
     pub(super) async fn lever_advance_clock(&self, params: &Value) -> Result<Value, RpcErr> {
         let secs: i64 = required(params, 0, "seconds")?;
         if secs < 0 {
-            return Err(RpcErr::invalid_params("Invalid param: the clock only moves forward"));
+            return Err(RpcErr::invalid_params(
+                "Invalid param: the clock only moves forward",
+            ));
         }
         let _w = self.writes.lock().await;
         let clock = {

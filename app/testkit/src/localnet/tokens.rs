@@ -7,9 +7,9 @@ use lever_sdk::cluster::Cluster;
 use serde_json::{json, Value};
 use solana_account::Account;
 use solana_account_decoder::parse_account_data::SplTokenAdditionalDataV2;
+use solana_account_decoder::parse_token::{get_token_account_mint, token_amount_to_ui_amount_v3};
 use solana_rpc_client::api::config::RpcAccountInfoConfig;
 use solana_rpc_client::api::response::{RpcKeyedAccount, UiAccount, UiAccountEncoding};
-use solana_account_decoder::parse_token::{get_token_account_mint, token_amount_to_ui_amount_v3};
 use spl_token_2022::extension::interest_bearing_mint::InterestBearingConfig;
 use spl_token_2022::extension::scaled_ui_amount::ScaledUiAmountConfig;
 use spl_token_2022::extension::{BaseStateWithExtensions, StateWithExtensions};
@@ -34,8 +34,14 @@ pub(super) fn token_owner_and_amount(data: &[u8]) -> Option<(Pubkey, u64)> {
 /// Decimals and the UI-amount extensions of a mint, at `now`; `None` if `data` is no mint.
 pub(super) fn mint_additional(data: &[u8], now: i64) -> Option<(SplTokenAdditionalDataV2, u64)> {
     let mint = StateWithExtensions::<spl_token_2022::state::Mint>::unpack(data).ok()?;
-    let interest = mint.get_extension::<InterestBearingConfig>().ok().map(|c| (*c, now));
-    let scaled = mint.get_extension::<ScaledUiAmountConfig>().ok().map(|c| (*c, now));
+    let interest = mint
+        .get_extension::<InterestBearingConfig>()
+        .ok()
+        .map(|c| (*c, now));
+    let scaled = mint
+        .get_extension::<ScaledUiAmountConfig>()
+        .ok()
+        .map(|c| (*c, now));
     Some((
         SplTokenAdditionalDataV2 {
             decimals: mint.base.decimals,
@@ -62,7 +68,12 @@ impl Node {
     }
 
     /// `ui_account` with the mint data when `jsonParsed` is asked for.
-    pub(super) async fn ui(&self, key: &Pubkey, account: &Account, config: &RpcAccountInfoConfig) -> UiAccount {
+    pub(super) async fn ui(
+        &self,
+        key: &Pubkey,
+        account: &Account,
+        config: &RpcAccountInfoConfig,
+    ) -> UiAccount {
         let additional = match config.encoding {
             Some(UiAccountEncoding::JsonParsed) => self.token_additional(account).await,
             _ => None,
@@ -110,7 +121,8 @@ impl Node {
             .ok_or_else(|| RpcErr::invalid_params("Invalid param: not a Token mint"))?;
         let (additional, supply) = mint_additional(&account.data, self.now().await)
             .ok_or_else(|| RpcErr::invalid_params("Invalid param: not a Token mint"))?;
-        self.with_context(token_amount_to_ui_amount_v3(supply, &additional)).await
+        self.with_context(token_amount_to_ui_amount_v3(supply, &additional))
+            .await
     }
 
     pub(super) async fn get_token_account_balance(&self, params: &Value) -> Result<Value, RpcErr> {
@@ -128,12 +140,17 @@ impl Node {
             .ok_or_else(|| RpcErr::invalid_params("Invalid param: the account's mint is missing"))?;
         let (_, amount) = token_owner_and_amount(&account.data)
             .ok_or_else(|| RpcErr::invalid_params("Invalid param: not a Token account"))?;
-        self.with_context(token_amount_to_ui_amount_v3(amount, &additional)).await
+        self.with_context(token_amount_to_ui_amount_v3(amount, &additional))
+            .await
     }
 
     /// `getTokenAccountsByOwner` (and `...ByDelegate`): the token accounts among the accounts
     /// this chain has seen (see `getProgramAccounts`).
-    pub(super) async fn get_token_accounts_by(&self, params: &Value, delegate: bool) -> Result<Value, RpcErr> {
+    pub(super) async fn get_token_accounts_by(
+        &self,
+        params: &Value,
+        delegate: bool,
+    ) -> Result<Value, RpcErr> {
         let owner = pubkey(&required::<String>(params, 0, "owner")?)?;
         let filter: Value = required(params, 1, "filter")?;
         let config: RpcAccountInfoConfig = param(params, 2)?.unwrap_or_default();
@@ -143,7 +160,9 @@ impl Node {
             (None, Some(Value::String(p))) => {
                 let p = pubkey(p)?;
                 if !is_token_program(&p) {
-                    return Err(RpcErr::invalid_params("Invalid param: unrecognized Token program id"));
+                    return Err(RpcErr::invalid_params(
+                        "Invalid param: unrecognized Token program id",
+                    ));
                 }
                 (None, Some(p))
             }

@@ -12,12 +12,12 @@ use solana_account_decoder::parse_account_data::{AccountAdditionalDataV3, SplTok
 use solana_message::v0::MessageAddressTableLookup;
 use solana_message::{v0, MessageHeader, VersionedMessage};
 use solana_rpc_client::api::config::{RpcAccountInfoConfig, UiTransactionEncoding};
-use solana_transaction::versioned::VersionedTransaction;
 use solana_rpc_client::api::filter::{Memcmp, MemcmpEncodedBytes, RpcFilterType};
 use solana_rpc_client::api::response::{
-    EncodedTransaction, TransactionBinaryEncoding, UiAccount, UiAccountEncoding,
-    UiCompiledInstruction, UiInnerInstructions, UiReturnDataEncoding, UiTransactionReturnData,
+    EncodedTransaction, TransactionBinaryEncoding, UiAccount, UiAccountEncoding, UiCompiledInstruction,
+    UiInnerInstructions, UiReturnDataEncoding, UiTransactionReturnData,
 };
+use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction::{CompiledInstruction, Hash, Message, Signature, Transaction};
 use solana_transaction_error::TransactionError;
 use std::collections::HashMap;
@@ -429,9 +429,15 @@ pub(super) fn static_key_flags(message: &VersionedMessage, i: usize) -> (bool, b
     let n = message.static_account_keys().len();
     let signers = usize::from(h.num_required_signatures);
     if i < signers {
-        (true, i < signers.saturating_sub(usize::from(h.num_readonly_signed_accounts)))
+        (
+            true,
+            i < signers.saturating_sub(usize::from(h.num_readonly_signed_accounts)),
+        )
     } else {
-        (false, i < n.saturating_sub(usize::from(h.num_readonly_unsigned_accounts)))
+        (
+            false,
+            i < n.saturating_sub(usize::from(h.num_readonly_unsigned_accounts)),
+        )
     }
 }
 
@@ -445,8 +451,15 @@ pub(super) fn parsed_instruction(
     keys: &[Pubkey],
     stack_height: Option<u32>,
 ) -> Value {
-    let key = |i: u8| keys.get(usize::from(i)).map(|k| k.to_string()).unwrap_or_default();
-    let program = keys.get(usize::from(program_id_index)).copied().unwrap_or_default();
+    let key = |i: u8| {
+        keys.get(usize::from(i))
+            .map(|k| k.to_string())
+            .unwrap_or_default()
+    };
+    let program = keys
+        .get(usize::from(program_id_index))
+        .copied()
+        .unwrap_or_default();
     if program == solana_system_interface::program::ID {
         let u64_at = |o: usize| {
             data.get(o..o + 8)
@@ -489,12 +502,14 @@ pub(super) fn encode_for(
 ) -> Result<Value, RpcErr> {
     let bytes = || encode_versioned(tx);
     Ok(match encoding {
-        UiTransactionEncoding::Base64 => {
-            to_json(EncodedTransaction::Binary(base64(&bytes()), TransactionBinaryEncoding::Base64))?
-        }
-        UiTransactionEncoding::Base58 => {
-            to_json(EncodedTransaction::Binary(base58(&bytes()), TransactionBinaryEncoding::Base58))?
-        }
+        UiTransactionEncoding::Base64 => to_json(EncodedTransaction::Binary(
+            base64(&bytes()),
+            TransactionBinaryEncoding::Base64,
+        ))?,
+        UiTransactionEncoding::Base58 => to_json(EncodedTransaction::Binary(
+            base58(&bytes()),
+            TransactionBinaryEncoding::Base58,
+        ))?,
         UiTransactionEncoding::Binary => to_json(EncodedTransaction::LegacyBinary(base58(&bytes())))?,
         UiTransactionEncoding::Json | UiTransactionEncoding::JsonParsed => {
             let m = &tx.message;

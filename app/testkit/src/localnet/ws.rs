@@ -17,11 +17,18 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio_tungstenite::tungstenite::Message;
 
 enum Subscription {
-    Signature { signature: Signature },
-    Account { key: Pubkey, config: RpcAccountInfoConfig },
+    Signature {
+        signature: Signature,
+    },
+    Account {
+        key: Pubkey,
+        config: RpcAccountInfoConfig,
+    },
     Slot,
     /// `None`: every transaction; else those naming one of the keys.
-    Logs { mentions: Option<Vec<Pubkey>> },
+    Logs {
+        mentions: Option<Vec<Pubkey>>,
+    },
 }
 
 pub(super) async fn ws_connection(node: Arc<Node>, stream: TcpStream) -> anyhow::Result<()> {
@@ -68,7 +75,12 @@ fn notification(method: &str, subscription: u64, result: Value) -> Value {
 }
 
 impl Node {
-    async fn ws_request(&self, request: Value, subscriptions: &mut HashMap<u64, Subscription>, out: &mut Vec<Value>) {
+    async fn ws_request(
+        &self,
+        request: Value,
+        subscriptions: &mut HashMap<u64, Subscription>,
+        out: &mut Vec<Value>,
+    ) {
         let id = request.get("id").cloned().unwrap_or(Value::Null);
         let Some(method) = request.get("method").and_then(Value::as_str) else {
             out.push(error_response(id, &RpcErr::new(-32600, "Invalid request")));
@@ -94,7 +106,9 @@ impl Node {
                             json!({"context": {"slot": slot}, "value": {"err": err}}),
                         )),
                         None => {
-                            if options.get("enableReceivedNotification").and_then(Value::as_bool) == Some(true) {
+                            if options.get("enableReceivedNotification").and_then(Value::as_bool)
+                                == Some(true)
+                            {
                                 // Nothing is received before it is processed here.
                             }
                             subscriptions.insert(id, Subscription::Signature { signature });
@@ -157,7 +171,12 @@ impl Node {
         }
     }
 
-    async fn notifications(&self, event: &Event, subscriptions: &mut HashMap<u64, Subscription>, out: &mut Vec<Value>) {
+    async fn notifications(
+        &self,
+        event: &Event,
+        subscriptions: &mut HashMap<u64, Subscription>,
+        out: &mut Vec<Value>,
+    ) {
         let (slot, written): (u64, Option<&[Pubkey]>) = match event {
             Event::Slot { slot, parent } => {
                 for (id, s) in subscriptions.iter() {
@@ -190,7 +209,10 @@ impl Node {
                             done.push(*id);
                         }
                         Subscription::Logs { mentions } => {
-                            if mentions.as_ref().is_none_or(|m| m.iter().any(|k| keys.contains(k))) {
+                            if mentions
+                                .as_ref()
+                                .is_none_or(|m| m.iter().any(|k| keys.contains(k)))
+                            {
                                 out.push(notification(
                                     "logsNotification",
                                     *id,
