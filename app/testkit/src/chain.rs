@@ -402,9 +402,10 @@ impl Chain {
         );
     }
 
-    /// Take the bank's latest blockhash. program-test registers a new one every 400 ms of wall
-    /// time and accepts one for 150 registrations, so a hash taken every few hundred
-    /// transactions never expires; no warp (about 190 ms each) is needed.
+    /// Take the bank's latest blockhash. program-test registers a new one every 6.4 ms of wall
+    /// time (a paced chain: one per [`Chain::next_block`]) and accepts one for 150 registrations,
+    /// so a hash taken every few hundred transactions is retried at most once; no warp (about
+    /// 190 ms each) is needed.
     async fn refresh_blockhash(&mut self) -> Result<()> {
         self.ctx.last_blockhash = self
             .ctx

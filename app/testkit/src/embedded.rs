@@ -52,7 +52,8 @@ const FRESH_BLOCKHASH_TIMEOUT: Duration = Duration::from_secs(10);
 ///   makes one ([`Chain::next_slot`]).
 /// - Transactions are signed by the caller, so two identical ones on one blockhash would collide
 ///   (`AlreadyProcessed`); [`Cluster::latest_blockhash`] therefore never hands out a blockhash a
-///   sent transaction already used, waiting (tens of ms) for the bank to register a new one.
+///   sent transaction already used, waiting (tens of ms) for the bank to register a new one, or,
+///   on a paced chain ([`Chain::start_paced`]), making the next block.
 pub struct Embedded<B = Chain> {
     chain: tokio::sync::Mutex<B>,
     markets: StdMutex<Vec<Pubkey>>,

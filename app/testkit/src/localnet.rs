@@ -1,28 +1,36 @@
-//! A local JSON-RPC node over the embedded chain: the `lever` binary (and anything else built on
-//! `solana_rpc_client`) runs against it offline, exactly as against a cluster.
+//! A local JSON-RPC node over the embedded chain: the `lever` binary, `solana_rpc_client`, and the
+//! JavaScript clients wallets and dapps use (web3.js, @solana/kit, Anchor's TypeScript client,
+//! @solana/spl-token) run against it offline, as against `solana-test-validator`.
 //!
 //! [`Localnet`] serves an [`Embedded<Chain>`] over HTTP/1.1 (a small hand-rolled server on a Tokio
-//! `TcpListener`: `Content-Length` bodies, keep-alive, batches) and answers the JSON-RPC methods
-//! [`RpcCluster`](lever_sdk::cluster::RpcCluster) and `RpcClient` call, with the response types of
-//! `solana_rpc_client::api` serialized as a validator would:
+//! `TcpListener`: `Content-Length` bodies, keep-alive, batches, CORS for browsers) and the pubsub
+//! websocket on the RPC port + 1, with the response types of `solana_rpc_client::api` and the
+//! validator's JSON shapes:
 //!
 //! | method | what it does here |
 //! |---|---|
-//! | `getAccountInfo`, `getMultipleAccounts` | the bank's accounts, `base64` (or `base58`) with `dataSlice` |
-//! | `getProgramAccounts` | the markets the [`Embedded`] watches (the bank cannot list by owner), `dataSize`/`memcmp` filters applied; every market a transaction creates is watched |
-//! | `getLatestBlockhash`, `isBlockhashValid` | the bank's blockhash queue (never a blockhash a sent transaction used, see [`Embedded`]) |
-//! | `simulateTransaction` | the bank's simulation: logs, units, return data, inner instructions, fee; `sigVerify`, `replaceRecentBlockhash` |
-//! | `sendTransaction` | verified, preflighted unless `skipPreflight`, processed at once; the outcome is kept by signature |
-//! | `getSignatureStatuses`, `getTransaction` | from the outcomes kept: finalized, with logs, return data, inner instructions, fee, balances |
-//! | `getSlot`, `getBlockHeight`, `getBalance`, `getMinimumBalanceForRentExemption`, `getVersion`, `getHealth`, `getGenesisHash`, `requestAirdrop` (from the chain's payer) | |
+//! | `getAccountInfo`, `getMultipleAccounts` | the bank's accounts in every encoding: `base58`, `base64`, `base64+zstd`, `jsonParsed` (the validator's `solana-account-decoder`: SPL Token and Token-2022 with extensions and token metadata; other accounts fall back to base64), `dataSlice` |
+//! | `getProgramAccounts` | every account the chain has seen (the keys of every transaction it processed and every account written directly: the bank cannot list by owner) and the watched markets, owner, `dataSize`/`memcmp`/`tokenAccountState` filters applied |
+//! | `getTokenAccountsByOwner`/`ByDelegate`, `getTokenAccountBalance`, `getTokenSupply` | the same accounts, as a validator's token index answers |
+//! | `getLatestBlockhash`, `isBlockhashValid`, `getBlockHeight`, `getEpochInfo` | blocks: one per [`LocalnetOptions::slot_interval`] (400 ms); a blockhash is accepted for 150 blocks ([`Chain::start_paced`]), and `isBlockhashValid` applies exactly that rule |
+//! | `simulateTransaction` | the bank's simulation: logs, units, return data, inner instructions, fee; `sigVerify`, `replaceRecentBlockhash`, `accounts` (the state left, read by a native inspector instruction appended to a second simulation) |
+//! | `sendTransaction` | legacy and v0 (lookup tables resolved); verified, preflighted unless `skipPreflight`, processed at once; the outcome is kept by signature |
+//! | `getSignatureStatuses`, `getTransaction`, `getSignaturesForAddress`, `getBlock`, `getBlockTime` | from the outcomes kept: finalized, with logs, return data, inner instructions, fee, balances, token balances; `json`/`jsonParsed`/binary encodings; `maxSupportedTransactionVersion` as a validator |
+//! | `getFeeForMessage`, `getRecentPrioritizationFees`, `getSlot`, `getBalance`, `getMinimumBalanceForRentExemption`, `getVersion` (with a `feature-set`), `getHealth`, `getIdentity`, `getGenesisHash`, `getEpochSchedule`, `getTransactionCount`, `getFirstAvailableBlock`, `requestAirdrop` (from the chain's payer) | |
+//! | `lever_setPrice [usd, {account, feedId, confidence}]`, `lever_advanceClock [seconds]` | custom: publish a price (default: the demo's Pyth account and feed) at the chain's time; move the chain's clock forward |
+//!
+//! Websocket: `signatureSubscribe`, `accountSubscribe`, `slotSubscribe`, `logsSubscribe` and their
+//! unsubscribes, with `signatureNotification`/`accountNotification`/`slotNotification`/
+//! `logsNotification` as a validator sends them.
 //!
 //! Anything else is answered with JSON-RPC error -32601. There is one bank and no forks: every
 //! commitment reads the same state, and every transaction that landed is `finalized` at once.
-//! Only legacy transactions are accepted (`lever` sends no other).
+//! Logs are the validator's (`crate::native`): `Program log: Instruction: ...`, `AnchorError ...`,
+//! `Program return:`, `consumed` lines.
 //!
-//! Time: the chain's clock moves only when told ([`Localnet::advance`], [`Localnet::set_price`]),
-//! so a price never goes stale by itself. Slots do move: one after every transaction, one every
-//! [`LocalnetOptions::slot_interval`] (like a validator's 400 ms), and up to a request's
+//! Time: the chain's clock moves only when told ([`Localnet::advance`], [`Localnet::set_price`],
+//! `lever_advanceClock`), so a price never goes stale by itself. Slots do move: one after every
+//! transaction, one every [`LocalnetOptions::slot_interval`] (with a block), and up to a request's
 //! `minContextSlot`, so a client waiting for the next slot (`RpcCluster::wait_for_slot_after`)
 //! gets it.
 //!

@@ -54,7 +54,7 @@ pub(super) fn compute_unit_price(tx: &VersionedTransaction, keys: &[Pubkey]) -> 
                 .map(u64::from_le_bytes),
             _ => None,
         })
-        .last()
+        .next_back()
         .unwrap_or(0)
 }
 

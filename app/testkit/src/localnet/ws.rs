@@ -208,19 +208,18 @@ impl Node {
                             ));
                             done.push(*id);
                         }
-                        Subscription::Logs { mentions } => {
+                        Subscription::Logs { mentions }
                             if mentions
                                 .as_ref()
-                                .is_none_or(|m| m.iter().any(|k| keys.contains(k)))
-                            {
-                                out.push(notification(
-                                    "logsNotification",
-                                    *id,
-                                    json!({"context": {"slot": slot}, "value": {
-                                        "signature": signature.to_string(), "err": err, "logs": logs.as_slice(),
-                                    }}),
-                                ));
-                            }
+                                .is_none_or(|m| m.iter().any(|k| keys.contains(k))) =>
+                        {
+                            out.push(notification(
+                                "logsNotification",
+                                *id,
+                                json!({"context": {"slot": slot}, "value": {
+                                    "signature": signature.to_string(), "err": err, "logs": logs.as_slice(),
+                                }}),
+                            ));
                         }
                         _ => {}
                     }
