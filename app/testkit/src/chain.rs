@@ -13,11 +13,13 @@ use solana_account::{Account, AccountSharedData};
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
-use solana_program_test::{processor, ProgramTest, ProgramTestContext};
+use solana_program_test::{ProgramTest, ProgramTestContext};
 use solana_signer::Signer;
+use solana_transaction::Hash;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 use spl_token_2022::extension::{BaseStateWithExtensions, ExtensionType, StateWithExtensions};
+use std::collections::{HashMap, VecDeque};
 
 use lever_sdk::accounts::decode_zero_copy;
 use lever_sdk::cluster::{ClusterError, ClusterResult, Landed};
@@ -27,6 +29,23 @@ use lever_sdk::pyth::{price_update_data, PriceInput};
 const BLOCKHASH_REFRESH_EVERY: u32 = 300;
 /// Fresh blockhashes tried for one transaction refused with `BlockhashNotFound`.
 const BLOCKHASH_RETRIES: u32 = 3;
+
+/// A transaction's blockhash is accepted while the chain's block height is at most this many blocks
+/// past the block that registered it (the bank's `MAX_PROCESSING_AGE`), as on a validator.
+pub const MAX_PROCESSING_AGE: u64 = 150;
+
+impl Blocks {
+    fn record(&mut self, hash: Hash) {
+        self.latest = hash;
+        self.heights.insert(hash, self.height);
+        self.order.push_back(hash);
+        while self.order.len() > BLOCKHASHES_KEPT {
+            if let Some(old) = self.order.pop_front() {
+                self.heights.remove(&old);
+            }
+        }
+    }
+}
 
 /// The program's entrypoint, adapted to `processor!`'s signature.
 fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
@@ -46,9 +65,14 @@ pub fn program_test() -> ProgramTest {
             std::env::set_var("RUST_LOG", "error");
         }
     });
-    let mut pt = ProgramTest::new("lever", lever::ID, processor!(process));
+    let mut pt = ProgramTest::new("lever", lever::ID, crate::native_processor!(process));
     pt.prefer_bpf(false);
     crate::pyth_stand_in::add_pyth_stand_ins(&mut pt);
+    pt.add_program(
+        "lever_localnet_inspector",
+        crate::native::INSPECTOR_ID,
+        crate::native_processor!(crate::native::inspect),
+    );
     pt
 }
 
@@ -60,7 +84,33 @@ pub struct Chain {
     nonce: u32,
     /// Transactions sent (landed or failed).
     pub transactions: u64,
+    /// The block clock of a paced chain ([`Chain::start_paced`]).
+    blocks: Option<Blocks>,
+    /// Every account a transaction sent to this chain named, or written directly (the bank
+    /// cannot list accounts by owner; this is what the local node lists).
+    known: std::collections::BTreeSet<Pubkey>,
 }
+
+/// A paced chain's bank runs on its own thread, on a paused Tokio clock that only
+/// [`Chain::next_block`] moves: program-test's clock task (a new blockhash every 64 ticks of
+/// 100 us, so a hash expired after about one second of wall time) then registers exactly one
+/// blockhash per block, and the blocks come as often as the caller makes them (a validator's
+/// 400 ms for `lever localnet`).
+struct Blocks {
+    handle: tokio::runtime::Handle,
+    /// Dropped with the chain: ends the bank's thread.
+    _stop: std::sync::mpsc::Sender<()>,
+    /// Paused time per registration (program-test's slot duration).
+    slot_duration: std::time::Duration,
+    height: u64,
+    latest: Hash,
+    /// The block that registered each blockhash still in the bank's queue.
+    heights: HashMap<Hash, u64>,
+    order: VecDeque<Hash>,
+}
+
+/// Blockhashes remembered (the bank's queue holds 300).
+const BLOCKHASHES_KEPT: usize = 300;
 
 impl Chain {
     pub async fn start() -> Result<Self> {
@@ -69,7 +119,66 @@ impl Chain {
 
     /// Start from a `ProgramTest` the caller has added accounts or programs to.
     pub async fn start_with(pt: ProgramTest) -> Result<Self> {
-        let mut ctx = pt.start_with_context().await;
+        let ctx = pt.start_with_context().await;
+        Self::from_context(ctx, None).await
+    }
+
+    /// [`Chain::start_with`], paced: blockhashes are registered only by [`Chain::next_block`], one
+    /// per block, and a transaction may use one for [`MAX_PROCESSING_AGE`] blocks, as on a
+    /// validator. The bank and program-test's server run on a thread of their own.
+    pub async fn start_paced(pt: ProgramTest) -> Result<Self> {
+        let (give, take) = tokio::sync::oneshot::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("lever-bank".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .start_paused(true)
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = give.send(Err(anyhow!("bank runtime: {e}")));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    // A blocking task keeps a paused current-thread clock from advancing by
+                    // itself when the runtime idles; this one lasts as long as the chain.
+                    let (done, finished) = tokio::sync::oneshot::channel::<()>();
+                    tokio::task::spawn_blocking(move || {
+                        let _ = stopped.recv();
+                        let _ = done.send(());
+                    });
+                    let ctx = pt.start_with_context().await;
+                    let _ = give.send(Ok((ctx, tokio::runtime::Handle::current())));
+                    let _ = finished.await;
+                });
+            })
+            .context("spawn the bank's thread")?;
+        let (ctx, handle) = take.await.context("the bank's thread ended")??;
+        let poh = &ctx.genesis_config().poh_config;
+        let slot_duration = poh.target_tick_duration * ctx.genesis_config().ticks_per_slot as u32;
+        let height = ctx
+            .banks_client
+            .get_root_block_height()
+            .await
+            .context("block height")?;
+        let blocks = Blocks {
+            handle,
+            _stop: stop,
+            slot_duration,
+            height,
+            latest: Hash::default(),
+            heights: HashMap::new(),
+            order: VecDeque::new(),
+        };
+        Self::from_context(ctx, Some(blocks)).await
+    }
+
+    async fn from_context(mut ctx: ProgramTestContext, mut blocks: Option<Blocks>) -> Result<Self> {
+        crate::native::install();
         let clock: Clock = ctx.banks_client.get_sysvar().await.context("clock")?;
         let slot = clock.slot;
         let now = clock.unix_timestamp;
@@ -78,6 +187,9 @@ impl Chain {
             .get_latest_blockhash()
             .await
             .context("blockhash")?;
+        if let Some(b) = &mut blocks {
+            b.record(ctx.last_blockhash);
+        }
         Ok(Self {
             ctx,
             now,
@@ -85,7 +197,117 @@ impl Chain {
             since_refresh: 0,
             nonce: 0,
             transactions: 0,
+            blocks,
+            known: Default::default(),
         })
+    }
+
+    /// Remember accounts (a transaction's keys) for [`Chain::known_accounts`].
+    pub fn note_accounts(&mut self, keys: impl IntoIterator<Item = Pubkey>) {
+        self.known.extend(keys);
+    }
+
+    /// Every account a transaction sent to this chain named, or written with
+    /// [`Chain::set_account`], in address order (some may since have been closed).
+    pub fn known_accounts(&self) -> Vec<Pubkey> {
+        self.known.iter().copied().collect()
+    }
+
+    /// Whether blocks come only from [`Chain::next_block`] ([`Chain::start_paced`]).
+    pub fn is_paced(&self) -> bool {
+        self.blocks.is_some()
+    }
+
+    /// Make a block: the bank registers one new blockhash and the block height moves by one. On
+    /// a chain that is not paced, program-test registers blockhashes by itself (every 6.4 ms) and
+    /// this does nothing.
+    pub async fn next_block(&mut self) -> Result<Hash> {
+        let Some(blocks) = &mut self.blocks else {
+            return self
+                .ctx
+                .banks_client
+                .get_latest_blockhash()
+                .await
+                .context("blockhash");
+        };
+        let before = blocks.latest;
+        // Paused time moves in steps of 1 ms (the timer's resolution) until the clock task has
+        // registered the next hash: one registration per 6.4 ms, so never two.
+        for _ in 0..1_000 {
+            let step = std::time::Duration::from_millis(1).min(blocks.slot_duration);
+            blocks
+                .handle
+                .spawn(async move { tokio::time::advance(step).await })
+                .await
+                .context("advance the bank's clock")?;
+            for _ in 0..4 {
+                let latest = self
+                    .ctx
+                    .banks_client
+                    .get_latest_blockhash()
+                    .await
+                    .context("blockhash")?;
+                if latest != before {
+                    blocks.height += 1;
+                    blocks.record(latest);
+                    return Ok(latest);
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+        Err(anyhow!("the bank registered no blockhash"))
+    }
+
+    /// The block height: blocks made on a paced chain, else the bank's.
+    pub async fn block_height(&mut self) -> Result<u64> {
+        match &self.blocks {
+            Some(b) => Ok(b.height),
+            None => self
+                .ctx
+                .banks_client
+                .get_root_block_height()
+                .await
+                .context("block height"),
+        }
+    }
+
+    /// The latest blockhash and the last block height at which a transaction using it is
+    /// accepted.
+    pub async fn latest_blockhash_info(&mut self) -> Result<(Hash, u64)> {
+        match &self.blocks {
+            Some(b) => Ok((b.latest, b.height + MAX_PROCESSING_AGE)),
+            None => self
+                .ctx
+                .banks_client
+                .get_latest_blockhash_with_commitment(Default::default())
+                .await
+                .context("blockhash")?
+                .ok_or_else(|| anyhow!("no blockhash")),
+        }
+    }
+
+    /// Whether a transaction using `hash` would be accepted now: on a paced chain, exactly the
+    /// bank's rule (registered at most [`MAX_PROCESSING_AGE`] blocks ago); otherwise whether the
+    /// bank still knows it.
+    pub async fn is_blockhash_valid(&mut self, hash: &Hash) -> Result<bool> {
+        let known = {
+            let payer = self.payer_pubkey();
+            let message = solana_transaction::Message::new_with_blockhash(&[], Some(&payer), hash);
+            self.ctx
+                .banks_client
+                .get_fee_for_message(message)
+                .await
+                .context("fee for message")?
+                .is_some()
+        };
+        Ok(known
+            && match &self.blocks {
+                Some(b) => b
+                    .heights
+                    .get(hash)
+                    .is_some_and(|h| b.height.saturating_sub(*h) <= MAX_PROCESSING_AGE),
+                None => true,
+            })
     }
 
     pub fn payer(&self) -> &Keypair {
@@ -135,6 +357,7 @@ impl Chain {
 
     /// Write an account as is.
     pub fn set_account(&mut self, address: &Pubkey, account: Account) {
+        self.known.insert(*address);
         self.ctx.set_account(address, &AccountSharedData::from(account));
     }
 
@@ -179,9 +402,10 @@ impl Chain {
         );
     }
 
-    /// Take the bank's latest blockhash. program-test registers a new one every 400 ms of wall
-    /// time and accepts one for 150 registrations, so a hash taken every few hundred
-    /// transactions never expires; no warp (about 190 ms each) is needed.
+    /// Take the bank's latest blockhash. program-test registers a new one every 6.4 ms of wall
+    /// time (a paced chain: one per [`Chain::next_block`]) and accepts one for 150 registrations,
+    /// so a hash taken every few hundred transactions is retried at most once; no warp (about
+    /// 190 ms each) is needed.
     async fn refresh_blockhash(&mut self) -> Result<()> {
         self.ctx.last_blockhash = self
             .ctx
@@ -240,6 +464,7 @@ impl Chain {
         let tx =
             Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, self.ctx.last_blockhash);
         let signature = tx.signatures.first().copied().unwrap_or_default();
+        self.known.extend(tx.message.account_keys.iter().copied());
         let outcome = self.ctx.banks_client.process_transaction_with_metadata(tx).await;
         let outcome = outcome.map_err(|e| ClusterError::Client(format!("banks client: {e}")))?;
         let (compute_units, return_data, logs) = match outcome.metadata {

@@ -10,6 +10,7 @@ use anchor_lang::prelude::Pubkey;
 use lever::oracle::Now;
 use lever::state::{Market, Request};
 use solana_account::Account;
+use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction::{Hash, Transaction};
 
 use crate::chain::Chain;
@@ -51,7 +52,8 @@ const FRESH_BLOCKHASH_TIMEOUT: Duration = Duration::from_secs(10);
 ///   makes one ([`Chain::next_slot`]).
 /// - Transactions are signed by the caller, so two identical ones on one blockhash would collide
 ///   (`AlreadyProcessed`); [`Cluster::latest_blockhash`] therefore never hands out a blockhash a
-///   sent transaction already used, waiting (tens of ms) for the bank to register a new one.
+///   sent transaction already used, waiting (tens of ms) for the bank to register a new one, or,
+///   on a paced chain ([`Chain::start_paced`]), making the next block.
 pub struct Embedded<B = Chain> {
     chain: tokio::sync::Mutex<B>,
     markets: StdMutex<Vec<Pubkey>>,
@@ -182,8 +184,22 @@ impl<B: BorrowMut<Chain> + Send> Cluster for Embedded<B> {
     }
 
     async fn latest_blockhash(&self) -> ClusterResult<Hash> {
-        let chain = self.chain().await;
+        let mut chain = self.chain().await;
         let start = Instant::now();
+        if chain.is_paced() {
+            // Blocks come only when made: make one rather than wait.
+            let (hash, _) = chain
+                .latest_blockhash_info()
+                .await
+                .map_err(|e| ClusterError::client("latest blockhash", e))?;
+            if !self.is_spent(&hash) {
+                return Ok(hash);
+            }
+            return chain
+                .next_block()
+                .await
+                .map_err(|e| ClusterError::client("next block", e));
+        }
         loop {
             let hash = chain
                 .ctx
@@ -244,7 +260,8 @@ impl<B: BorrowMut<Chain> + Send> Cluster for Embedded<B> {
             .filter(|s| matches!(s.result, Some(Ok(()))))
             .map(|s| simulation_events(tx, s.simulation_details.as_ref()))
             .unwrap_or_default();
-        self.process_locked(&mut chain, tx, events).await
+        self.process_locked(&mut chain, &VersionedTransaction::from(tx.clone()), events)
+            .await
     }
 
     async fn wait_for_slot_after(&self, slot: u64) -> ClusterResult<Now> {
@@ -261,6 +278,12 @@ impl<B: BorrowMut<Chain> + Send> Embedded<B> {
     /// events: the returned [`Landed::events`] is empty. For a caller that has just simulated the
     /// transaction itself (the local RPC node's preflight), so it is not run a third time.
     pub async fn process_without_events(&self, tx: &Transaction) -> ClusterResult<Landed> {
+        self.process_versioned(&VersionedTransaction::from(tx.clone()))
+            .await
+    }
+
+    /// [`Embedded::process_without_events`] for a legacy or v0 transaction.
+    pub async fn process_versioned(&self, tx: &VersionedTransaction) -> ClusterResult<Landed> {
         let mut chain = self.chain().await;
         self.process_locked(&mut chain, tx, Vec::new()).await
     }
@@ -268,14 +291,15 @@ impl<B: BorrowMut<Chain> + Send> Embedded<B> {
     async fn process_locked(
         &self,
         chain: &mut Chain,
-        tx: &Transaction,
+        tx: &VersionedTransaction,
         events: Vec<LeverEvent>,
     ) -> ClusterResult<Landed> {
         let signature = tx.signatures.first().copied().unwrap_or_default();
+        chain.note_accounts(tx.message.static_account_keys().iter().copied());
         self.spent
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(tx.message.recent_blockhash);
+            .insert(*tx.message.recent_blockhash());
         self.sent.fetch_add(1, Ordering::SeqCst);
         chain.transactions += 1;
         let out = chain

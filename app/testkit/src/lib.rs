@@ -11,6 +11,7 @@ pub mod embedded;
 pub mod hermes_server;
 pub mod local;
 pub mod localnet;
+pub mod native;
 pub mod pyth_stand_in;
 
 pub use lever_sdk;

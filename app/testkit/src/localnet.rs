@@ -1,28 +1,36 @@
-//! A local JSON-RPC node over the embedded chain: the `lever` binary (and anything else built on
-//! `solana_rpc_client`) runs against it offline, exactly as against a cluster.
+//! A local JSON-RPC node over the embedded chain: the `lever` binary, `solana_rpc_client`, and the
+//! JavaScript clients wallets and dapps use (web3.js, @solana/kit, Anchor's TypeScript client,
+//! @solana/spl-token) run against it offline, as against `solana-test-validator`.
 //!
 //! [`Localnet`] serves an [`Embedded<Chain>`] over HTTP/1.1 (a small hand-rolled server on a Tokio
-//! `TcpListener`: `Content-Length` bodies, keep-alive, batches) and answers the JSON-RPC methods
-//! [`RpcCluster`](lever_sdk::cluster::RpcCluster) and `RpcClient` call, with the response types of
-//! `solana_rpc_client::api` serialized as a validator would:
+//! `TcpListener`: `Content-Length` bodies, keep-alive, batches, CORS for browsers) and the pubsub
+//! websocket on the RPC port + 1, with the response types of `solana_rpc_client::api` and the
+//! validator's JSON shapes:
 //!
 //! | method | what it does here |
 //! |---|---|
-//! | `getAccountInfo`, `getMultipleAccounts` | the bank's accounts, `base64` (or `base58`) with `dataSlice` |
-//! | `getProgramAccounts` | the markets the [`Embedded`] watches (the bank cannot list by owner), `dataSize`/`memcmp` filters applied; every market a transaction creates is watched |
-//! | `getLatestBlockhash`, `isBlockhashValid` | the bank's blockhash queue (never a blockhash a sent transaction used, see [`Embedded`]) |
-//! | `simulateTransaction` | the bank's simulation: logs, units, return data, inner instructions, fee; `sigVerify`, `replaceRecentBlockhash` |
-//! | `sendTransaction` | verified, preflighted unless `skipPreflight`, processed at once; the outcome is kept by signature |
-//! | `getSignatureStatuses`, `getTransaction` | from the outcomes kept: finalized, with logs, return data, inner instructions, fee, balances |
-//! | `getSlot`, `getBlockHeight`, `getBalance`, `getMinimumBalanceForRentExemption`, `getVersion`, `getHealth`, `getGenesisHash`, `requestAirdrop` (from the chain's payer) | |
+//! | `getAccountInfo`, `getMultipleAccounts` | the bank's accounts in every encoding: `base58`, `base64`, `base64+zstd`, `jsonParsed` (the validator's `solana-account-decoder`: SPL Token and Token-2022 with extensions and token metadata; other accounts fall back to base64), `dataSlice` |
+//! | `getProgramAccounts` | every account the chain has seen (the keys of every transaction it processed and every account written directly: the bank cannot list by owner) and the watched markets, owner, `dataSize`/`memcmp`/`tokenAccountState` filters applied |
+//! | `getTokenAccountsByOwner`/`ByDelegate`, `getTokenAccountBalance`, `getTokenSupply` | the same accounts, as a validator's token index answers |
+//! | `getLatestBlockhash`, `isBlockhashValid`, `getBlockHeight`, `getEpochInfo` | blocks: one per [`LocalnetOptions::slot_interval`] (400 ms); a blockhash is accepted for 150 blocks ([`Chain::start_paced`]), and `isBlockhashValid` applies exactly that rule |
+//! | `simulateTransaction` | the bank's simulation: logs, units, return data, inner instructions, fee; `sigVerify`, `replaceRecentBlockhash`, `accounts` (the state left, read by a native inspector instruction appended to a second simulation) |
+//! | `sendTransaction` | legacy and v0 (lookup tables resolved); verified, preflighted unless `skipPreflight`, processed at once; the outcome is kept by signature |
+//! | `getSignatureStatuses`, `getTransaction`, `getSignaturesForAddress`, `getBlock`, `getBlockTime` | from the outcomes kept: finalized, with logs, return data, inner instructions, fee, balances, token balances; `json`/`jsonParsed`/binary encodings; `maxSupportedTransactionVersion` as a validator |
+//! | `getFeeForMessage`, `getRecentPrioritizationFees`, `getSlot`, `getBalance`, `getMinimumBalanceForRentExemption`, `getVersion` (with a `feature-set`), `getHealth`, `getIdentity`, `getGenesisHash`, `getEpochSchedule`, `getTransactionCount`, `getFirstAvailableBlock`, `requestAirdrop` (from the chain's payer) | |
+//! | `lever_setPrice [usd, {account, feedId, confidence}]`, `lever_advanceClock [seconds]` | custom: publish a price (default: the demo's Pyth account and feed) at the chain's time; move the chain's clock forward |
+//!
+//! Websocket: `signatureSubscribe`, `accountSubscribe`, `slotSubscribe`, `logsSubscribe` and their
+//! unsubscribes, with `signatureNotification`/`accountNotification`/`slotNotification`/
+//! `logsNotification` as a validator sends them.
 //!
 //! Anything else is answered with JSON-RPC error -32601. There is one bank and no forks: every
 //! commitment reads the same state, and every transaction that landed is `finalized` at once.
-//! Only legacy transactions are accepted (`lever` sends no other).
+//! Logs are the validator's (`crate::native`): `Program log: Instruction: ...`, `AnchorError ...`,
+//! `Program return:`, `consumed` lines.
 //!
-//! Time: the chain's clock moves only when told ([`Localnet::advance`], [`Localnet::set_price`]),
-//! so a price never goes stale by itself. Slots do move: one after every transaction, one every
-//! [`LocalnetOptions::slot_interval`] (like a validator's 400 ms), and up to a request's
+//! Time: the chain's clock moves only when told ([`Localnet::advance`], [`Localnet::set_price`],
+//! `lever_advanceClock`), so a price never goes stale by itself. Slots do move: one after every
+//! transaction, one every [`LocalnetOptions::slot_interval`] (with a block), and up to a request's
 //! `minContextSlot`, so a client waiting for the next slot (`RpcCluster::wait_for_slot_after`)
 //! gets it.
 //!
@@ -53,8 +61,13 @@ use http::*;
 mod wire;
 pub use wire::*;
 mod demo;
+mod meta;
 mod methods;
+mod tokens;
+mod ws;
 pub use demo::*;
+pub use meta::FEATURE_SET;
+use meta::*;
 
 /// The solana-core version `getVersion` reports (the crates this node is built from).
 pub const VERSION: &str = "3.1.12";
@@ -72,15 +85,36 @@ const MAX_SLOTS_MADE: u64 = 10_000;
 /// How the node runs.
 #[derive(Clone, Debug)]
 pub struct LocalnetOptions {
-    /// A new slot this often (`None`: only after transactions and for `minContextSlot`).
+    /// A new slot and a new block this often (`None`: slots only after transactions and for
+    /// `minContextSlot`, and no new blocks: blockhashes then never expire).
     pub slot_interval: Option<Duration>,
+    /// Serve the pubsub websocket on the RPC port + 1 (an ephemeral port when the RPC port is 0).
+    pub websocket: bool,
 }
 
 impl Default for LocalnetOptions {
     fn default() -> Self {
         Self {
             slot_interval: Some(Duration::from_millis(400)),
+            websocket: true,
         }
+    }
+}
+
+/// The websocket's listener for an RPC listener at `rpc`: port + 1, or any free port.
+async fn ws_listener(rpc: SocketAddr) -> io::Result<TcpListener> {
+    let mut addr = rpc;
+    if rpc.port() != 0 {
+        addr.set_port(
+            rpc.port()
+                .checked_add(1)
+                .ok_or_else(|| io::Error::other("no port after the RPC port"))?,
+        );
+    }
+    match TcpListener::bind(addr).await {
+        // Port 0 was asked for: the pair need not be adjacent.
+        Err(_) if rpc.port() == 0 => TcpListener::bind(SocketAddr::new(rpc.ip(), 0)).await,
+        other => other,
     }
 }
 
@@ -93,6 +127,7 @@ impl Default for LocalnetOptions {
 pub struct Localnet {
     node: Arc<Node>,
     addr: SocketAddr,
+    ws_addr: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<io::Result<()>>>,
 }
@@ -110,14 +145,20 @@ impl Localnet {
     ) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let ws = match options.websocket {
+            true => Some(ws_listener(addr).await?),
+            false => None,
+        };
+        let ws_addr = ws.as_ref().map(|l| l.local_addr()).transpose()?;
         let node = Arc::new(Node::new(cluster));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(run(node.clone(), listener, options, async move {
+        let task = tokio::spawn(run(node.clone(), listener, ws, options, async move {
             let _ = stopped.await;
         }));
         Ok(Self {
             node,
             addr,
+            ws_addr,
             stop: Some(stop),
             task: Some(task),
         })
@@ -129,7 +170,8 @@ impl Localnet {
         let cluster = Arc::new(Embedded::new(chain).with_markets([demo.market]));
         let net = Self::start(cluster, addr)
             .await
-            .with_context(|| format!("bind {addr}"))?;
+            .with_context(|| format!("bind {addr} (and the websocket on the next port)"))?;
+        net.set_price_feed(demo.price_account, demo.feed_id);
         Ok((net, demo))
     }
 
@@ -140,6 +182,16 @@ impl Localnet {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `ws://ADDRESS:PORT` of the pubsub websocket (`None` if not served).
+    pub fn ws_url(&self) -> Option<String> {
+        self.ws_addr.map(|a| format!("ws://{a}"))
+    }
+
+    /// Where `lever_setPrice` writes when not told (the demo's Pyth account and feed).
+    pub fn set_price_feed(&self, account: Pubkey, feed_id: [u8; 32]) {
+        *self.node.price_feed.lock().unwrap_or_else(|e| e.into_inner()) = Some((account, feed_id));
     }
 
     /// The chain being served (read it, or write to it while the node runs).
@@ -162,22 +214,44 @@ impl Localnet {
         let _w = self.node.writes.lock().await;
         let mut chain = self.node.cluster.chain().await;
         let to = chain.now() + secs;
+        let parent = chain.clock().slot;
         chain.set_time(to);
-        chain.clock()
+        let now = chain.clock();
+        self.node.publish(Event::Slot {
+            slot: now.slot,
+            parent,
+        });
+        now
     }
 
     /// Start a new slot at the same time.
     pub async fn next_slot(&self) -> Now {
         let _w = self.node.writes.lock().await;
         let mut chain = self.node.cluster.chain().await;
-        chain.next_slot();
+        self.node.slot_made(&mut chain);
         chain.clock()
+    }
+
+    /// Make a block (a new blockhash, the block height + 1) and a slot, as the node does every
+    /// [`LocalnetOptions::slot_interval`].
+    pub async fn next_block(&self) -> anyhow::Result<u64> {
+        let _w = self.node.writes.lock().await;
+        let mut chain = self.node.cluster.chain().await;
+        self.node.slot_made(&mut chain);
+        chain.next_block().await?;
+        chain.block_height().await
     }
 
     /// Write a `PriceUpdateV2` at `account` (in a new slot).
     pub async fn write_price(&self, account: &Pubkey, input: &PriceInput) {
         let _w = self.node.writes.lock().await;
-        self.node.cluster.chain().await.write_price(account, input);
+        let mut chain = self.node.cluster.chain().await;
+        chain.write_price(account, input);
+        let slot = chain.clock().slot;
+        self.node.publish(Event::Accounts {
+            slot,
+            keys: Arc::new(vec![*account]),
+        });
     }
 
     /// Publish `usd` for `feed_id` at `account`, published now, confidence [`DEMO_CONF_RATIO`].
@@ -186,6 +260,11 @@ impl Localnet {
         let mut chain = self.node.cluster.chain().await;
         let input = PriceInput::usd(feed_id, usd, DEMO_CONF_RATIO, chain.now());
         chain.write_price(account, &input);
+        let slot = chain.clock().slot;
+        self.node.publish(Event::Accounts {
+            slot,
+            keys: Arc::new(vec![*account]),
+        });
         input
     }
 
@@ -225,12 +304,17 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
-    run(Arc::new(Node::new(cluster)), listener, options, shutdown).await
+    let ws = match options.websocket {
+        true => Some(ws_listener(listener.local_addr()?).await?),
+        false => None,
+    };
+    run(Arc::new(Node::new(cluster)), listener, ws, options, shutdown).await
 }
 
 async fn run(
     node: Arc<Node>,
     listener: TcpListener,
+    ws: Option<TcpListener>,
     options: LocalnetOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
@@ -238,10 +322,36 @@ async fn run(
     if let Some(interval) = options.slot_interval.filter(|d| !d.is_zero()) {
         let node = node.clone();
         tasks.spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
             loop {
-                tokio::time::sleep(interval).await;
+                ticks.tick().await;
                 let _w = node.writes.lock().await;
-                node.cluster.chain().await.next_slot();
+                let mut chain = node.cluster.chain().await;
+                node.slot_made(&mut chain);
+                // A block too: a paced chain's blockhashes age by blocks, as a validator's.
+                let _ = chain.next_block().await;
+            }
+        });
+    }
+    if let Some(ws) = ws {
+        let node = node.clone();
+        tasks.spawn(async move {
+            let mut connections = JoinSet::new();
+            loop {
+                tokio::select! {
+                    accepted = ws.accept() => match accepted {
+                        Ok((stream, _)) => {
+                            let node = node.clone();
+                            connections.spawn(async move {
+                                let _ = ws::ws_connection(node, stream).await;
+                            });
+                        }
+                        Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    },
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                }
             }
         });
     }

@@ -28,7 +28,7 @@ use lever_sdk::hermes::{
 use lever_sdk::pyth::Verification;
 use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
 use pyth_solana_receiver_sdk::PostUpdateParams;
-use solana_program_test::{processor, ProgramTest};
+use solana_program_test::ProgramTest;
 
 /// Anchor discriminator of the core bridge's `EncodedVaa` account.
 pub const ENCODED_VAA_ACCOUNT_DISCRIMINATOR: [u8; 8] = [73, 170, 26, 37, 21, 245, 172, 192];
@@ -74,11 +74,15 @@ impl From<StandInError> for ProgramError {
 
 /// Register both stand-ins on `pt`.
 pub fn add_pyth_stand_ins(pt: &mut ProgramTest) {
-    pt.add_program("wormhole_stand_in", WORMHOLE_PROGRAM_ID, processor!(wormhole));
+    pt.add_program(
+        "wormhole_stand_in",
+        WORMHOLE_PROGRAM_ID,
+        crate::native_processor!(wormhole),
+    );
     pt.add_program(
         "pyth_receiver_stand_in",
         pyth_solana_receiver_sdk::ID,
-        processor!(receiver),
+        crate::native_processor!(receiver),
     );
 }
 

@@ -23,10 +23,16 @@ pub fn localnet(args: LocalnetArgs) -> Result<ExitCode> {
         let files = demo
             .write_keypairs(&args.keypairs)
             .with_context(|| format!("write keypairs to {}", args.keypairs.display()))?;
+        let info = args.keypairs.join("localnet.json");
+        let text = serde_json::to_string_pretty(&demo.info(&node.url(), node.ws_url().as_deref()))?;
+        std::fs::write(&info, text).with_context(|| format!("write {}", info.display()))?;
         eprintln!(
             "Lever local node at {} (the program, SPL Token, Token-2022 and ATA in-process)",
             node.url()
         );
+        if let Some(ws) = node.ws_url() {
+            eprintln!("websocket (pubsub) at {ws}");
+        }
         eprintln!(
             "market {} (SOL 3x), Pyth SOL/USD account {} at ${:.2}",
             demo.market,
@@ -36,6 +42,10 @@ pub fn localnet(args: LocalnetArgs) -> Result<ExitCode> {
         eprintln!("keypairs: admin {}", files.admin.display());
         eprintln!("          pause authority {}", files.pause_authority.display());
         eprintln!("          user {} (100 SOL of underlying)", files.user.display());
+        eprintln!("addresses: {}", info.display());
+        eprintln!(
+            "move the price or the clock: lever_setPrice [usd] / lever_advanceClock [seconds] (JSON-RPC)"
+        );
         eprintln!("try: lever status -u {}", node.url());
         eprintln!("Ctrl-C stops it");
         // The program runs natively in this process and prints its logs to stdout.

@@ -117,6 +117,37 @@ impl Demo {
     }
 }
 
+impl Demo {
+    /// The demo's addresses as JSON (what `lever localnet` writes to `localnet.json` beside the
+    /// keypairs, for scripts and dapps): the node's URLs, the program, the market and its mints,
+    /// vault and locked FT account, the price account and feed, and the wallets' addresses.
+    pub fn info(&self, rpc_url: &str, ws_url: Option<&str>) -> serde_json::Value {
+        let hex: String = self.feed_id.iter().map(|b| format!("{b:02x}")).collect();
+        serde_json::json!({
+            "rpcUrl": rpc_url,
+            "wsUrl": ws_url,
+            "programId": lever::ID.to_string(),
+            "config": lever_sdk::pda::config().to_string(),
+            "market": self.market.to_string(),
+            "marketId": self.keys.id,
+            "underlyingMint": self.keys.underlying_mint.to_string(),
+            "underlyingTokenProgram": self.keys.underlying_token_program.to_string(),
+            "underlyingDecimals": self.decimals,
+            "vault": self.keys.vault.to_string(),
+            "ltMint": self.keys.lt_mint.to_string(),
+            "ftMint": self.keys.ft_mint.to_string(),
+            "lockedFt": self.keys.locked_ft.to_string(),
+            "shareTokenProgram": anchor_spl::token_2022::ID.to_string(),
+            "priceAccount": self.price_account.to_string(),
+            "feedId": format!("0x{hex}"),
+            "admin": solana_signer::Signer::pubkey(&self.admin).to_string(),
+            "pauseAuthority": solana_signer::Signer::pubkey(&self.pause_authority).to_string(),
+            "user": solana_signer::Signer::pubkey(&self.user).to_string(),
+            "userUnderlying": self.user_underlying.to_string(),
+        })
+    }
+}
+
 /// A keypair file as the Solana CLI writes it: a JSON array of the 64 bytes.
 pub fn write_keypair_file(kp: &Keypair, path: &Path) -> io::Result<()> {
     let text = serde_json::to_string(&kp.to_bytes().to_vec()).map_err(io::Error::other)?;
@@ -137,7 +168,9 @@ pub fn write_keypair_file(kp: &Keypair, path: &Path) -> io::Result<()> {
 /// [`DEMO_HOLDER_UNITS`] (so the market has a position and a leverage), and a user wallet. The
 /// chain's clock is set to the wall clock, and stays there until moved.
 pub async fn demo() -> anyhow::Result<(Chain, Demo)> {
-    let mut chain = Chain::start().await?;
+    // Paced: blockhashes live 150 blocks, one block per `next_block` (the node makes one every
+    // 400 ms), as on a validator.
+    let mut chain = Chain::start_paced(crate::chain::program_test()).await?;
     let wall = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -15,6 +15,8 @@ pub(super) struct Request {
     pub(super) path: String,
     pub(super) body: Vec<u8>,
     pub(super) close: bool,
+    /// `Access-Control-Request-Headers` of a CORS preflight.
+    pub(super) cors_headers: Option<String>,
 }
 
 /// Requests on one connection, one at a time, until the client closes it or asks to.
@@ -35,9 +37,12 @@ pub(super) async fn connection(node: Arc<Node>, stream: TcpStream) -> io::Result
             ("POST", _) => (200, "application/json", node.handle_body(&request.body).await),
             ("GET", "/health") => (200, "text/plain", b"ok".to_vec()),
             ("GET", _) => (404, "text/plain", b"not found".to_vec()),
+            // A browser's CORS preflight: any origin may call this node, as a validator allows.
+            ("OPTIONS", _) => (204, "text/plain", Vec::new()),
             _ => (405, "text/plain", b"method not allowed".to_vec()),
         };
-        respond(&mut write, status, content_type, &body, request.close).await?;
+        let cors = request.cors_headers.as_deref().unwrap_or("*");
+        respond_with(&mut write, status, content_type, &body, request.close, cors).await?;
         if request.close {
             return Ok(());
         }
@@ -93,6 +98,7 @@ pub(super) async fn read_request(
     let mut chunked = false;
     let mut connection = String::new();
     let mut expect_continue = false;
+    let mut cors_headers = None;
     loop {
         line.clear();
         let n = reader
@@ -125,6 +131,7 @@ pub(super) async fn read_request(
             "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
             "connection" => connection = value.to_ascii_lowercase(),
             "expect" => expect_continue = value.eq_ignore_ascii_case("100-continue"),
+            "access-control-request-headers" => cors_headers = Some(value.to_string()),
             _ => {}
         }
     }
@@ -156,6 +163,7 @@ pub(super) async fn read_request(
         path,
         body,
         close,
+        cors_headers,
     }))
 }
 
@@ -166,8 +174,21 @@ pub(super) async fn respond(
     body: &[u8],
     close: bool,
 ) -> io::Result<()> {
+    respond_with(write, status, content_type, body, close, "*").await
+}
+
+/// A response with the CORS headers (`allow_headers`: what the preflight asked for, or `*`).
+pub(super) async fn respond_with(
+    write: &mut tokio::net::tcp::OwnedWriteHalf,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    close: bool,
+    allow_headers: &str,
+) -> io::Result<()> {
     let reason = match status {
         200 => "OK",
+        204 => "No Content",
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
@@ -177,8 +198,12 @@ pub(super) async fn respond(
         501 => "Not Implemented",
         _ => "Error",
     };
+    // Header values come from the request only through `allow_headers`: no line breaks in it.
+    let allow_headers: String = allow_headers.chars().filter(|c| !c.is_control()).collect();
     let head = format!(
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: {}\r\n\r\n",
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: {}\r\n\
+         access-control-allow-origin: *\r\naccess-control-allow-methods: POST, GET, OPTIONS\r\n\
+         access-control-allow-headers: {allow_headers}\r\naccess-control-max-age: 86400\r\n\r\n",
         body.len(),
         if close { "close" } else { "keep-alive" }
     );

@@ -9,17 +9,17 @@ use lever_sdk::accounts::decode_market;
 use lever_sdk::cluster::{Cluster, ClusterError};
 use serde_json::{json, Value};
 use solana_account::Account;
+use solana_message::VersionedMessage;
 use solana_rpc_client::api::config::{
     RpcAccountInfoConfig, RpcContextConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig,
     RpcSignatureStatusConfig, RpcSimulateTransactionConfig, RpcTransactionConfig, UiTransactionEncoding,
 };
-use solana_rpc_client::api::response::transaction::versioned::TransactionVersion;
 use solana_rpc_client::api::response::{
-    EncodedTransaction, EncodedTransactionWithStatusMeta, OptionSerializer, Response, RpcBlockhash,
-    RpcKeyedAccount, RpcResponseContext, RpcSimulateTransactionResult, RpcVersionInfo, UiAccount,
-    UiCompiledInstruction, UiInnerInstructions, UiInstruction, UiLoadedAddresses, UiTransactionStatusMeta,
+    Response, RpcBlockhash, RpcKeyedAccount, RpcResponseContext, RpcSimulateTransactionResult,
+    RpcVersionInfo, UiAccount, UiCompiledInstruction, UiInnerInstructions, UiInstruction,
 };
-use solana_transaction::{Hash, Message, Signature, Transaction};
+use solana_transaction::versioned::VersionedTransaction;
+use solana_transaction::{CompiledInstruction, Hash, Message, Signature, Transaction};
 use solana_transaction_error::TransactionError;
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -31,7 +31,26 @@ impl Node {
             cluster,
             writes: tokio::sync::Mutex::new(()),
             records: StdMutex::new(HashMap::new()),
+            order: StdMutex::new(Vec::new()),
+            events: tokio::sync::broadcast::channel(1024).0,
+            next_subscription: std::sync::atomic::AtomicU64::new(0),
+            price_feed: StdMutex::new(None),
         }
+    }
+
+    /// Tell the subscriptions (nobody listening is fine).
+    pub(super) fn publish(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    /// Start a new slot (the chain's lock held by the caller) and tell the subscriptions.
+    pub(super) fn slot_made(&self, chain: &mut Chain) {
+        let parent = chain.clock().slot;
+        chain.next_slot();
+        self.publish(Event::Slot {
+            slot: chain.clock().slot,
+            parent,
+        });
     }
 
     pub(super) fn records(&self) -> std::sync::MutexGuard<'_, HashMap<Signature, Arc<Record>>> {
@@ -88,15 +107,30 @@ impl Node {
             "getBlockHeight" => {
                 let config: RpcContextConfig = param(params, 0)?.unwrap_or_default();
                 self.reach(config.min_context_slot).await?;
-                let chain = self.cluster.chain().await;
-                let height = chain
-                    .ctx
-                    .banks_client
-                    .get_root_block_height()
-                    .await
-                    .map_err(RpcErr::internal)?;
-                to_json(height)
+                to_json(self.block_height().await?)
             }
+            "getEpochInfo" => {
+                let config: RpcContextConfig = param(params, 0)?.unwrap_or_default();
+                self.reach(config.min_context_slot).await?;
+                let height = self.block_height().await?;
+                let chain = self.cluster.chain().await;
+                let slot = chain.clock().slot;
+                let slots_in_epoch = chain.ctx.genesis_config().epoch_schedule.slots_per_epoch;
+                // One epoch: the chain's clock says epoch 0 throughout.
+                Ok(json!({
+                    "absoluteSlot": slot,
+                    "blockHeight": height,
+                    "epoch": 0,
+                    "slotIndex": slot,
+                    "slotsInEpoch": slots_in_epoch.max(slot + 1),
+                    "transactionCount": chain.transactions,
+                }))
+            }
+            "getEpochSchedule" => {
+                let chain = self.cluster.chain().await;
+                to_json(chain.ctx.genesis_config().epoch_schedule.clone())
+            }
+            "getTransactionCount" => to_json(self.cluster.chain().await.transactions),
             "getBalance" => {
                 let key = pubkey(&required::<String>(params, 0, "pubkey")?)?;
                 let config: RpcContextConfig = param(params, 1)?.unwrap_or_default();
@@ -114,15 +148,68 @@ impl Node {
                 let mut chain = self.cluster.chain().await;
                 to_json(chain.rent(space).await.map_err(RpcErr::internal)?)
             }
+            "getFeeForMessage" => {
+                let encoded: String = required(params, 0, "message")?;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(&encoded)
+                    .map_err(|e| RpcErr::invalid_params(format!("Invalid param: {e}")))?;
+                // A message is a transaction without its signatures: give it empty ones.
+                let signers = match bytes.first() {
+                    Some(b) if b & 0x80 != 0 => bytes.get(1).copied().unwrap_or(0),
+                    Some(b) => *b,
+                    None => 0,
+                };
+                let mut wire = Vec::with_capacity(bytes.len() + 1 + 64 * usize::from(signers));
+                put_short_u16(&mut wire, usize::from(signers));
+                wire.extend(std::iter::repeat_n(0u8, 64 * usize::from(signers)));
+                wire.extend_from_slice(&bytes);
+                let tx = decode_versioned(&wire)
+                    .map_err(|e| RpcErr::invalid_params(format!("Invalid param: {e}")))?;
+                let fee = match self.blockhash_valid(tx.message.recent_blockhash()).await? {
+                    true => self.fee(&tx).await?,
+                    false => None,
+                };
+                self.with_context(fee).await
+            }
             "getVersion" => to_json(RpcVersionInfo {
                 solana_core: VERSION.to_string(),
-                feature_set: None,
+                feature_set: Some(FEATURE_SET),
             }),
             "getHealth" => Ok(json!("ok")),
+            "getIdentity" => {
+                let chain = self.cluster.chain().await;
+                Ok(json!({"identity": chain.payer_pubkey().to_string()}))
+            }
             "getGenesisHash" => {
                 let chain = self.cluster.chain().await;
                 to_json(chain.ctx.genesis_config().hash().to_string())
             }
+            "getFirstAvailableBlock" => Ok(json!(0)),
+            "getBlockTime" => {
+                let slot: u64 = required(params, 0, "slot")?;
+                let current = self.cluster.chain().await.clock();
+                if slot > current.slot {
+                    return Err(RpcErr::new(
+                        -32004,
+                        format!("Block not available for slot {slot}"),
+                    ));
+                }
+                let time = self
+                    .records()
+                    .values()
+                    .find(|r| r.slot == slot)
+                    .map_or(current.unix_timestamp, |r| r.block_time);
+                Ok(json!(time))
+            }
+            "getTokenAccountsByOwner" => self.get_token_accounts_by(params, false).await,
+            "getTokenAccountsByDelegate" => self.get_token_accounts_by(params, true).await,
+            "getTokenSupply" => self.get_token_supply(params).await,
+            "getTokenAccountBalance" => self.get_token_account_balance(params).await,
+            "getSignaturesForAddress" => self.get_signatures_for_address(params).await,
+            "getBlock" => self.get_block(params).await,
+            "getRecentPrioritizationFees" => self.get_recent_prioritization_fees(params).await,
+            "lever_setPrice" => self.lever_set_price(params).await,
+            "lever_advanceClock" => self.lever_advance_clock(params).await,
             "requestAirdrop" => self.request_airdrop(params).await,
             _ => Err(RpcErr::new(-32601, "Method not found")),
         }
@@ -158,9 +245,18 @@ impl Node {
             ));
         }
         while chain.clock().slot < min {
-            chain.next_slot();
+            self.slot_made(&mut chain);
         }
         Ok(())
+    }
+
+    pub(super) async fn block_height(&self) -> Result<u64, RpcErr> {
+        self.cluster
+            .chain()
+            .await
+            .block_height()
+            .await
+            .map_err(RpcErr::internal)
     }
 
     pub(super) async fn get_account_info(&self, params: &Value) -> Result<Value, RpcErr> {
@@ -168,7 +264,11 @@ impl Node {
         let config: RpcAccountInfoConfig = param(params, 1)?.unwrap_or_default();
         self.reach(config.min_context_slot).await?;
         let account = self.cluster.account(&key).await.map_err(RpcErr::cluster)?;
-        self.with_context(account.map(|a| ui_account(&a, &config))).await
+        let value = match account {
+            Some(a) => Some(self.ui(&key, &a, &config).await),
+            None => None,
+        };
+        self.with_context(value).await
     }
 
     pub(super) async fn get_multiple_accounts(&self, params: &Value) -> Result<Value, RpcErr> {
@@ -182,14 +282,18 @@ impl Node {
         let config: RpcAccountInfoConfig = param(params, 1)?.unwrap_or_default();
         self.reach(config.min_context_slot).await?;
         let accounts = self.cluster.accounts(&keys).await.map_err(RpcErr::cluster)?;
-        let value: Vec<Option<UiAccount>> = accounts
-            .iter()
-            .map(|a| a.as_ref().map(|a| ui_account(a, &config)))
-            .collect();
+        let mut value: Vec<Option<UiAccount>> = Vec::with_capacity(keys.len());
+        for (key, a) in keys.iter().zip(&accounts) {
+            value.push(match a {
+                Some(a) => Some(self.ui(key, a, &config).await),
+                None => None,
+            });
+        }
         self.with_context(value).await
     }
 
-    /// The watched markets (the only accounts this node can list), filtered.
+    /// The accounts this chain has seen (every key of every transaction it processed, and every
+    /// account written directly) and the watched markets, owned by the program and filtered.
     pub(super) async fn get_program_accounts(&self, params: &Value) -> Result<Value, RpcErr> {
         let program = pubkey(&required::<String>(params, 0, "program id")?)?;
         let config: RpcProgramAccountsConfig = param(params, 1)?.unwrap_or_default();
@@ -199,17 +303,13 @@ impl Node {
             f.verify()
                 .map_err(|e| RpcErr::invalid_params(format!("Invalid param: {e}")))?;
         }
-        let mut keys: Vec<Pubkey> = self
-            .cluster
-            .markets()
-            .await
-            .map_err(RpcErr::cluster)?
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
-        if config.sort_results.unwrap_or(true) {
-            keys.sort();
+        let mut keys = self.cluster.chain().await.known_accounts();
+        for (market, _) in self.cluster.markets().await.map_err(RpcErr::cluster)? {
+            if keys.binary_search(&market).is_err() {
+                keys.push(market);
+            }
         }
+        keys.sort();
         let accounts = self.cluster.accounts(&keys).await.map_err(RpcErr::cluster)?;
         let mut out = Vec::new();
         for (key, account) in keys.iter().zip(accounts) {
@@ -217,7 +317,7 @@ impl Node {
             if account.owner == program && filters_match(&filters, &account.data)? {
                 out.push(RpcKeyedAccount {
                     pubkey: key.to_string(),
-                    account: ui_account(&account, &config.account_config),
+                    account: self.ui(key, &account, &config.account_config).await,
                 });
             }
         }
@@ -231,8 +331,7 @@ impl Node {
     pub(super) async fn get_latest_blockhash(&self, params: &Value) -> Result<Value, RpcErr> {
         let config: RpcContextConfig = param(params, 0)?.unwrap_or_default();
         self.reach(config.min_context_slot).await?;
-        let blockhash = self.cluster.latest_blockhash().await.map_err(RpcErr::cluster)?;
-        let last_valid_block_height = self.last_valid_block_height().await?;
+        let (blockhash, last_valid_block_height) = self.latest_blockhash().await?;
         self.with_context(RpcBlockhash {
             blockhash: blockhash.to_string(),
             last_valid_block_height,
@@ -240,37 +339,52 @@ impl Node {
         .await
     }
 
-    pub(super) async fn last_valid_block_height(&self) -> Result<u64, RpcErr> {
-        let chain = self.cluster.chain().await;
-        let latest = chain
-            .ctx
-            .banks_client
-            .get_latest_blockhash_with_commitment(Default::default())
+    /// The chain's latest blockhash and the last block height a transaction may use it at.
+    pub(super) async fn latest_blockhash(&self) -> Result<(Hash, u64), RpcErr> {
+        self.cluster
+            .chain()
             .await
-            .map_err(RpcErr::internal)?;
-        Ok(latest.map_or(0, |(_, height)| height))
+            .latest_blockhash_info()
+            .await
+            .map_err(RpcErr::internal)
     }
 
-    /// Whether the bank's queue still holds `hash` (the fee lookup fails when it does not).
+    /// Whether a transaction using `hash` would be accepted now (the rule `sendTransaction`
+    /// applies).
     pub(super) async fn blockhash_valid(&self, hash: &Hash) -> Result<bool, RpcErr> {
-        let chain = self.cluster.chain().await;
-        let payer = chain.payer_pubkey();
-        let message = Message::new_with_blockhash(&[], Some(&payer), hash);
-        let fee = chain
-            .ctx
-            .banks_client
-            .get_fee_for_message(message)
+        self.cluster
+            .chain()
             .await
-            .map_err(RpcErr::internal)?;
-        Ok(fee.is_some())
+            .is_blockhash_valid(hash)
+            .await
+            .map_err(RpcErr::internal)
     }
 
-    pub(super) async fn fee(&self, message: &Message) -> Result<Option<u64>, RpcErr> {
+    /// The fee the bank charges for `tx` (`None`: blockhash unknown). For a v0 message, the
+    /// bank prices the same header, keys and instructions (the fee does not depend on the
+    /// accounts an instruction names).
+    pub(super) async fn fee(&self, tx: &VersionedTransaction) -> Result<Option<u64>, RpcErr> {
+        let message = match &tx.message {
+            VersionedMessage::Legacy(m) => m.clone(),
+            VersionedMessage::V0(m) => Message::new_with_compiled_instructions(
+                m.header.num_required_signatures,
+                m.header.num_readonly_signed_accounts,
+                m.header.num_readonly_unsigned_accounts,
+                m.account_keys.clone(),
+                m.recent_blockhash,
+                m.instructions
+                    .iter()
+                    .map(|i| {
+                        CompiledInstruction::new_from_raw_parts(i.program_id_index, i.data.clone(), vec![])
+                    })
+                    .collect(),
+            ),
+        };
         let chain = self.cluster.chain().await;
         chain
             .ctx
             .banks_client
-            .get_fee_for_message(message.clone())
+            .get_fee_for_message(message)
             .await
             .map_err(RpcErr::internal)
     }
@@ -286,7 +400,7 @@ impl Node {
     }
 
     /// The bank's simulation of `tx` at the current state.
-    pub(super) async fn simulate_raw(&self, tx: &Transaction) -> Result<Simulated, RpcErr> {
+    pub(super) async fn simulate_raw(&self, tx: &VersionedTransaction) -> Result<Simulated, RpcErr> {
         let chain = self.cluster.chain().await;
         let out = chain
             .ctx
@@ -333,14 +447,14 @@ impl Node {
     /// A simulation as `simulateTransaction` reports it.
     pub(super) async fn simulation_result(
         &self,
-        tx: &Transaction,
+        tx: &VersionedTransaction,
         sim: &Simulated,
         inner_instructions: bool,
         replacement_blockhash: Option<RpcBlockhash>,
     ) -> Result<RpcSimulateTransactionResult, RpcErr> {
         let fee = match &sim.result {
             Err(_) => None,
-            Ok(()) => self.fee(&tx.message).await?,
+            Ok(()) => self.fee(tx).await?,
         };
         Ok(RpcSimulateTransactionResult {
             err: sim.result.clone().err().map(Into::into),
@@ -373,29 +487,57 @@ impl Node {
                 "sigVerify may not be used with replaceRecentBlockhash",
             ));
         }
-        if config.accounts.is_some() {
-            return Err(RpcErr::invalid_params(
-                "simulateTransaction `accounts` is not supported by this node",
-            ));
-        }
         self.reach(config.min_context_slot).await?;
         if config.sig_verify {
             verify(&tx)?;
         }
         let replacement = if config.replace_recent_blockhash {
-            let blockhash = self.cluster.latest_blockhash().await.map_err(RpcErr::cluster)?;
-            tx.message.recent_blockhash = blockhash;
+            let (blockhash, last_valid_block_height) = self.latest_blockhash().await?;
+            match &mut tx.message {
+                VersionedMessage::Legacy(m) => m.recent_blockhash = blockhash,
+                VersionedMessage::V0(m) => m.recent_blockhash = blockhash,
+            }
             Some(RpcBlockhash {
                 blockhash: blockhash.to_string(),
-                last_valid_block_height: self.last_valid_block_height().await?,
+                last_valid_block_height,
             })
         } else {
             None
         };
+        let _w = self.writes.lock().await;
         let sim = self.simulate_raw(&tx).await?;
-        let result = self
+        let mut result = self
             .simulation_result(&tx, &sim, config.inner_instructions, replacement)
             .await?;
+        if let Some(accounts) = &config.accounts {
+            if accounts.addresses.len() > MAX_MULTIPLE_ACCOUNTS {
+                return Err(RpcErr::invalid_params(format!(
+                    "Too many accounts provided; max {MAX_MULTIPLE_ACCOUNTS}"
+                )));
+            }
+            let addresses = accounts
+                .addresses
+                .iter()
+                .map(|a| pubkey(a))
+                .collect::<Result<Vec<_>, _>>()?;
+            if sim.result.is_ok() {
+                let after = self.accounts_after(&tx, &addresses).await?;
+                let account_config = RpcAccountInfoConfig {
+                    encoding: accounts.encoding,
+                    ..Default::default()
+                };
+                let mut shown = Vec::with_capacity(after.len());
+                for (key, account) in addresses.iter().zip(after) {
+                    shown.push(match account {
+                        Some(a) => Some(self.ui(key, &a, &account_config).await),
+                        None => None,
+                    });
+                }
+                result.accounts = Some(shown);
+            } else {
+                result.accounts = Some(vec![None; addresses.len()]);
+            }
+        }
         self.with_context(result).await
     }
 
@@ -408,10 +550,61 @@ impl Node {
         to_json(signature.to_string())
     }
 
+    /// The static keys of `tx`, then the keys its lookup tables load (writable, then readonly).
+    pub(super) async fn resolve_keys(
+        &self,
+        tx: &VersionedTransaction,
+    ) -> Result<(Vec<Pubkey>, (Vec<Pubkey>, Vec<Pubkey>)), RpcErr> {
+        let mut keys = tx.message.static_account_keys().to_vec();
+        let mut loaded = (Vec::new(), Vec::new());
+        for lookup in tx.message.address_table_lookups().unwrap_or_default() {
+            let table = self
+                .cluster
+                .account(&lookup.account_key)
+                .await
+                .map_err(RpcErr::cluster)?
+                .ok_or_else(|| {
+                    preflight_failure(
+                        TransactionError::AddressLookupTableNotFound,
+                        empty_simulation(TransactionError::AddressLookupTableNotFound),
+                    )
+                })?;
+            let addresses: Vec<Pubkey> = table
+                .data
+                .get(LOOKUP_TABLE_META_SIZE..)
+                .unwrap_or_default()
+                .chunks_exact(32)
+                .map(|c| Pubkey::new_from_array(c.try_into().unwrap_or([0; 32])))
+                .collect();
+            let pick = |indexes: &[u8]| -> Result<Vec<Pubkey>, RpcErr> {
+                indexes
+                    .iter()
+                    .map(|i| {
+                        addresses.get(usize::from(*i)).copied().ok_or_else(|| {
+                            preflight_failure(
+                                TransactionError::InvalidAddressLookupTableIndex,
+                                empty_simulation(TransactionError::InvalidAddressLookupTableIndex),
+                            )
+                        })
+                    })
+                    .collect()
+            };
+            loaded.0.extend(pick(&lookup.writable_indexes)?);
+            loaded.1.extend(pick(&lookup.readonly_indexes)?);
+        }
+        keys.extend(loaded.0.iter().copied());
+        keys.extend(loaded.1.iter().copied());
+        Ok((keys, loaded))
+    }
+
     /// Verify, preflight unless `skip_preflight`, process, and keep the outcome. A transaction
     /// that cannot land is refused as a preflight failure (-32002, with its error), so a client
     /// learns at once what a validator would let it find out only when the blockhash expires.
-    pub(super) async fn send(&self, tx: Transaction, skip_preflight: bool) -> Result<Signature, RpcErr> {
+    pub(super) async fn send(
+        &self,
+        tx: VersionedTransaction,
+        skip_preflight: bool,
+    ) -> Result<Signature, RpcErr> {
         let signature = *tx
             .signatures
             .first()
@@ -422,6 +615,7 @@ impl Node {
             // Already processed: a validator would drop the duplicate.
             return Ok(signature);
         }
+        let (keys, loaded) = self.resolve_keys(&tx).await?;
         let sim = self.simulate_raw(&tx).await?;
         let preflight = self.simulation_result(&tx, &sim, true, None).await?;
         if !skip_preflight {
@@ -429,28 +623,32 @@ impl Node {
                 return Err(preflight_failure(err.clone().into(), preflight));
             }
         }
-        let fee = self.fee(&tx.message).await?.unwrap_or(0);
-        let keys = tx.message.account_keys.clone();
-        let balances = |accounts: Vec<Option<Account>>| -> Vec<u64> {
+        let fee = self.fee(&tx).await?.unwrap_or(0);
+        let lamports = |accounts: &[Option<Account>]| -> Vec<u64> {
             accounts
                 .iter()
                 .map(|a| a.as_ref().map_or(0, |a| a.lamports))
                 .collect()
         };
-        let pre_balances = balances(self.cluster.accounts(&keys).await.map_err(RpcErr::cluster)?);
+        let pre = self.cluster.accounts(&keys).await.map_err(RpcErr::cluster)?;
+        let pre_token_balances = self.token_balances(&keys, &pre).await;
         // The preflight above already read the inner instructions: no second simulation.
-        let outcome = self.cluster.process_without_events(&tx).await;
-        let post_balances = balances(self.cluster.accounts(&keys).await.map_err(RpcErr::cluster)?);
-        let now = {
+        let outcome = self.cluster.process_versioned(&tx).await;
+        let post = self.cluster.accounts(&keys).await.map_err(RpcErr::cluster)?;
+        let post_token_balances = self.token_balances(&keys, &post).await;
+        let (now, block_height, blockhash) = {
             let mut chain = self.cluster.chain().await;
+            chain.note_accounts(keys.iter().copied());
             let now = chain.clock();
-            chain.next_slot();
-            now
+            let height = chain.block_height().await.map_err(RpcErr::internal)?;
+            let (hash, _) = chain.latest_blockhash_info().await.map_err(RpcErr::internal)?;
+            self.slot_made(&mut chain);
+            (now, height, hash)
         };
         let sim_return = sim.return_data.as_ref().map(|(program, _)| *program);
         let last_program = tx
             .message
-            .instructions
+            .instructions()
             .last()
             .and_then(|i| keys.get(usize::from(i.program_id_index)))
             .copied();
@@ -481,29 +679,49 @@ impl Node {
         let record = Record {
             slot: now.slot,
             block_time: now.unix_timestamp,
+            block_height,
+            blockhash,
             tx,
+            keys,
+            loaded,
             err,
             logs,
             return_data,
             inner: preflight.inner_instructions,
             units: preflight.units_consumed,
             fee,
-            pre_balances,
-            post_balances,
+            pre_balances: lamports(&pre),
+            post_balances: lamports(&post),
+            pre_token_balances,
+            post_token_balances,
         };
         if record.err.is_none() {
-            self.watch_created_markets(&record.tx).await?;
+            self.watch_created_markets(&record.tx, &record.keys).await?;
         }
+        self.publish(Event::Landed {
+            signature,
+            slot: record.slot,
+            err: record.err.clone(),
+            keys: Arc::new(record.keys.clone()),
+            logs: Arc::new(record.logs.clone()),
+        });
         self.records().insert(signature, Arc::new(record));
+        self.order
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(signature);
         Ok(signature)
     }
 
     /// Watch the market of every `create_market` in `tx` (which landed).
-    pub(super) async fn watch_created_markets(&self, tx: &Transaction) -> Result<(), RpcErr> {
-        let keys = &tx.message.account_keys;
+    pub(super) async fn watch_created_markets(
+        &self,
+        tx: &VersionedTransaction,
+        keys: &[Pubkey],
+    ) -> Result<(), RpcErr> {
         let candidates: Vec<Pubkey> = tx
             .message
-            .instructions
+            .instructions()
             .iter()
             .filter(|i| {
                 keys.get(usize::from(i.program_id_index)) == Some(&lever::ID)
@@ -579,64 +797,279 @@ impl Node {
             return Ok(Value::Null);
         };
         let encoding = config.encoding.unwrap_or(UiTransactionEncoding::Json);
-        let meta = UiTransactionStatusMeta {
-            err: r.err.clone().map(Into::into),
-            status: match &r.err {
-                None => Ok(()),
-                Some(e) => Err(e.clone().into()),
-            },
-            fee: r.fee,
-            pre_balances: r.pre_balances.clone(),
-            post_balances: r.post_balances.clone(),
-            inner_instructions: match &r.inner {
-                Some(inner) => OptionSerializer::Some(inner.clone()),
-                None => OptionSerializer::None,
-            },
-            log_messages: OptionSerializer::Some(r.logs.clone()),
-            pre_token_balances: OptionSerializer::None,
-            post_token_balances: OptionSerializer::None,
-            rewards: OptionSerializer::Some(Vec::new()),
-            loaded_addresses: OptionSerializer::Some(UiLoadedAddresses {
-                writable: Vec::new(),
-                readonly: Vec::new(),
-            }),
-            return_data: match &r.return_data {
-                Some((program, data)) => OptionSerializer::Some(ui_return_data(program, data)),
-                None => OptionSerializer::Skip,
-            },
-            compute_units_consumed: match r.units {
-                Some(u) => OptionSerializer::Some(u),
-                None => OptionSerializer::Skip,
-            },
-            cost_units: OptionSerializer::Skip,
-        };
-        let with_meta = EncodedTransactionWithStatusMeta {
-            // Replaced below by the requested encoding.
-            transaction: EncodedTransaction::LegacyBinary(String::new()),
-            meta: Some(meta),
-            version: config
-                .max_supported_transaction_version
-                .map(|_| TransactionVersion::LEGACY),
-        };
-        let mut value = to_json(with_meta)?;
-        value["transaction"] = encode_for(&r.tx, encoding)?;
+        let mut value = transaction_with_meta(&r, encoding, config.max_supported_transaction_version)?;
         // `EncodedConfirmedTransactionWithStatusMeta`: slot, the flattened fields, block time.
         value["slot"] = json!(r.slot);
         value["blockTime"] = json!(r.block_time);
         Ok(value)
     }
 
+    pub(super) async fn get_signatures_for_address(&self, params: &Value) -> Result<Value, RpcErr> {
+        let address = pubkey(&required::<String>(params, 0, "address")?)?;
+        let config: Value = param(params, 1)?.unwrap_or(json!({}));
+        let limit = config.get("limit").and_then(Value::as_u64).unwrap_or(1000);
+        if !(1..=1000).contains(&limit) {
+            return Err(RpcErr::invalid_params("Invalid limit; max 1000"));
+        }
+        let signature_of = |key: &str| -> Result<Option<Signature>, RpcErr> {
+            match config.get(key).and_then(Value::as_str) {
+                Some(s) => Signature::from_str(s)
+                    .map(Some)
+                    .map_err(|e| RpcErr::invalid_params(format!("Invalid param: {e}"))),
+                None => Ok(None),
+            }
+        };
+        let (before, until) = (signature_of("before")?, signature_of("until")?);
+        let order = self.order.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let records = self.records();
+        let mut out = Vec::new();
+        // Newest first; `before` excludes itself and everything newer, `until` stops there.
+        let mut started = before.is_none();
+        for signature in order.iter().rev() {
+            if !started {
+                started = Some(*signature) == before;
+                continue;
+            }
+            if Some(*signature) == until || out.len() as u64 >= limit {
+                break;
+            }
+            let Some(r) = records.get(signature) else { continue };
+            if r.keys.contains(&address) {
+                out.push(json!({
+                    "signature": signature.to_string(),
+                    "slot": r.slot,
+                    "err": r.err,
+                    "memo": null,
+                    "blockTime": r.block_time,
+                    "confirmationStatus": "finalized",
+                }));
+            }
+        }
+        Ok(Value::Array(out))
+    }
+
+    pub(super) async fn get_block(&self, params: &Value) -> Result<Value, RpcErr> {
+        let slot: u64 = required(params, 0, "slot")?;
+        let config: Value = match params.get(1) {
+            Some(Value::String(e)) => json!({"encoding": e}),
+            Some(v @ Value::Object(_)) => v.clone(),
+            _ => json!({}),
+        };
+        let encoding: UiTransactionEncoding = match config.get("encoding") {
+            Some(e) => serde_json::from_value(e.clone())
+                .map_err(|e| RpcErr::invalid_params(format!("Invalid param: {e}")))?,
+            None => UiTransactionEncoding::Json,
+        };
+        let details = config
+            .get("transactionDetails")
+            .and_then(Value::as_str)
+            .unwrap_or("full")
+            .to_string();
+        let max_version = config
+            .get("maxSupportedTransactionVersion")
+            .and_then(Value::as_u64)
+            .map(|v| v as u8);
+        let rewards = config.get("rewards").and_then(Value::as_bool).unwrap_or(true);
+        let (current, height, hash) = {
+            let mut chain = self.cluster.chain().await;
+            let clock = chain.clock();
+            let height = chain.block_height().await.map_err(RpcErr::internal)?;
+            let (hash, _) = chain.latest_blockhash_info().await.map_err(RpcErr::internal)?;
+            (clock, height, hash)
+        };
+        if slot > current.slot {
+            return Err(RpcErr::new(
+                -32004,
+                format!("Block not available for slot {slot}"),
+            ));
+        }
+        let order = self.order.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let in_slot: Vec<Arc<Record>> = {
+            let records = self.records();
+            order
+                .iter()
+                .filter_map(|s| records.get(s).cloned())
+                .filter(|r| r.slot == slot)
+                .collect()
+        };
+        let (block_height, blockhash, block_time) = match in_slot.first() {
+            Some(r) => (r.block_height, r.blockhash, r.block_time),
+            None => (height, hash, current.unix_timestamp),
+        };
+        let mut block = json!({
+            "blockHeight": block_height,
+            "blockTime": block_time,
+            "blockhash": blockhash.to_string(),
+            "parentSlot": slot.saturating_sub(1),
+            "previousBlockhash": blockhash.to_string(),
+        });
+        if rewards {
+            block["rewards"] = json!([]);
+        }
+        match details.as_str() {
+            "none" => {}
+            "signatures" => {
+                block["signatures"] = json!(in_slot
+                    .iter()
+                    .map(|r| r.tx.signatures[0].to_string())
+                    .collect::<Vec<_>>());
+            }
+            "full" | "accounts" => {
+                let mut txs = Vec::new();
+                for r in &in_slot {
+                    if matches!(r.tx.message, VersionedMessage::V0(_)) && max_version.is_none() {
+                        return Err(RpcErr::new(
+                            -32015,
+                            "Transaction version (0) is not supported by the requesting client. \
+                             Please try the request again with the following configuration \
+                             parameter: \"maxSupportedTransactionVersion\": 0",
+                        ));
+                    }
+                    let mut t = transaction_with_meta(r, encoding, max_version)?;
+                    if details == "accounts" {
+                        t["transaction"] = json!({
+                            "signatures": r.tx.signatures.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                            "accountKeys": encode_for(&r.tx, UiTransactionEncoding::JsonParsed, &r.keys, &r.loaded)?["message"]["accountKeys"].clone(),
+                        });
+                    }
+                    txs.push(t);
+                }
+                block["transactions"] = Value::Array(txs);
+            }
+            other => {
+                return Err(RpcErr::invalid_params(format!(
+                    "Invalid param: unknown transactionDetails {other}"
+                )))
+            }
+        }
+        Ok(block)
+    }
+
+    /// The compute-unit price of each recent transaction (writing one of `addresses`, if given);
+    /// a single zero at the current slot when there is none.
+    pub(super) async fn get_recent_prioritization_fees(&self, params: &Value) -> Result<Value, RpcErr> {
+        let addresses: Vec<String> = param(params, 0)?.unwrap_or_default();
+        let addresses = addresses
+            .iter()
+            .map(|a| pubkey(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let slot = self.slot().await;
+        let records = self.records();
+        let mut fees: std::collections::BTreeMap<u64, u64> = Default::default();
+        for r in records.values().filter(|r| r.slot + 150 >= slot) {
+            if !addresses.is_empty() && !addresses.iter().any(|a| r.keys.contains(a)) {
+                continue;
+            }
+            let price = compute_unit_price(&r.tx, &r.keys);
+            let entry = fees.entry(r.slot).or_default();
+            *entry = (*entry).max(price);
+        }
+        if fees.is_empty() {
+            fees.insert(slot, 0);
+        }
+        Ok(Value::Array(
+            fees.into_iter()
+                .map(|(slot, fee)| json!({"slot": slot, "prioritizationFee": fee}))
+                .collect(),
+        ))
+    }
+
+    /// `lever_setPrice [usd, {account, feedId, confidence}]`: publish a price at the chain's
+    /// time (default: the demo's price account and feed).
+    pub(super) async fn lever_set_price(&self, params: &Value) -> Result<Value, RpcErr> {
+        let usd: f64 = required(params, 0, "price in USD")?;
+        if !(usd.is_finite() && usd > 0.0) {
+            return Err(RpcErr::invalid_params(
+                "Invalid param: the price must be positive",
+            ));
+        }
+        let options: Value = param(params, 1)?.unwrap_or(json!({}));
+        let default = *self.price_feed.lock().unwrap_or_else(|e| e.into_inner());
+        let account = match options.get("account").and_then(Value::as_str) {
+            Some(a) => pubkey(a)?,
+            None => default
+                .map(|(a, _)| a)
+                .ok_or_else(|| RpcErr::invalid_params("Invalid param: no price account given"))?,
+        };
+        let feed_id = match options.get("feedId").and_then(Value::as_str) {
+            Some(hex) => {
+                let hex = hex.trim_start_matches("0x");
+                let bytes: Option<Vec<u8>> = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+                    .collect();
+                bytes
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                    .ok_or_else(|| RpcErr::invalid_params("Invalid param: feedId is 32 bytes of hex"))?
+            }
+            None => default
+                .map(|(_, f)| f)
+                .ok_or_else(|| RpcErr::invalid_params("Invalid param: no feedId given"))?,
+        };
+        let confidence = options
+            .get("confidence")
+            .and_then(Value::as_f64)
+            .unwrap_or(DEMO_CONF_RATIO);
+        let _w = self.writes.lock().await;
+        let (input, slot) = {
+            let mut chain = self.cluster.chain().await;
+            let input = lever_sdk::pyth::PriceInput::usd(feed_id, usd, confidence, chain.now());
+            chain.write_price(&account, &input);
+            (input, chain.clock().slot)
+        };
+        self.publish(Event::Slot {
+            slot,
+            parent: slot.saturating_sub(1),
+        });
+        self.publish(Event::Accounts {
+            slot,
+            keys: Arc::new(vec![account]),
+        });
+        Ok(json!({
+            "account": account.to_string(),
+            "price": input.price,
+            "conf": input.conf,
+            "exponent": input.exponent,
+            "publishTime": input.publish_time,
+            "slot": slot,
+        }))
+    }
+
+    /// `lever_advanceClock [seconds]`: move the chain's clock forward, in a new slot.
+    pub(super) async fn lever_advance_clock(&self, params: &Value) -> Result<Value, RpcErr> {
+        let secs: i64 = required(params, 0, "seconds")?;
+        if secs < 0 {
+            return Err(RpcErr::invalid_params(
+                "Invalid param: the clock only moves forward",
+            ));
+        }
+        let _w = self.writes.lock().await;
+        let clock = {
+            let mut chain = self.cluster.chain().await;
+            let to = chain.now().saturating_add(secs);
+            let parent = chain.clock().slot;
+            chain.set_time(to);
+            let clock = chain.clock();
+            self.publish(Event::Slot {
+                slot: clock.slot,
+                parent,
+            });
+            clock
+        };
+        Ok(json!({"unixTimestamp": clock.unix_timestamp, "slot": clock.slot}))
+    }
+
     pub(super) async fn request_airdrop(&self, params: &Value) -> Result<Value, RpcErr> {
         let to = pubkey(&required::<String>(params, 0, "pubkey")?)?;
         let lamports: u64 = required(params, 1, "lamports")?;
-        let blockhash = self.cluster.latest_blockhash().await.map_err(RpcErr::cluster)?;
+        let (blockhash, _) = self.latest_blockhash().await?;
         let tx = {
             let chain = self.cluster.chain().await;
             let payer = chain.payer();
             let ix = solana_system_interface::instruction::transfer(&payer.pubkey(), &to, lamports);
             Transaction::new_signed_with_payer(&[ix], Some(&payer.pubkey()), &[payer], blockhash)
         };
-        let signature = self.send(tx, false).await?;
+        let signature = self.send(tx.into(), false).await?;
         to_json(signature.to_string())
     }
 }
@@ -654,7 +1087,10 @@ pub(super) fn preflight_failure(error: TransactionError, result: RpcSimulateTran
     }
 }
 
-pub(super) fn verify(tx: &Transaction) -> Result<(), RpcErr> {
-    tx.verify()
-        .map_err(|_| RpcErr::new(-32003, "Transaction signature verification failure"))
+pub(super) fn verify(tx: &VersionedTransaction) -> Result<(), RpcErr> {
+    let signers = usize::from(tx.message.header().num_required_signatures);
+    if tx.signatures.len() != signers || !tx.verify_with_results().iter().all(|ok| *ok) {
+        return Err(RpcErr::new(-32003, "Transaction signature verification failure"));
+    }
+    Ok(())
 }

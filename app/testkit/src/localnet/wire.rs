@@ -8,12 +8,16 @@ use lever_sdk::cluster::ClusterError;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use solana_account::Account;
+use solana_account_decoder::parse_account_data::{AccountAdditionalDataV3, SplTokenAdditionalDataV2};
+use solana_message::v0::MessageAddressTableLookup;
+use solana_message::{v0, MessageHeader, VersionedMessage};
 use solana_rpc_client::api::config::{RpcAccountInfoConfig, UiTransactionEncoding};
 use solana_rpc_client::api::filter::{Memcmp, MemcmpEncodedBytes, RpcFilterType};
 use solana_rpc_client::api::response::{
-    EncodedTransaction, TransactionBinaryEncoding, UiAccount, UiAccountData, UiAccountEncoding,
-    UiCompiledInstruction, UiInnerInstructions, UiReturnDataEncoding, UiTransactionReturnData,
+    EncodedTransaction, TransactionBinaryEncoding, UiAccount, UiAccountEncoding, UiCompiledInstruction,
+    UiInnerInstructions, UiReturnDataEncoding, UiTransactionReturnData,
 };
+use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction::{CompiledInstruction, Hash, Message, Signature, Transaction};
 use solana_transaction_error::TransactionError;
 use std::collections::HashMap;
@@ -76,7 +80,13 @@ pub(super) struct Simulated {
 pub(super) struct Record {
     pub(super) slot: u64,
     pub(super) block_time: i64,
-    pub(super) tx: Transaction,
+    /// The block height and the latest blockhash when it landed (what `getBlock` reports).
+    pub(super) block_height: u64,
+    pub(super) blockhash: Hash,
+    pub(super) tx: VersionedTransaction,
+    /// Static keys, then the keys loaded from lookup tables (writable, then readonly).
+    pub(super) keys: Vec<Pubkey>,
+    pub(super) loaded: (Vec<Pubkey>, Vec<Pubkey>),
     pub(super) err: Option<TransactionError>,
     pub(super) logs: Vec<String>,
     pub(super) return_data: Option<(Pubkey, Vec<u8>)>,
@@ -85,6 +95,25 @@ pub(super) struct Record {
     pub(super) fee: u64,
     pub(super) pre_balances: Vec<u64>,
     pub(super) post_balances: Vec<u64>,
+    pub(super) pre_token_balances: Vec<Value>,
+    pub(super) post_token_balances: Vec<Value>,
+}
+
+/// What the websocket subscriptions hear about.
+#[derive(Clone, Debug)]
+pub(super) enum Event {
+    /// A new slot.
+    Slot { slot: u64, parent: u64 },
+    /// A transaction landed (or failed on chain) in `slot`.
+    Landed {
+        signature: Signature,
+        slot: u64,
+        err: Option<TransactionError>,
+        keys: Arc<Vec<Pubkey>>,
+        logs: Arc<Vec<String>>,
+    },
+    /// Accounts written outside a transaction (a price, the clock).
+    Accounts { slot: u64, keys: Arc<Vec<Pubkey>> },
 }
 
 pub(super) struct Node {
@@ -93,6 +122,12 @@ pub(super) struct Node {
     /// transaction's preflight and processing see the same state.
     pub(super) writes: tokio::sync::Mutex<()>,
     pub(super) records: StdMutex<HashMap<Signature, Arc<Record>>>,
+    /// Signatures in the order they were processed.
+    pub(super) order: StdMutex<Vec<Signature>>,
+    pub(super) events: tokio::sync::broadcast::Sender<Event>,
+    pub(super) next_subscription: std::sync::atomic::AtomicU64,
+    /// Where `lever_setPrice` writes by default (the demo's price account and feed).
+    pub(super) price_feed: StdMutex<Option<(Pubkey, [u8; 32])>>,
 }
 
 pub(super) fn to_json<T: serde::Serialize>(value: T) -> Result<Value, RpcErr> {
@@ -136,31 +171,21 @@ pub(super) fn base58_decode(text: &str) -> Option<Vec<u8>> {
         .map(|b| b.into_owned())
 }
 
-/// An account as `getAccountInfo` returns it: base58 when asked for it, base64 otherwise (also for
-/// `base64+zstd` and `jsonParsed`, which a validator too falls back from; clients decode by the
-/// encoding returned).
-pub(super) fn ui_account(account: &Account, config: &RpcAccountInfoConfig) -> UiAccount {
-    let data = match &config.data_slice {
-        Some(s) => {
-            let start = s.offset.min(account.data.len());
-            let end = s.offset.saturating_add(s.length).min(account.data.len());
-            &account.data[start..end]
-        }
-        None => &account.data[..],
-    };
-    let data = match config.encoding {
-        Some(UiAccountEncoding::Binary) => UiAccountData::LegacyBinary(base58(data)),
-        Some(UiAccountEncoding::Base58) => UiAccountData::Binary(base58(data), UiAccountEncoding::Base58),
-        _ => UiAccountData::Binary(base64(data), UiAccountEncoding::Base64),
-    };
-    UiAccount {
-        lamports: account.lamports,
-        data,
-        owner: account.owner.to_string(),
-        executable: account.executable,
-        rent_epoch: account.rent_epoch,
-        space: Some(account.data.len() as u64),
-    }
+/// An account as `getAccountInfo` returns it, in the requested encoding (`base64` by default;
+/// `jsonParsed` through the validator's own decoder, `solana-account-decoder`, with `additional`
+/// the mint data a token account is shown with; falls back to `base64` for accounts it cannot
+/// parse, as a validator does).
+pub(super) fn ui_account(
+    key: &Pubkey,
+    account: &Account,
+    config: &RpcAccountInfoConfig,
+    additional: Option<SplTokenAdditionalDataV2>,
+) -> UiAccount {
+    let encoding = config.encoding.unwrap_or(UiAccountEncoding::Base64);
+    let additional = additional.map(|a| AccountAdditionalDataV3 {
+        spl_token_additional_data: Some(a),
+    });
+    solana_account_decoder::encode_ui_account(key, account, encoding, additional, config.data_slice)
 }
 
 pub(super) fn filters_match(filters: &[RpcFilterType], data: &[u8]) -> Result<bool, RpcErr> {
@@ -168,11 +193,7 @@ pub(super) fn filters_match(filters: &[RpcFilterType], data: &[u8]) -> Result<bo
         let ok = match filter {
             RpcFilterType::DataSize(size) => data.len() as u64 == *size,
             RpcFilterType::Memcmp(m) => m.bytes_match(data),
-            RpcFilterType::TokenAccountState => {
-                return Err(RpcErr::invalid_params(
-                    "tokenAccountState filters are not supported by this node",
-                ))
-            }
+            RpcFilterType::TokenAccountState => super::tokens::is_token_account(data),
         };
         if !ok {
             return Ok(false);
@@ -306,10 +327,88 @@ impl Reader<'_> {
     }
 }
 
+/// A transaction in the wire format, legacy or v0.
+pub fn decode_versioned(bytes: &[u8]) -> Result<VersionedTransaction, String> {
+    let mut r = Reader { bytes, pos: 0 };
+    let count = r.short_u16()?;
+    let mut signatures = Vec::with_capacity(count);
+    for _ in 0..count {
+        let raw: [u8; 64] = r.take(64)?.try_into().map_err(|_| "signature")?;
+        signatures.push(Signature::from(raw));
+    }
+    let first = r.u8()?;
+    if first & 0x80 == 0 {
+        return decode_transaction(bytes).map(VersionedTransaction::from);
+    }
+    if first & 0x7f != 0 {
+        return Err(format!("transaction version {} is not supported", first & 0x7f));
+    }
+    let header = MessageHeader {
+        num_required_signatures: r.u8()?,
+        num_readonly_signed_accounts: r.u8()?,
+        num_readonly_unsigned_accounts: r.u8()?,
+    };
+    let key_count = r.short_u16()?;
+    let mut account_keys = Vec::with_capacity(key_count);
+    for _ in 0..key_count {
+        let raw: [u8; 32] = r.take(32)?.try_into().map_err(|_| "key")?;
+        account_keys.push(Pubkey::new_from_array(raw));
+    }
+    let blockhash: [u8; 32] = r.take(32)?.try_into().map_err(|_| "blockhash")?;
+    let ix_count = r.short_u16()?;
+    let mut instructions = Vec::with_capacity(ix_count);
+    for _ in 0..ix_count {
+        let program = r.u8()?;
+        let n = r.short_u16()?;
+        let accounts = r.take(n)?.to_vec();
+        let n = r.short_u16()?;
+        let data = r.take(n)?.to_vec();
+        instructions.push(CompiledInstruction::new_from_raw_parts(program, data, accounts));
+    }
+    let lookup_count = r.short_u16()?;
+    let mut address_table_lookups = Vec::with_capacity(lookup_count);
+    for _ in 0..lookup_count {
+        let raw: [u8; 32] = r.take(32)?.try_into().map_err(|_| "lookup table")?;
+        let n = r.short_u16()?;
+        let writable_indexes = r.take(n)?.to_vec();
+        let n = r.short_u16()?;
+        let readonly_indexes = r.take(n)?.to_vec();
+        address_table_lookups.push(MessageAddressTableLookup {
+            account_key: Pubkey::new_from_array(raw),
+            writable_indexes,
+            readonly_indexes,
+        });
+    }
+    if r.pos != bytes.len() {
+        return Err(format!("{} trailing bytes", bytes.len() - r.pos));
+    }
+    Ok(VersionedTransaction {
+        signatures,
+        message: VersionedMessage::V0(v0::Message {
+            header,
+            account_keys,
+            recent_blockhash: Hash::new_from_array(blockhash),
+            instructions,
+            address_table_lookups,
+        }),
+    })
+}
+
+/// The wire format of a legacy or v0 transaction.
+pub fn encode_versioned(tx: &VersionedTransaction) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + 64 * tx.signatures.len() + 512);
+    put_short_u16(&mut out, tx.signatures.len());
+    for s in &tx.signatures {
+        out.extend_from_slice(s.as_ref());
+    }
+    out.extend(tx.message.serialize());
+    out
+}
+
 pub(super) fn decode_wire(
     encoded: &str,
     encoding: Option<UiTransactionEncoding>,
-) -> Result<Transaction, RpcErr> {
+) -> Result<VersionedTransaction, RpcErr> {
     let bytes = match encoding.unwrap_or(UiTransactionEncoding::Base58) {
         UiTransactionEncoding::Base58 | UiTransactionEncoding::Binary => base58_decode(encoded),
         UiTransactionEncoding::Base64 => base64::engine::general_purpose::STANDARD.decode(encoded).ok(),
@@ -320,42 +419,157 @@ pub(super) fn decode_wire(
         }
     }
     .ok_or_else(|| RpcErr::invalid_params("invalid transaction encoding"))?;
-    decode_transaction(&bytes)
+    decode_versioned(&bytes)
         .map_err(|e| RpcErr::invalid_params(format!("failed to deserialize transaction: {e}")))
 }
 
-/// The transaction in the requested encoding (`json`/`jsonParsed`: the raw message as JSON).
-pub(super) fn encode_for(tx: &Transaction, encoding: UiTransactionEncoding) -> Result<Value, RpcErr> {
+/// Whether static key `i` of `message` signs and is writable (by the header alone).
+pub(super) fn static_key_flags(message: &VersionedMessage, i: usize) -> (bool, bool) {
+    let h = message.header();
+    let n = message.static_account_keys().len();
+    let signers = usize::from(h.num_required_signatures);
+    if i < signers {
+        (
+            true,
+            i < signers.saturating_sub(usize::from(h.num_readonly_signed_accounts)),
+        )
+    } else {
+        (
+            false,
+            i < n.saturating_sub(usize::from(h.num_readonly_unsigned_accounts)),
+        )
+    }
+}
+
+/// An instruction as `jsonParsed` shows it: parsed for the System program's transfers and account
+/// creations, otherwise "partially decoded" (program id, account addresses, base58 data), as a
+/// validator shows a program it has no parser for.
+pub(super) fn parsed_instruction(
+    program_id_index: u8,
+    accounts: &[u8],
+    data: &[u8],
+    keys: &[Pubkey],
+    stack_height: Option<u32>,
+) -> Value {
+    let key = |i: u8| {
+        keys.get(usize::from(i))
+            .map(|k| k.to_string())
+            .unwrap_or_default()
+    };
+    let program = keys
+        .get(usize::from(program_id_index))
+        .copied()
+        .unwrap_or_default();
+    if program == solana_system_interface::program::ID {
+        let u64_at = |o: usize| {
+            data.get(o..o + 8)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_le_bytes)
+        };
+        let parsed = match (data.get(..4), accounts) {
+            (Some([2, 0, 0, 0]), [from, to, ..]) => u64_at(4).map(|lamports| {
+                json!({"type": "transfer", "info": {"source": key(*from), "destination": key(*to), "lamports": lamports}})
+            }),
+            (Some([0, 0, 0, 0]), [from, new, ..]) if data.len() == 52 => {
+                let owner: [u8; 32] = data[20..52].try_into().unwrap_or([0; 32]);
+                Some(json!({"type": "createAccount", "info": {
+                    "source": key(*from), "newAccount": key(*new),
+                    "lamports": u64_at(4), "space": u64_at(12),
+                    "owner": Pubkey::new_from_array(owner).to_string(),
+                }}))
+            }
+            _ => None,
+        };
+        if let Some(parsed) = parsed {
+            return json!({"program": "system", "programId": program.to_string(), "parsed": parsed, "stackHeight": stack_height});
+        }
+    }
+    json!({
+        "programId": program.to_string(),
+        "accounts": accounts.iter().map(|a| key(*a)).collect::<Vec<_>>(),
+        "data": base58(data),
+        "stackHeight": stack_height,
+    })
+}
+
+/// The transaction in the requested encoding (`json`: the raw message; `jsonParsed`: account
+/// keys with their roles and instructions parsed or partially decoded).
+pub(super) fn encode_for(
+    tx: &VersionedTransaction,
+    encoding: UiTransactionEncoding,
+    keys: &[Pubkey],
+    loaded: &(Vec<Pubkey>, Vec<Pubkey>),
+) -> Result<Value, RpcErr> {
+    let bytes = || encode_versioned(tx);
     Ok(match encoding {
         UiTransactionEncoding::Base64 => to_json(EncodedTransaction::Binary(
-            base64(&encode_transaction(tx)),
+            base64(&bytes()),
             TransactionBinaryEncoding::Base64,
         ))?,
         UiTransactionEncoding::Base58 => to_json(EncodedTransaction::Binary(
-            base58(&encode_transaction(tx)),
+            base58(&bytes()),
             TransactionBinaryEncoding::Base58,
         ))?,
-        UiTransactionEncoding::Binary => {
-            to_json(EncodedTransaction::LegacyBinary(base58(&encode_transaction(tx))))?
-        }
+        UiTransactionEncoding::Binary => to_json(EncodedTransaction::LegacyBinary(base58(&bytes())))?,
         UiTransactionEncoding::Json | UiTransactionEncoding::JsonParsed => {
             let m = &tx.message;
+            let lookups = m.address_table_lookups().map(|l| {
+                l.iter()
+                    .map(|l| {
+                        json!({
+                            "accountKey": l.account_key.to_string(),
+                            "writableIndexes": l.writable_indexes,
+                            "readonlyIndexes": l.readonly_indexes,
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let mut message = if encoding == UiTransactionEncoding::Json {
+                json!({
+                    "header": {
+                        "numRequiredSignatures": m.header().num_required_signatures,
+                        "numReadonlySignedAccounts": m.header().num_readonly_signed_accounts,
+                        "numReadonlyUnsignedAccounts": m.header().num_readonly_unsigned_accounts,
+                    },
+                    "accountKeys": m.static_account_keys().iter().map(|k| k.to_string()).collect::<Vec<_>>(),
+                    "recentBlockhash": m.recent_blockhash().to_string(),
+                    "instructions": m
+                        .instructions()
+                        .iter()
+                        .map(|i| UiCompiledInstruction::from(i, None))
+                        .collect::<Vec<_>>(),
+                })
+            } else {
+                let statics = m.static_account_keys().len();
+                let account_keys: Vec<Value> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| {
+                        let (signer, writable, source) = if i < statics {
+                            let (s, w) = static_key_flags(m, i);
+                            (s, w, "transaction")
+                        } else {
+                            (false, i < statics + loaded.0.len(), "lookupTable")
+                        };
+                        json!({"pubkey": k.to_string(), "signer": signer, "writable": writable, "source": source})
+                    })
+                    .collect();
+                json!({
+                    "accountKeys": account_keys,
+                    "recentBlockhash": m.recent_blockhash().to_string(),
+                    "instructions": m
+                        .instructions()
+                        .iter()
+                        .map(|i| parsed_instruction(i.program_id_index, &i.accounts, &i.data, keys, None))
+                        .collect::<Vec<_>>(),
+                })
+            };
+            if let Some(lookups) = lookups {
+                message["addressTableLookups"] = json!(lookups);
+            }
             json!({
                 "signatures": tx.signatures.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-                "message": {
-                    "header": {
-                        "numRequiredSignatures": m.header.num_required_signatures,
-                        "numReadonlySignedAccounts": m.header.num_readonly_signed_accounts,
-                        "numReadonlyUnsignedAccounts": m.header.num_readonly_unsigned_accounts,
-                    },
-                    "accountKeys": m.account_keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
-                    "recentBlockhash": m.recent_blockhash.to_string(),
-                    "instructions": m
-                        .instructions
-                        .iter()
-                        .map(|i| UiCompiledInstruction::from(i, Some(1)))
-                        .collect::<Vec<_>>(),
-                },
+                "message": message,
             })
         }
     })
