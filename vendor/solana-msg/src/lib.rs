@@ -1,85 +1,67 @@
+//! Program logging: `msg!` and `sol_log`, the API of solana-msg 3.1.0, written for Lever.
+//!
+//! On chain (`target_os = "solana"`) a log line is the `sol_log_` syscall, as upstream. Natively,
+//! upstream prints the line to stdout, so a program that solana-program-test runs as a native
+//! builtin loses every `msg!` line (Anchor's `Instruction: ...`, `AnchorError occurred ...`) from
+//! its transaction's logs. Here a native line is first offered to a hook ([`native::set_log_hook`]),
+//! which `lever-testkit` points at the running transaction's log collector; without a hook, or
+//! when the hook declines, the line is printed as before.
 #![no_std]
-#![cfg_attr(docsrs, feature(doc_cfg))]
 #[cfg(feature = "alloc")]
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-/// We re-export the `format!` macro from `alloc` for use in the `msg!` macro
+// `msg!` formats with `alloc::format!`; reachable as `$crate::format`.
 #[cfg(feature = "alloc")]
 #[doc(hidden)]
 pub use alloc::format;
 
-/// Print a message to the log.
-///
-/// Supports simple strings as well as Rust [format strings][fs]. When passed a
-/// single expression it will be passed directly to [`sol_log`]. The expression
-/// must have type `&str`, and is typically used for logging static strings.
-/// When passed something other than an expression, particularly
-/// a sequence of expressions, the tokens will be passed through the
-/// [`format!`] macro before being logged with `sol_log`.
-///
-/// [fs]: https://doc.rust-lang.org/alloc/fmt/
-/// [`format!`]: https://doc.rust-lang.org/alloc/fmt/fn.format.html
-///
-/// Note that Rust's formatting machinery is relatively CPU-intensive
-/// for constrained environments like the Solana VM.
-///
-/// # Examples
-///
-/// ```
-/// use solana_msg::msg;
-///
-/// // The fast form
-/// msg!("verifying multisig");
-///
-/// // With formatting
-/// let err = "not enough signers";
-/// msg!("multisig failed: {}", err);
-/// ```
+/// Log a message: one `&str` expression as is, anything else through `format!` first.
 #[cfg(feature = "alloc")]
 #[macro_export]
 macro_rules! msg {
     ($msg:expr) => {
         $crate::sol_log($msg)
     };
-    ($($arg:tt)*) => ($crate::sol_log(&$crate::format!($($arg)*)));
+    ($($arg:tt)*) => {
+        $crate::sol_log(&$crate::format!($($arg)*))
+    };
 }
 
+/// The log syscalls a program may call on chain.
 #[cfg(target_os = "solana")]
-pub mod syscalls;
+pub mod syscalls {
+    pub use solana_define_syscall::definitions::{sol_log_, sol_log_64_, sol_log_compute_units_, sol_log_data};
+}
 
-/// Print a string to the log.
+/// Write `message` to the program log.
 #[inline]
 pub fn sol_log(message: &str) {
     #[cfg(target_os = "solana")]
+    // SAFETY: the pointer and length describe `message`, alive for the whole call.
     unsafe {
         syscalls::sol_log_(message.as_ptr(), message.len() as u64);
     }
-
     #[cfg(all(not(target_os = "solana"), feature = "std"))]
     if !native::log(message) {
         std::println!("{message}");
     }
-
     #[cfg(all(not(target_os = "solana"), not(feature = "std")))]
-    core::hint::black_box(message);
+    let _ = message;
 }
 
-/// Lever's patch (see `vendor/README.md`): natively, a program's `sol_log` goes to a hook when one
-/// is set and takes the message (an in-process bank running the program natively puts it in the
-/// transaction's logs, as the `sol_log_` syscall does on chain); otherwise to stdout as upstream.
-/// The `target_os = "solana"` path is untouched.
+/// The native log hook.
 #[cfg(all(not(target_os = "solana"), feature = "std"))]
 pub mod native {
     use std::sync::OnceLock;
 
-    /// Returns whether it took the message (`false`: print it as upstream does).
+    /// Takes a log line; returns `true` when it kept it (`false`: print it instead).
     pub type LogHook = fn(&str) -> bool;
 
     static HOOK: OnceLock<LogHook> = OnceLock::new();
 
-    /// Set the hook (once per process; later calls are ignored and return `false`).
+    /// Install `hook` for the rest of the process; `false` if one was installed already.
     pub fn set_log_hook(hook: LogHook) -> bool {
         HOOK.set(hook).is_ok()
     }
