@@ -101,19 +101,17 @@ impl Default for LocalnetOptions {
     }
 }
 
-/// The websocket's listener for an RPC listener at `rpc`: port + 1, or any free port.
-async fn ws_listener(rpc: SocketAddr) -> io::Result<TcpListener> {
+/// The websocket's listener for the RPC listener bound at `rpc`: port + 1 (as a validator), or,
+/// when any RPC port was asked for (`any`), any free port if that one is taken.
+async fn ws_listener(rpc: SocketAddr, any: bool) -> io::Result<TcpListener> {
     let mut addr = rpc;
-    if rpc.port() != 0 {
-        addr.set_port(
-            rpc.port()
-                .checked_add(1)
-                .ok_or_else(|| io::Error::other("no port after the RPC port"))?,
-        );
-    }
+    addr.set_port(
+        rpc.port()
+            .checked_add(1)
+            .ok_or_else(|| io::Error::other("no port after the RPC port"))?,
+    );
     match TcpListener::bind(addr).await {
-        // Port 0 was asked for: the pair need not be adjacent.
-        Err(_) if rpc.port() == 0 => TcpListener::bind(SocketAddr::new(rpc.ip(), 0)).await,
+        Err(_) if any => TcpListener::bind(SocketAddr::new(rpc.ip(), 0)).await,
         other => other,
     }
 }
@@ -143,10 +141,11 @@ impl Localnet {
         addr: SocketAddr,
         options: LocalnetOptions,
     ) -> io::Result<Self> {
+        let requested_port = addr.port();
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let ws = match options.websocket {
-            true => Some(ws_listener(addr).await?),
+            true => Some(ws_listener(addr, requested_port == 0).await?),
             false => None,
         };
         let ws_addr = ws.as_ref().map(|l| l.local_addr()).transpose()?;
@@ -305,7 +304,7 @@ pub async fn serve_with(
 ) -> io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     let ws = match options.websocket {
-        true => Some(ws_listener(listener.local_addr()?).await?),
+        true => Some(ws_listener(listener.local_addr()?, addr.port() == 0).await?),
         false => None,
     };
     run(Arc::new(Node::new(cluster)), listener, ws, options, shutdown).await
