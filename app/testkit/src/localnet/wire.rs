@@ -245,12 +245,7 @@ pub(super) fn put_short_u16(out: &mut Vec<u8>, mut n: usize) {
 /// Decode a legacy transaction in the wire format (versioned transactions are refused).
 pub fn decode_transaction(bytes: &[u8]) -> Result<Transaction, String> {
     let mut r = Reader { bytes, pos: 0 };
-    let count = r.short_u16()?;
-    let mut signatures = Vec::with_capacity(count);
-    for _ in 0..count {
-        let raw: [u8; 64] = r.take(64)?.try_into().map_err(|_| "signature")?;
-        signatures.push(Signature::from(raw));
-    }
+    let signatures = read_signatures(&mut r)?;
     let first = r.u8()?;
     if first & 0x80 != 0 {
         return Err(format!(
@@ -258,27 +253,20 @@ pub fn decode_transaction(bytes: &[u8]) -> Result<Transaction, String> {
             first & 0x7f
         ));
     }
-    let (required, readonly_signed, readonly_unsigned) = (first, r.u8()?, r.u8()?);
-    let key_count = r.short_u16()?;
-    let mut keys = Vec::with_capacity(key_count);
-    for _ in 0..key_count {
-        let raw: [u8; 32] = r.take(32)?.try_into().map_err(|_| "key")?;
-        keys.push(Pubkey::new_from_array(raw));
-    }
-    let blockhash: [u8; 32] = r.take(32)?.try_into().map_err(|_| "blockhash")?;
-    let ix_count = r.short_u16()?;
-    let mut instructions = Vec::with_capacity(ix_count);
-    for _ in 0..ix_count {
-        let program = r.u8()?;
-        let n = r.short_u16()?;
-        let accounts = r.take(n)?.to_vec();
-        let n = r.short_u16()?;
-        let data = r.take(n)?.to_vec();
-        instructions.push(CompiledInstruction::new_from_raw_parts(program, data, accounts));
-    }
-    if r.pos != bytes.len() {
-        return Err(format!("{} trailing bytes", bytes.len() - r.pos));
-    }
+    legacy_after_first_byte(&mut r, signatures, first)
+}
+
+/// The rest of a legacy transaction once its signatures and first header byte are read.
+fn legacy_after_first_byte(
+    r: &mut Reader,
+    signatures: Vec<Signature>,
+    required: u8,
+) -> Result<Transaction, String> {
+    let (readonly_signed, readonly_unsigned) = (r.u8()?, r.u8()?);
+    let keys = read_keys(r)?;
+    let blockhash = read_hash(r)?;
+    let instructions = read_instructions(r)?;
+    r.finish()?;
     Ok(Transaction {
         signatures,
         message: Message::new_with_compiled_instructions(
@@ -286,10 +274,49 @@ pub fn decode_transaction(bytes: &[u8]) -> Result<Transaction, String> {
             readonly_signed,
             readonly_unsigned,
             keys,
-            Hash::new_from_array(blockhash),
+            blockhash,
             instructions,
         ),
     })
+}
+
+fn read_signatures(r: &mut Reader) -> Result<Vec<Signature>, String> {
+    let count = r.short_u16()?;
+    let mut signatures = Vec::with_capacity(count);
+    for _ in 0..count {
+        let raw: [u8; 64] = r.take(64)?.try_into().map_err(|_| "signature")?;
+        signatures.push(Signature::from(raw));
+    }
+    Ok(signatures)
+}
+
+fn read_pubkey(r: &mut Reader) -> Result<Pubkey, String> {
+    let raw: [u8; 32] = r.take(32)?.try_into().map_err(|_| "key")?;
+    Ok(Pubkey::new_from_array(raw))
+}
+
+fn read_keys(r: &mut Reader) -> Result<Vec<Pubkey>, String> {
+    let count = r.short_u16()?;
+    (0..count).map(|_| read_pubkey(r)).collect()
+}
+
+fn read_hash(r: &mut Reader) -> Result<Hash, String> {
+    let raw: [u8; 32] = r.take(32)?.try_into().map_err(|_| "blockhash")?;
+    Ok(Hash::new_from_array(raw))
+}
+
+fn read_instructions(r: &mut Reader) -> Result<Vec<CompiledInstruction>, String> {
+    let count = r.short_u16()?;
+    let mut instructions = Vec::with_capacity(count);
+    for _ in 0..count {
+        let program = r.u8()?;
+        let n = r.short_u16()?;
+        let accounts = r.take(n)?.to_vec();
+        let n = r.short_u16()?;
+        let data = r.take(n)?.to_vec();
+        instructions.push(CompiledInstruction::new_from_raw_parts(program, data, accounts));
+    }
+    Ok(instructions)
 }
 
 pub(super) struct Reader<'a> {
@@ -298,6 +325,14 @@ pub(super) struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// Every byte read.
+    fn finish(&self) -> Result<(), String> {
+        if self.pos != self.bytes.len() {
+            return Err(format!("{} trailing bytes", self.bytes.len() - self.pos));
+        }
+        Ok(())
+    }
+
     pub(super) fn take(&mut self, n: usize) -> Result<&[u8], String> {
         let end = self.pos.checked_add(n).filter(|e| *e <= self.bytes.len());
         let end = end.ok_or_else(|| "transaction too short".to_string())?;
@@ -330,15 +365,10 @@ impl Reader<'_> {
 /// A transaction in the wire format, legacy or v0.
 pub fn decode_versioned(bytes: &[u8]) -> Result<VersionedTransaction, String> {
     let mut r = Reader { bytes, pos: 0 };
-    let count = r.short_u16()?;
-    let mut signatures = Vec::with_capacity(count);
-    for _ in 0..count {
-        let raw: [u8; 64] = r.take(64)?.try_into().map_err(|_| "signature")?;
-        signatures.push(Signature::from(raw));
-    }
+    let signatures = read_signatures(&mut r)?;
     let first = r.u8()?;
     if first & 0x80 == 0 {
-        return decode_transaction(bytes).map(VersionedTransaction::from);
+        return legacy_after_first_byte(&mut r, signatures, first).map(VersionedTransaction::from);
     }
     if first & 0x7f != 0 {
         return Err(format!("transaction version {} is not supported", first & 0x7f));
@@ -348,46 +378,30 @@ pub fn decode_versioned(bytes: &[u8]) -> Result<VersionedTransaction, String> {
         num_readonly_signed_accounts: r.u8()?,
         num_readonly_unsigned_accounts: r.u8()?,
     };
-    let key_count = r.short_u16()?;
-    let mut account_keys = Vec::with_capacity(key_count);
-    for _ in 0..key_count {
-        let raw: [u8; 32] = r.take(32)?.try_into().map_err(|_| "key")?;
-        account_keys.push(Pubkey::new_from_array(raw));
-    }
-    let blockhash: [u8; 32] = r.take(32)?.try_into().map_err(|_| "blockhash")?;
-    let ix_count = r.short_u16()?;
-    let mut instructions = Vec::with_capacity(ix_count);
-    for _ in 0..ix_count {
-        let program = r.u8()?;
-        let n = r.short_u16()?;
-        let accounts = r.take(n)?.to_vec();
-        let n = r.short_u16()?;
-        let data = r.take(n)?.to_vec();
-        instructions.push(CompiledInstruction::new_from_raw_parts(program, data, accounts));
-    }
+    let account_keys = read_keys(&mut r)?;
+    let recent_blockhash = read_hash(&mut r)?;
+    let instructions = read_instructions(&mut r)?;
     let lookup_count = r.short_u16()?;
     let mut address_table_lookups = Vec::with_capacity(lookup_count);
     for _ in 0..lookup_count {
-        let raw: [u8; 32] = r.take(32)?.try_into().map_err(|_| "lookup table")?;
+        let account_key = read_pubkey(&mut r)?;
         let n = r.short_u16()?;
         let writable_indexes = r.take(n)?.to_vec();
         let n = r.short_u16()?;
         let readonly_indexes = r.take(n)?.to_vec();
         address_table_lookups.push(MessageAddressTableLookup {
-            account_key: Pubkey::new_from_array(raw),
+            account_key,
             writable_indexes,
             readonly_indexes,
         });
     }
-    if r.pos != bytes.len() {
-        return Err(format!("{} trailing bytes", bytes.len() - r.pos));
-    }
+    r.finish()?;
     Ok(VersionedTransaction {
         signatures,
         message: VersionedMessage::V0(v0::Message {
             header,
             account_keys,
-            recent_blockhash: Hash::new_from_array(blockhash),
+            recent_blockhash,
             instructions,
             address_table_lookups,
         }),
