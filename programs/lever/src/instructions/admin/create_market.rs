@@ -158,7 +158,7 @@ fn metadata_len(name: &str, symbol: &str, uri: &str) -> Result<usize> {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn init_share_metadata<'info>(
+fn init_share_metadata<'info>(
     admin: &AccountInfo<'info>,
     mint: &AccountInfo<'info>,
     market: &AccountInfo<'info>,
@@ -202,6 +202,36 @@ pub(crate) fn init_share_metadata<'info>(
         name.to_string(),
         symbol.to_string(),
         uri.to_string(),
+    )
+}
+
+/// A share mint at the PDA `seeds` (see [`create_share_mint`]) with its token metadata, the
+/// market its mint and update authority: `create_market` makes two, `start_lt_epoch` one per epoch.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn create_share_mint_with_metadata<'info>(
+    admin: &AccountInfo<'info>,
+    mint: &AccountInfo<'info>,
+    market: &AccountInfo<'info>,
+    share_program: &AccountInfo<'info>,
+    system: &AccountInfo<'info>,
+    signer: &MarketSigner,
+    decimals: u8,
+    seeds: &[&[u8]],
+    name: &str,
+    symbol: &str,
+    uri: &str,
+) -> Result<()> {
+    create_share_mint(admin, mint, market, share_program, system, decimals, seeds)?;
+    init_share_metadata(
+        admin,
+        mint,
+        market,
+        share_program,
+        system,
+        signer,
+        name,
+        symbol,
+        uri,
     )
 }
 
@@ -253,21 +283,37 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
         &system,
         &[VAULT_SEED, market_key.as_ref(), &vault_bump],
     )?;
-    // The share mints, then the account that locks the seed's FT.
+    // The share mints with their metadata, then the account that locks the seed's FT.
     let decimals = a.underlying_mint.decimals;
-    for (mint, seed, bump) in [
-        (a.lt_mint.to_account_info(), LT_MINT_SEED, ctx.bumps.lt_mint),
-        (a.ft_mint.to_account_info(), FT_MINT_SEED, ctx.bumps.ft_mint),
+    for (mint, seed, bump, name, symbol) in [
+        (
+            a.lt_mint.to_account_info(),
+            LT_MINT_SEED,
+            ctx.bumps.lt_mint,
+            &args.lt_name,
+            &args.lt_symbol,
+        ),
+        (
+            a.ft_mint.to_account_info(),
+            FT_MINT_SEED,
+            ctx.bumps.ft_mint,
+            &args.ft_name,
+            &args.ft_symbol,
+        ),
     ] {
         let bump = [bump];
-        create_share_mint(
+        create_share_mint_with_metadata(
             &admin,
             &mint,
             &market_info,
             &share_program,
             &system,
+            &signer,
             decimals,
             &[seed, market_key.as_ref(), &bump],
+            name,
+            symbol,
+            &args.uri,
         )?;
     }
     let locked_bump = [ctx.bumps.locked_ft];
@@ -280,23 +326,6 @@ pub fn create_market_handler(ctx: Context<CreateMarket>, args: CreateMarketArgs)
         &system,
         &[LOCKED_FT_SEED, market_key.as_ref(), &locked_bump],
     )?;
-
-    for (mint, name, symbol) in [
-        (a.lt_mint.to_account_info(), &args.lt_name, &args.lt_symbol),
-        (a.ft_mint.to_account_info(), &args.ft_name, &args.ft_symbol),
-    ] {
-        init_share_metadata(
-            &a.admin.to_account_info(),
-            &mint,
-            &a.market.to_account_info(),
-            &a.share_token_program.to_account_info(),
-            &a.system_program.to_account_info(),
-            &signer,
-            name,
-            symbol,
-            &args.uri,
-        )?;
-    }
 
     // Seed deposit: units into idle, FT 1:1 into the locked account.
     transfer_in(

@@ -9,11 +9,11 @@ use anchor_lang::prelude::*;
 use anchor_spl::token_2022::Token2022;
 use anchor_spl::token_interface::Mint;
 
-use super::create_market::{init_share_metadata, validate_share_metadata};
+use super::create_market::{create_share_mint_with_metadata, validate_share_metadata};
 use crate::constants::{CONFIG_SEED, LT_MINT_SEED, STATUS_WIPED};
 use crate::error::LeverError;
 use crate::events::LtEpochStarted;
-use crate::instructions::{create_share_mint, emit_event, sync_supply, MarketSigner};
+use crate::instructions::{emit_event, sync_supply, MarketSigner};
 use crate::state::{Config, Market};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -89,22 +89,15 @@ pub fn start_lt_epoch_handler(ctx: Context<StartLtEpoch>, args: StartLtEpochArgs
     let mint = a.new_lt_mint.to_account_info();
     let epoch_bytes = args.epoch.to_le_bytes();
     let bump = [ctx.bumps.new_lt_mint];
-    create_share_mint(
-        &admin,
-        &mint,
-        &market_info,
-        &share_program,
-        &system,
-        decimals,
-        &[LT_MINT_SEED, market_key.as_ref(), &epoch_bytes, &bump],
-    )?;
-    init_share_metadata(
+    create_share_mint_with_metadata(
         &admin,
         &mint,
         &market_info,
         &share_program,
         &system,
         &signer,
+        decimals,
+        &[LT_MINT_SEED, market_key.as_ref(), &epoch_bytes, &bump],
         &args.name,
         &args.symbol,
         &args.uri,
