@@ -603,7 +603,7 @@ impl Harness {
             nonce: self.next_nonce,
             amount,
             min_out,
-            tip_lamports: self.market().await.min_settle_tip_lamports,
+            tip_lamports: self.market().await.params.min_settle_tip_lamports,
         };
         let ix = ix::open_request(&self.keys, kind, &self.request_accounts(u, kind), args);
         // A request touches neither the books nor the vault (a donation waiting in the vault stays
@@ -675,7 +675,7 @@ impl Harness {
     ) -> Result<SettleOutcome, OpError> {
         let now = self.chain.now();
         let publish = self.price_update().await.price_message.publish_time;
-        let delay = i64::try_from(self.market().await.settle_delay_secs).expect("delay");
+        let delay = i64::try_from(self.market().await.params.settle_delay_secs).expect("delay");
         self.chain.set_time(publish - delay);
         let opened = self.request(u, kind, amount, min_out).await;
         self.chain.set_time(now);

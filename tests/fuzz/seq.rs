@@ -1006,8 +1006,8 @@ impl Seq {
             ..pool
         };
         let lev = slack.leverage_ppm(price).ok().flatten().unwrap_or(u128::MAX);
-        let target = u128::from(m.target_leverage_ppm);
-        let ceiling = target + target * u128::from(m.band_ppm) / u128::from(PPM);
+        let target = u128::from(m.params.target_leverage_ppm);
+        let ceiling = target + target * u128::from(m.params.band_ppm) / u128::from(PPM);
         let solvent = matches!(equity, Ok(e) if e > 0);
         let first = if first_mint {
             " (the first LT mint into an empty pool)"
@@ -1037,7 +1037,7 @@ impl Seq {
 
     fn is_stale(&self, m: &Market) -> bool {
         let age = self.now().unix_timestamp - self.feed.input.publish_time;
-        age > 0 && age as u64 > m.max_price_age_secs
+        age > 0 && age as u64 > m.params.max_price_age_secs
     }
 
     /// One landed user instruction for the rule's allowance: the most the confidence interval can
@@ -1267,7 +1267,7 @@ impl Seq {
             _ => 0,
         };
         let (market, _, now) = self.view().await;
-        let min_tip = market.min_settle_tip_lamports;
+        let min_tip = market.params.min_settle_tip_lamports;
         let tip = if min_tip > 0 && self.rng.chance(0.05) {
             min_tip - 1
         } else {
@@ -1314,7 +1314,7 @@ impl Seq {
         let Some(request) = account.as_ref().and_then(lever_sdk::accounts::decode_request) else {
             return Err(self.violation("the request account is missing after request_*".into()));
         };
-        let delay = i64::try_from(market.settle_delay_secs).unwrap_or(i64::MAX);
+        let delay = i64::try_from(market.params.settle_delay_secs).unwrap_or(i64::MAX);
         self.ensure(
             request.tau == now.unix_timestamp + delay && request.amount == amount,
             || format!("request recorded {request:?} at {now:?}"),
@@ -1583,7 +1583,7 @@ impl Seq {
                 "keeper rebalance down"
             });
             // Never above the target; bounded moves stay below it.
-            let target = u128::from(p.market.target_leverage_ppm);
+            let target = u128::from(p.market.params.target_leverage_ppm);
             let lev = p.market.pool().leverage_ppm(p.price.band.mid).ok().flatten();
             self.ensure(
                 want.leverage_after_ppm <= target && lev.is_some_and(|l| l <= target),
@@ -1675,7 +1675,7 @@ impl Seq {
         let m = self.h.market().await;
         let conf = if self.conf_regime && !self.rng.chance(0.3) {
             // Up to a little above the market's limit: sometimes refused as too wide.
-            self.rng.uniform(0.0, m.max_conf_ppm as f64 / 1e6 * 1.15)
+            self.rng.uniform(0.0, m.params.max_conf_ppm as f64 / 1e6 * 1.15)
         } else {
             0.0
         };
@@ -1695,7 +1695,7 @@ impl Seq {
     }
 
     async fn time_jump(&mut self) -> Res {
-        let age = self.h.market().await.max_price_age_secs;
+        let age = self.h.market().await.params.max_price_age_secs;
         let secs = match self.rng.weighted(&[30, 25, 15, 12, 18]) {
             0 => self.rng.range(1, 59),
             1 => self.rng.range(60, 3_600),
@@ -1747,7 +1747,8 @@ impl Seq {
                 "partially verified"
             }
             _ => {
-                let limit = input.price.unsigned_abs() as u128 * u128::from(m.max_conf_ppm) / u128::from(PPM);
+                let limit =
+                    input.price.unsigned_abs() as u128 * u128::from(m.params.max_conf_ppm) / u128::from(PPM);
                 input.conf = u64::try_from(limit + 1 + limit / 2).unwrap_or(u64::MAX);
                 "confidence too wide"
             }
@@ -1810,15 +1811,15 @@ impl Seq {
         for _ in 0..self.rng.range(1, 3) {
             match self.rng.below(9) {
                 0 if near => {
-                    let l = m.target_leverage_ppm;
+                    let l = m.params.target_leverage_ppm;
                     u.target_leverage_ppm = Some(self.rng.range((l / 2).max(2 * PPM), (2 * l).min(10 * PPM)))
                 }
                 1 if near => {
-                    let b = m.band_ppm;
+                    let b = m.params.band_ppm;
                     u.band_ppm = Some(self.rng.range((b / 2).max(MIN_BAND_PPM), (2 * b).min(200_000)))
                 }
                 3 if near => {
-                    let a = m.max_price_age_secs;
+                    let a = m.params.max_price_age_secs;
                     u.max_price_age_secs = Some(self.rng.range((a / 2).max(1), (2 * a).clamp(60, 86_400)))
                 }
                 0 => u.target_leverage_ppm = Some(self.rng.range(2 * PPM, 10 * PPM)),
@@ -2183,7 +2184,7 @@ impl Seq {
             .await?;
         }
         let m = self.h.market().await;
-        if m.instant_max_age_secs == 0 {
+        if m.params.instant_max_age_secs == 0 {
             // Switching it on is a loosening: a day after the last one at the earliest.
             let next = m.last_loosened_at + lever::constants::LOOSEN_INTERVAL_SECS;
             let now = self.now().unix_timestamp;
@@ -2192,11 +2193,11 @@ impl Seq {
                 self.note(format!("unwind: time +{} s (to the next loosening)", next - now));
             }
             // Everyone leaves in one transaction each: the admin turns the instant path on.
-            let floor = lever::state::instant_fee_floor_ppm(m.target_leverage_ppm, 1).expect("floor");
+            let floor = lever::state::instant_fee_floor_ppm(m.params.target_leverage_ppm, 1).expect("floor");
             let update = UpdateMarketParams {
                 instant_max_age_secs: Some(1),
                 instant_fee_ppm: Some(floor),
-                instant_max_conf_ppm: Some(m.max_conf_ppm),
+                instant_max_conf_ppm: Some(m.params.max_conf_ppm),
                 instant_slot_cap: Some(u64::MAX),
                 ..UpdateMarketParams::default()
             };

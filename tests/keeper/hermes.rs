@@ -41,7 +41,7 @@ async fn market_with_request(tau: i64) -> (Harness, User, Pubkey) {
     let alice = h.user(sol(20.0)).await;
     h.mint_lt(&alice, sol(10.0)).await.expect("mint");
     h.chain.write_guardian_set(4, &MAINNET_GUARDIAN_SET_4);
-    let delay = h.market().await.settle_delay_secs as i64;
+    let delay = h.market().await.params.settle_delay_secs as i64;
     h.chain.set_time(tau - delay);
     h.set_price(usd);
     let (request, _) = h

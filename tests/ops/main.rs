@@ -260,10 +260,10 @@ async fn status_reports_the_market_as_the_program_sees_it() {
     assert_eq!(s.leverage_ppm, marks.leverage_ppm.map(|l| l as u64));
     assert_eq!(s.utilization_ppm, marks.utilization_ppm);
     let curve = FundingCurve {
-        base_rate_ppm: market.base_rate_ppm,
-        kink_ppm: market.kink_ppm,
-        slope1_ppm: market.slope1_ppm,
-        slope2_ppm: market.slope2_ppm,
+        base_rate_ppm: market.params.base_rate_ppm,
+        kink_ppm: market.params.kink_ppm,
+        slope1_ppm: market.params.slope1_ppm,
+        slope2_ppm: market.params.slope2_ppm,
     };
     assert_eq!(
         s.funding_rate_ppm,
@@ -296,7 +296,7 @@ async fn status_reports_the_market_as_the_program_sees_it() {
     };
     assert_eq!(s.band_state, "out");
     assert!(
-        s.leverage_ppm.expect("leverage") > 3_000_000 + 3 * market.band_ppm,
+        s.leverage_ppm.expect("leverage") > 3_000_000 + 3 * market.params.band_ppm,
         "{:?}",
         s.leverage
     );

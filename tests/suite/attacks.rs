@@ -307,7 +307,7 @@ async fn instant_round_trip_inside_the_age_window_pays_more_fee_than_it_takes() 
 async fn instant_path_limits_slot_cap_confidence_and_the_switch() {
     let (mut h, lp, alice) = sol3x_instant().await;
     let market = h.market().await;
-    assert_eq!(market.instant_slot_cap, sol(500.0));
+    assert_eq!(market.params.instant_slot_cap, sol(500.0));
     // The per-slot cap: units moved by instant operations in one slot.
     let whale = h.user(sol(700.0)).await;
     let kp = whale.kp.insecure_clone();
@@ -342,7 +342,7 @@ async fn instant_path_limits_slot_cap_confidence_and_the_switch() {
         ..MarketOpts::default()
     })
     .await;
-    assert_eq!(h5.market().await.instant_max_age_secs, 0);
+    assert_eq!(h5.market().await.params.instant_max_age_secs, 0);
     let u = h5.user(sol(10.0)).await;
     let ix = h5.deposit_ix(&u, sol(1.0), 0);
     h5.expect_error(&[ix], &[&u.kp.insecure_clone()], LeverError::InstantPathDisabled)

@@ -1906,8 +1906,8 @@ async fn err_two_step_not_configured_on_a_market_from_before_it() {
     let key = h.keys.market;
     let mut account = h.chain.account(&key).await.unwrap().unwrap();
     let mut market = h.market().await;
-    market.settle_delay_secs = 0;
-    market.settle_window_secs = 0;
+    market.params.settle_delay_secs = 0;
+    market.params.settle_window_secs = 0;
     account.data[8..8 + std::mem::size_of::<lever::state::Market>()]
         .copy_from_slice(bytemuck::bytes_of(&market));
     h.chain.set_account(&key, account);

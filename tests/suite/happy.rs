@@ -247,9 +247,9 @@ async fn update_market_params_and_pause_bits() {
     };
     h.admin_send(&[h.update_ix(update)]).await.unwrap();
     let m = h.market().await;
-    assert_eq!(m.target_leverage_ppm, 5 * PPM);
-    assert_eq!(m.band_ppm, 100_000);
-    assert_eq!(m.mint_fee_ppm, 0, "fields left as None are kept");
+    assert_eq!(m.params.target_leverage_ppm, 5 * PPM);
+    assert_eq!(m.params.band_ppm, 100_000);
+    assert_eq!(m.params.mint_fee_ppm, 0, "fields left as None are kept");
 
     // The pause authority pauses mints; redeems still work; the admin unpauses.
     let pa = h.pause_authority.insecure_clone();

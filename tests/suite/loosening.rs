@@ -32,14 +32,17 @@ async fn lands(h: &mut Harness, update: UpdateMarketParams) {
 #[tokio::test]
 async fn loosening_the_price_age_from_60_s_to_a_day_at_once_is_refused() {
     let mut h = Harness::new(MarketOpts::default()).await;
-    assert_eq!(h.market().await.max_price_age_secs, 60);
+    assert_eq!(h.market().await.params.max_price_age_secs, 60);
     refused(&mut h, age(86_400), LeverError::LooseningTooLarge).await;
     // One step past x2 is refused too, exactly x2 lands.
     refused(&mut h, age(121), LeverError::LooseningTooLarge).await;
     assert_eq!(h.market().await.last_loosened_at, 0);
     lands(&mut h, age(120)).await;
     let m = h.market().await;
-    assert_eq!((m.max_price_age_secs, m.last_loosened_at), (120, h.chain.now()));
+    assert_eq!(
+        (m.params.max_price_age_secs, m.last_loosened_at),
+        (120, h.chain.now())
+    );
 
     // The other loosening directions, each one step past the limit (a day later, so only the
     // step is at fault).
@@ -113,11 +116,11 @@ async fn a_second_loosening_within_a_day_is_refused_and_tightening_is_immediate(
     let m = h.market().await;
     assert_eq!(
         (
-            m.max_price_age_secs,
-            m.band_ppm,
-            m.max_conf_ppm,
-            m.exposure_cap,
-            m.settle_delay_secs
+            m.params.max_price_age_secs,
+            m.params.band_ppm,
+            m.params.max_conf_ppm,
+            m.params.exposure_cap,
+            m.params.settle_delay_secs
         ),
         (30, 20_000, 10_000, sol(1_000.0), 20)
     );

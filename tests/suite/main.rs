@@ -8,6 +8,7 @@ mod extensions;
 mod freeze;
 mod gap;
 mod happy;
+mod layout;
 mod loosening;
 mod oracle;
 mod prefund;

@@ -549,7 +549,7 @@ async fn config_exposure_cap_and_pause_changes_set_only_what_differs() {
     assert_eq!(config.max_fee_ppm, 20_000);
     assert_eq!(config.pause_authority, e.pause_authority);
     let a = e.emb.chain().await.market(&e.market_a()).await.expect("A");
-    assert_eq!(a.exposure_cap, 1_000 * LAMPORTS_PER_SOL);
+    assert_eq!(a.params.exposure_cap, 1_000 * LAMPORTS_PER_SOL);
     let b = e.emb.chain().await.market(&e.market_b()).await.expect("B");
     assert_eq!(b.paused, lever::constants::pause::ALL);
     assert!(e.plan_text(&text).await.expect("again").is_empty());
@@ -866,7 +866,7 @@ async fn the_bundled_file_deploys_on_wrapped_sol() {
             .market(&pda::market(&NATIVE_MINT, id))
             .await
             .expect("market");
-        assert_eq!(m.target_leverage_ppm, leverage);
+        assert_eq!(m.params.target_leverage_ppm, leverage);
         assert_eq!(m.idle, 10_000_000);
         assert_eq!(m.feed_id, lever_sdk::pyth::SOL_USD_FEED_ID);
     }
@@ -926,7 +926,7 @@ async fn loosening_faster_than_the_program_allows_is_refused_before_anything_is_
     assert_eq!(p.steps.len(), 1, "{p}");
     apply_checked(&e.emb, &p, &e.admin).await.expect("apply");
     let a = e.emb.chain().await.market(&e.market_a()).await.expect("A");
-    assert_eq!(a.max_price_age_secs, 120);
+    assert_eq!(a.params.max_price_age_secs, 120);
     let sent = e.emb.sent();
     let err = e
         .plan_text(&age(240))

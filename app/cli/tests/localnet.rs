@@ -307,7 +307,7 @@ async fn node_answers_what_rpc_client_asks() {
     let markets = rpc.markets().await.expect("markets");
     assert_eq!(markets.len(), 1);
     assert_eq!(markets[0].0, fx.demo.market);
-    assert_eq!(markets[0].1.target_leverage_ppm, 3 * PPM);
+    assert_eq!(markets[0].1.params.target_leverage_ppm, 3 * PPM);
     let listed = |program: Pubkey, filters: Vec<solana_rpc_client::api::filter::RpcFilterType>| {
         let client = &client;
         async move {
@@ -958,10 +958,10 @@ async fn pause_unpause_and_update_need_their_authority_and_confirmation() {
         .expect_ok("market update");
     let report = run.json();
     assert_eq!(report["changes"][0], "band: 5% -> 3%");
-    assert_eq!(fx.on_chain().await.band_ppm, 30_000);
+    assert_eq!(fx.on_chain().await.params.band_ppm, 30_000);
     let run = fx.user(&["market", "update", &m, "--band", "4%", "--yes"]).await;
     assert!(!run.ok, "a user updated the market:\n{}", run.stdout);
-    assert_eq!(fx.on_chain().await.band_ppm, 30_000);
+    assert_eq!(fx.on_chain().await.params.band_ppm, 30_000);
 
     fx.finish().await;
 }

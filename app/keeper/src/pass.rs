@@ -171,7 +171,7 @@ impl<C: Cluster> Keeper<C> {
                 None => return failed(format!("{key} is not a Lever market account")),
             },
         };
-        obs.target_leverage_ppm = Some(market.target_leverage_ppm);
+        obs.target_leverage_ppm = Some(market.params.target_leverage_ppm);
         if market.paused & pause::REBALANCE != 0 {
             return Verdict::Skip(format!("rebalance paused (pause bits {:#07b})", market.paused));
         }
@@ -208,7 +208,7 @@ impl<C: Cluster> Keeper<C> {
                 code: Some(LeverError::PriceFeedMismatch.into()),
             };
         }
-        let max_age = market.max_price_age_secs;
+        let max_age = market.params.max_price_age_secs;
         if age > 0 && age as u64 > max_age {
             return Verdict::Wait {
                 reason: format!(
@@ -522,12 +522,12 @@ pub(super) fn lev(ppm: u128) -> String {
 
 /// "3x ± 5% (2.8500x-3.1500x)".
 pub(super) fn band_text(market: &Market) -> String {
-    let target = u128::from(market.target_leverage_ppm);
-    let width = target * u128::from(market.band_ppm) / u128::from(PPM);
+    let target = u128::from(market.params.target_leverage_ppm);
+    let width = target * u128::from(market.params.band_ppm) / u128::from(PPM);
     format!(
         "{} ± {}% ({}-{})",
-        lever_sdk::units::leverage_label(market.target_leverage_ppm) + "x",
-        market.band_ppm as f64 / 1e4,
+        lever_sdk::units::leverage_label(market.params.target_leverage_ppm) + "x",
+        market.params.band_ppm as f64 / 1e4,
         lev(target - width),
         lev(target + width)
     )

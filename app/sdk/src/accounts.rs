@@ -24,12 +24,15 @@ pub fn decode_zero_copy<T: bytemuck::Pod + anchor_lang::Discriminator>(data: &[u
     Ok(bytemuck::pod_read_unaligned::<T>(&data[8..8 + size]))
 }
 
-/// Decode `account` as a Lever market if it is one (owner, discriminator and size).
+/// Decode `account` as a Lever market if it is one (owner, discriminator, size, and the layout
+/// version this SDK reads: the program refuses any other with `UnsupportedMarketVersion`).
 pub fn decode_market(account: &Account) -> Option<Market> {
     if account.owner != lever::ID || account.data.len() != Market::SPACE {
         return None;
     }
-    decode_zero_copy::<Market>(&account.data).ok()
+    decode_zero_copy::<Market>(&account.data)
+        .ok()
+        .filter(|m| m.version == lever::constants::MARKET_VERSION)
 }
 
 /// Decode `account` as a Lever two-step request (owner, discriminator, borsh layout).
@@ -112,7 +115,7 @@ mod tests {
     #[test]
     fn accounts_decode_by_discriminator_and_owner() {
         let mut market: Market = bytemuck::Zeroable::zeroed();
-        market.target_leverage_ppm = 3_000_000;
+        market.params.target_leverage_ppm = 3_000_000;
         let mut market_data = Market::DISCRIMINATOR.to_vec();
         market_data.extend_from_slice(bytemuck::bytes_of(&market));
         let mut config: Config = bytemuck::Zeroable::zeroed();
@@ -121,7 +124,7 @@ mod tests {
         config_data.extend_from_slice(bytemuck::bytes_of(&config));
 
         match decode_account(&market_data) {
-            Some(LeverAccount::Market(m)) => assert_eq!(m.target_leverage_ppm, 3_000_000),
+            Some(LeverAccount::Market(m)) => assert_eq!(m.params.target_leverage_ppm, 3_000_000),
             other => panic!("{other:?}"),
         }
         match decode_account(&config_data) {

@@ -81,7 +81,7 @@ pub const MAX_URI_LEN: usize = 200;
 /// Current layout versions of the zero-copy accounts. Market version 2 carved `last_loosened_at`
 /// and `flags` from the reserved bytes (a version-1 market reads zeros there).
 pub const CONFIG_VERSION: u8 = 1;
-pub const MARKET_VERSION: u8 = 2;
+pub const MARKET_VERSION: u8 = 3;
 
 /// Market status bits.
 pub const STATUS_WIPED: u8 = 1 << 0;

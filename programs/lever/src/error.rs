@@ -183,4 +183,6 @@ pub enum LeverError {
     LooseningTooFast,
     #[msg("The LT epoch given is not the market's next one")]
     WrongLtEpoch,
+    #[msg("Market account has another layout version than this program reads (MARKET_VERSION)")]
+    UnsupportedMarketVersion,
 }

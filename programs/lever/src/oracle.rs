@@ -76,7 +76,7 @@ fn band_of(message: &PriceFeedMessage, market: &Market, max_conf_ppm: u64) -> Re
         message.exponent,
         market.decimals,
         max_conf_ppm,
-        market.conf_multiplier_ppm,
+        market.params.conf_multiplier_ppm,
     )?)
 }
 
@@ -129,8 +129,8 @@ pub fn read_price(update: &PriceUpdateV2, market: &Market, now: Now) -> Result<V
         update,
         market,
         now,
-        market.max_price_age_secs,
-        market.max_conf_ppm,
+        market.params.max_price_age_secs,
+        market.params.max_conf_ppm,
     )
 }
 
@@ -141,9 +141,12 @@ pub fn read_price(update: &PriceUpdateV2, market: &Market, now: Now) -> Result<V
 /// the instant fee (at least the leverage-and-age floor) and the per-slot cap. No stale exits: an
 /// exit during an oracle outage is a two-step request, settled at the first update after it.
 pub fn read_instant_price(update: &PriceUpdateV2, market: &Market, now: Now) -> Result<ValidPrice> {
-    require!(market.instant_max_age_secs != 0, LeverError::InstantPathDisabled);
-    let max_conf = market.max_conf_ppm.min(market.instant_max_conf_ppm);
-    read_fresh(update, market, now, market.instant_max_age_secs, max_conf)
+    require!(
+        market.params.instant_max_age_secs != 0,
+        LeverError::InstantPathDisabled
+    );
+    let max_conf = market.params.max_conf_ppm.min(market.params.instant_max_conf_ppm);
+    read_fresh(update, market, now, market.params.instant_max_age_secs, max_conf)
 }
 
 /// Which update settles a request with target `tau`: Pyth's unique-update rule,
@@ -177,7 +180,7 @@ pub fn read_settlement_price(
 ) -> Result<ValidPrice> {
     check_settlement_update(update, market, tau)?;
     let message = &update.price_message;
-    let mut band = band_of(message, market, market.max_conf_ppm)?;
+    let mut band = band_of(message, market, market.params.max_conf_ppm)?;
     if message.publish_time < market.last_publish_time {
         // A late settlement: the books already moved on at a newer price (a request with a later
         // target settled first, or a rebalance). Converting at this update alone would let whoever
@@ -191,8 +194,8 @@ pub fn read_settlement_price(
             mid: band.mid.max(last),
         };
     }
-    let stale =
-        age_at(message, now) > market.max_price_age_secs || message.publish_time < market.last_publish_time;
+    let stale = age_at(message, now) > market.params.max_price_age_secs
+        || message.publish_time < market.last_publish_time;
     Ok(ValidPrice {
         band,
         publish_time: message.publish_time,

@@ -85,7 +85,7 @@ async fn rpc_answers_decode() {
     use solana_rpc_client::api::response::RpcSimulateTransactionResult;
 
     let mut market: Market = bytemuck::Zeroable::zeroed();
-    market.target_leverage_ppm = 3_000_000;
+    market.params.target_leverage_ppm = 3_000_000;
     let mut data = Market::DISCRIMINATOR.to_vec();
     data.extend_from_slice(bytemuck::bytes_of(&market));
     let key = Pubkey::new_unique();
@@ -133,7 +133,7 @@ async fn rpc_answers_decode() {
     let markets = rpc.markets().await.expect("markets");
     assert_eq!(markets.len(), 1);
     assert_eq!(markets[0].0, key);
-    assert_eq!(markets[0].1.target_leverage_ppm, 3_000_000);
+    assert_eq!(markets[0].1.params.target_leverage_ppm, 3_000_000);
     assert_eq!(
         rpc.clock().await.expect("clock"),
         Now {

@@ -109,7 +109,7 @@ fn every_event_type_round_trips() {
     let key = Pubkey::new_unique();
     let bounds = lever::state::ConfigBounds::default();
     let mut zeroed: Market = bytemuck::Zeroable::zeroed();
-    zeroed.target_leverage_ppm = 2_000_000;
+    zeroed.params.target_leverage_ppm = 2_000_000;
     let params: MarketParams = zeroed.params();
     let events: Vec<LeverEvent> = vec![
         ConfigInitialized {

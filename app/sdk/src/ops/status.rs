@@ -185,7 +185,7 @@ pub(super) fn status_of(
             .map_err(Refusal::from)?;
         (Some(marks), rate)
     } else {
-        (None, market.base_rate_ppm)
+        (None, market.params.base_rate_ppm)
     };
     let leverage_ppm = marks
         .and_then(|m| m.leverage_ppm)
@@ -198,8 +198,9 @@ pub(super) fn status_of(
     };
     let utilization_ppm = marks.map_or(0, |m| m.utilization_ppm);
     let band_edge = |up: bool| {
-        let delta = u128::from(market.target_leverage_ppm) * u128::from(market.band_ppm) / u128::from(PPM);
-        let l = u128::from(market.target_leverage_ppm);
+        let delta = u128::from(market.params.target_leverage_ppm) * u128::from(market.params.band_ppm)
+            / u128::from(PPM);
+        let l = u128::from(market.params.target_leverage_ppm);
         let edge = if up { l + delta } else { l.saturating_sub(delta) };
         format_leverage(u64::try_from(edge).unwrap_or(u64::MAX))
     };
@@ -207,7 +208,7 @@ pub(super) fn status_of(
         .as_ref()
         .and_then(|a| token_metadata(&a.data))
         .map(|(_, symbol, _)| symbol)
-        .unwrap_or_else(|| crate::units::leverage_label(market.target_leverage_ppm));
+        .unwrap_or_else(|| crate::units::leverage_label(market.params.target_leverage_ppm));
     let vault_raw = vault_acc.as_ref().and_then(|a| token_account_amount(&a.data));
     let vault_units = vault_raw.map_or_else(|| "missing".to_string(), |u| format_units(u, d));
     let conserved = vault_raw.is_some() && vault_raw == market.pool().units_owed().ok();
@@ -223,8 +224,8 @@ pub(super) fn status_of(
         lt_mint: market.lt_mint.to_string(),
         ft_mint: market.ft_mint.to_string(),
         vault: market.vault.to_string(),
-        target_leverage: format_leverage(market.target_leverage_ppm),
-        band: format_percent(market.band_ppm),
+        target_leverage: format_leverage(market.params.target_leverage_ppm),
+        band: format_percent(market.params.band_ppm),
         band_range: [band_edge(false), band_edge(true)],
         leverage: leverage_ppm.map(format_leverage_2dp),
         leverage_ppm,
@@ -243,17 +244,17 @@ pub(super) fn status_of(
         vault_units,
         conserved,
         debt_usd: value_usd(accrued.debt.get()),
-        exposure_cap: if market.exposure_cap == u64::MAX {
+        exposure_cap: if market.params.exposure_cap == u64::MAX {
             "none".into()
         } else {
-            format_units(market.exposure_cap, d)
+            format_units(market.params.exposure_cap, d)
         },
-        max_utilization: format_percent(market.max_utilization_ppm),
+        max_utilization: format_percent(market.params.max_utilization_ppm),
         fees_ppm: FeesView {
-            mint: format_percent(market.mint_fee_ppm),
-            redeem: format_percent(market.redeem_fee_ppm),
-            deposit: format_percent(market.deposit_fee_ppm),
-            withdraw: format_percent(market.withdraw_fee_ppm),
+            mint: format_percent(market.params.mint_fee_ppm),
+            redeem: format_percent(market.params.redeem_fee_ppm),
+            deposit: format_percent(market.params.deposit_fee_ppm),
+            withdraw: format_percent(market.params.withdraw_fee_ppm),
         },
         last_price_usd: price_usd(market.last_price.get(), d),
         last_publish_time: market.last_publish_time,

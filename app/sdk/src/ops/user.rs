@@ -302,7 +302,7 @@ pub async fn prepare<C: Cluster>(
             nonce,
             amount,
             min_out,
-            tip_lamports: market.min_settle_tip_lamports,
+            tip_lamports: market.params.min_settle_tip_lamports,
         };
         let owned = ix::RequestAccounts {
             payer: user,

@@ -256,11 +256,14 @@ impl Replay {
             self.cover(next.publish - self.cfg.clock_lag_secs + delay)
                 .filter(|&j| j <= k)
         });
-        let l = self.market.target_leverage_ppm as f64 / PPM as f64;
+        let l = self.market.params.target_leverage_ppm as f64 / PPM as f64;
         let conf = 2.0 * self.cfg.conf_ratio;
-        let lt_cost = self.market.mint_fee_ppm as f64 / 1e6 + self.market.redeem_fee_ppm as f64 / 1e6 + conf;
-        let ft_cost =
-            self.market.deposit_fee_ppm as f64 / 1e6 + self.market.withdraw_fee_ppm as f64 / 1e6 + conf;
+        let lt_cost = self.market.params.mint_fee_ppm as f64 / 1e6
+            + self.market.params.redeem_fee_ppm as f64 / 1e6
+            + conf;
+        let ft_cost = self.market.params.deposit_fee_ppm as f64 / 1e6
+            + self.market.params.withdraw_fee_ppm as f64 / 1e6
+            + conf;
         match self.two_state {
             TwoStep::Idle => {
                 let (kind, known) = match (known_entry, known_exit) {
@@ -360,7 +363,7 @@ impl Replay {
         let signer = party.wallet.kp.insecure_clone();
         let k = self.k;
         let now = self.clock();
-        let age = i64::try_from(self.market.instant_max_age_secs).context("age")?;
+        let age = i64::try_from(self.market.params.instant_max_age_secs).context("age")?;
         let newest = self.ups[k].price;
         // Older updates the program would still take: within the age of the lagging clock and not
         // older than the market's last price (the confidence is constant and within the limit).
@@ -385,7 +388,7 @@ impl Replay {
         self.sync();
         let now = self.clock();
         let balance = self.m.chain.token_amount(&under).await?;
-        let cap = self.market.instant_slot_cap;
+        let cap = self.market.params.instant_slot_cap;
         // Slots of the two legs: each price write starts a new slot.
         let s1 = Now {
             slot: now.slot + 1,

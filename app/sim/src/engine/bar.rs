@@ -297,7 +297,7 @@ impl Sim {
         if equity <= 0 || pool.lt_supply == 0 {
             return Ok(());
         }
-        let l = self.shadow.target_leverage_ppm as f64 / PPM as f64;
+        let l = self.shadow.params.target_leverage_ppm as f64 / PPM as f64;
         let want_debt = (l - 1.0) * equity as f64;
         let funding = pool.funding_value(mid).map_err(Refusal::from)? as f64;
         let target = self.cfg.utilization_target;
@@ -406,7 +406,7 @@ impl Sim {
     /// Open the holder's position at `close`: the provider first deposits what the pool will
     /// lend at the utilization target, then the holder mints `deposit_usd` of LT at target.
     pub(super) async fn open_position(&mut self, close: f64) -> Result<()> {
-        let l = self.shadow.target_leverage_ppm as f64 / PPM as f64;
+        let l = self.shadow.params.target_leverage_ppm as f64 / PPM as f64;
         let lend = usd_to_units(
             self.cfg.deposit_usd * (l - 1.0) / self.cfg.utilization_target,
             close,

@@ -5,7 +5,7 @@
 
 use anchor_lang::prelude::*;
 
-use super::{Config, WideU128};
+use super::{Config, MarketParams, StoredMarketParams, UpdateMarketParams, WideU128};
 use crate::constants::*;
 use crate::error::LeverError;
 use crate::math::{
@@ -32,27 +32,8 @@ pub struct Market {
     /// Pyth feed id pinned at creation.
     pub feed_id: [u8; 32],
 
-    // --- parameters (PPM unless named otherwise)
-    pub target_leverage_ppm: u64,
-    /// Band half-width as a fraction of L.
-    pub band_ppm: u64,
-    pub mint_fee_ppm: u64,
-    pub redeem_fee_ppm: u64,
-    pub deposit_fee_ppm: u64,
-    pub withdraw_fee_ppm: u64,
-    pub max_price_age_secs: u64,
-    /// Largest accepted conf / price.
-    pub max_conf_ppm: u64,
-    /// The confidence interval used for conversions is conf * this / PPM.
-    pub conf_multiplier_ppm: u64,
-    /// Maximum exposure `N` after a mint (raw units).
-    pub exposure_cap: u64,
-    pub max_utilization_ppm: u64,
-    /// Funding curve (annual rates).
-    pub base_rate_ppm: u64,
-    pub kink_ppm: u64,
-    pub slope1_ppm: u64,
-    pub slope2_ppm: u64,
+    /// Every tunable parameter ([`MarketParams`]; changed only by `update_market`).
+    pub params: StoredMarketParams,
 
     // --- books
     /// `N` (raw units).
@@ -99,29 +80,13 @@ pub struct Market {
     /// price, so no transaction can act at two prices (mint at one, post another, redeem).
     pub last_price_slot: u64,
 
-    // --- two-step requests and the instant path (carved from the reserved bytes: every field
-    // before them keeps its offset; a market created before reads zeros, i.e. the instant path off
-    // and requests refused until the admin sets the parameters)
-    /// Seconds from a request to its settlement target `tau`.
-    pub settle_delay_secs: u64,
-    /// Seconds after `tau` a request may still be settled; then anyone may cancel it.
-    pub settle_window_secs: u64,
-    /// Smallest settlement tip a request must prepay (lamports).
-    pub min_settle_tip_lamports: u64,
-    /// Largest age of an update the instant path accepts; 0 turns the instant path off.
-    pub instant_max_age_secs: u64,
-    /// Fee every instant operation pays at least (PPM), checked against the leverage-and-age floor.
-    pub instant_fee_ppm: u64,
-    /// Largest conf / price the instant path accepts (a confidence spike closes it).
-    pub instant_max_conf_ppm: u64,
-    /// Most units instant operations may move in one slot (raw units; u64::MAX for none).
-    pub instant_slot_cap: u64,
+    // --- the instant path's use of the current slot
     /// The slot `instant_slot_units` counts.
     pub instant_slot: u64,
     /// Units instant operations moved in `instant_slot`.
     pub instant_slot_units: u64,
 
-    // --- version 2 (carved from the reserved bytes; a version-1 market reads zeros)
+    // --- added in version 2
     /// Unix time of the last update that loosened a risk parameter (0: never).
     pub last_loosened_at: i64,
     /// Flag bits fixed at creation ([`crate::constants::market_flags`]).
@@ -134,22 +99,16 @@ pub struct Market {
 }
 
 impl Market {
-    pub const SIZE: usize = 7 * 32
-        + 32
-        + 15 * 8
-        + 8
-        + 16
-        + 4 * 8
-        + 16
-        + 2 * 8
-        + 2 * 8
-        + 2 * 16
-        + 8
-        + 16
-        + 8
-        + 9 * 8
-        + 8
-        + 8
+    pub const SIZE: usize = 7 * 32 // keys
+        + 32 // feed id
+        + core::mem::size_of::<StoredMarketParams>()
+        + 8 + 16 + 4 * 8 // books
+        + 16 + 2 * 8 // last price, publish time, accrual time
+        + 2 * 8 + 2 * 16 + 8 // statistics
+        + 16 // id, version, bumps, decimals, status, pause bits, padding
+        + 8 // last price slot
+        + 2 * 8 // instant slot and units
+        + 8 + 8 // last loosened, flags, padding, LT epoch
         + 160;
     pub const SPACE: usize = 8 + Self::SIZE;
 
@@ -174,49 +133,27 @@ impl Market {
     }
 
     pub fn risk_params(&self) -> RiskParams {
+        let p = &self.params;
         RiskParams {
-            target_leverage_ppm: self.target_leverage_ppm,
-            band_ppm: self.band_ppm,
-            mint_fee_ppm: self.mint_fee_ppm,
-            redeem_fee_ppm: self.redeem_fee_ppm,
-            deposit_fee_ppm: self.deposit_fee_ppm,
-            withdraw_fee_ppm: self.withdraw_fee_ppm,
-            exposure_cap: self.exposure_cap,
-            max_utilization_ppm: self.max_utilization_ppm,
+            target_leverage_ppm: p.target_leverage_ppm,
+            band_ppm: p.band_ppm,
+            mint_fee_ppm: p.mint_fee_ppm,
+            redeem_fee_ppm: p.redeem_fee_ppm,
+            deposit_fee_ppm: p.deposit_fee_ppm,
+            withdraw_fee_ppm: p.withdraw_fee_ppm,
+            exposure_cap: p.exposure_cap,
+            max_utilization_ppm: p.max_utilization_ppm,
             curve: FundingCurve {
-                base_rate_ppm: self.base_rate_ppm,
-                kink_ppm: self.kink_ppm,
-                slope1_ppm: self.slope1_ppm,
-                slope2_ppm: self.slope2_ppm,
+                base_rate_ppm: p.base_rate_ppm,
+                kink_ppm: p.kink_ppm,
+                slope1_ppm: p.slope1_ppm,
+                slope2_ppm: p.slope2_ppm,
             },
         }
     }
 
     pub fn params(&self) -> MarketParams {
-        MarketParams {
-            target_leverage_ppm: self.target_leverage_ppm,
-            band_ppm: self.band_ppm,
-            mint_fee_ppm: self.mint_fee_ppm,
-            redeem_fee_ppm: self.redeem_fee_ppm,
-            deposit_fee_ppm: self.deposit_fee_ppm,
-            withdraw_fee_ppm: self.withdraw_fee_ppm,
-            max_price_age_secs: self.max_price_age_secs,
-            max_conf_ppm: self.max_conf_ppm,
-            conf_multiplier_ppm: self.conf_multiplier_ppm,
-            exposure_cap: self.exposure_cap,
-            max_utilization_ppm: self.max_utilization_ppm,
-            base_rate_ppm: self.base_rate_ppm,
-            kink_ppm: self.kink_ppm,
-            slope1_ppm: self.slope1_ppm,
-            slope2_ppm: self.slope2_ppm,
-            settle_delay_secs: self.settle_delay_secs,
-            settle_window_secs: self.settle_window_secs,
-            min_settle_tip_lamports: self.min_settle_tip_lamports,
-            instant_max_age_secs: self.instant_max_age_secs,
-            instant_fee_ppm: self.instant_fee_ppm,
-            instant_max_conf_ppm: self.instant_max_conf_ppm,
-            instant_slot_cap: self.instant_slot_cap,
-        }
+        self.params.into()
     }
 
     /// `update_market`'s change: the new set against the config's bounds, then the loosening
@@ -249,38 +186,18 @@ impl Market {
 
     /// Store parameters that have already passed [`MarketParams::validate`].
     pub fn store_params(&mut self, p: &MarketParams) {
-        self.target_leverage_ppm = p.target_leverage_ppm;
-        self.band_ppm = p.band_ppm;
-        self.mint_fee_ppm = p.mint_fee_ppm;
-        self.redeem_fee_ppm = p.redeem_fee_ppm;
-        self.deposit_fee_ppm = p.deposit_fee_ppm;
-        self.withdraw_fee_ppm = p.withdraw_fee_ppm;
-        self.max_price_age_secs = p.max_price_age_secs;
-        self.max_conf_ppm = p.max_conf_ppm;
-        self.conf_multiplier_ppm = p.conf_multiplier_ppm;
-        self.exposure_cap = p.exposure_cap;
-        self.max_utilization_ppm = p.max_utilization_ppm;
-        self.base_rate_ppm = p.base_rate_ppm;
-        self.kink_ppm = p.kink_ppm;
-        self.slope1_ppm = p.slope1_ppm;
-        self.slope2_ppm = p.slope2_ppm;
-        self.settle_delay_secs = p.settle_delay_secs;
-        self.settle_window_secs = p.settle_window_secs;
-        self.min_settle_tip_lamports = p.min_settle_tip_lamports;
-        self.instant_max_age_secs = p.instant_max_age_secs;
-        self.instant_fee_ppm = p.instant_fee_ppm;
-        self.instant_max_conf_ppm = p.instant_max_conf_ppm;
-        self.instant_slot_cap = p.instant_slot_cap;
+        self.params = (*p).into();
     }
 
     /// The parameters the math reads for an operation on the instant path: every fee at least the
     /// instant fee.
     pub fn instant_risk_params(&self) -> RiskParams {
         let mut p = self.risk_params();
-        p.mint_fee_ppm = p.mint_fee_ppm.max(self.instant_fee_ppm);
-        p.redeem_fee_ppm = p.redeem_fee_ppm.max(self.instant_fee_ppm);
-        p.deposit_fee_ppm = p.deposit_fee_ppm.max(self.instant_fee_ppm);
-        p.withdraw_fee_ppm = p.withdraw_fee_ppm.max(self.instant_fee_ppm);
+        let instant_fee = self.params.instant_fee_ppm;
+        p.mint_fee_ppm = p.mint_fee_ppm.max(instant_fee);
+        p.redeem_fee_ppm = p.redeem_fee_ppm.max(instant_fee);
+        p.deposit_fee_ppm = p.deposit_fee_ppm.max(instant_fee);
+        p.withdraw_fee_ppm = p.withdraw_fee_ppm.max(instant_fee);
         p
     }
 
@@ -291,7 +208,10 @@ impl Market {
             self.instant_slot_units = 0;
         }
         let used = self.instant_slot_units.safe_add(units)?;
-        require!(used <= self.instant_slot_cap, LeverError::InstantSlotCapExceeded);
+        require!(
+            used <= self.params.instant_slot_cap,
+            LeverError::InstantSlotCapExceeded
+        );
         self.instant_slot_units = used;
         Ok(())
     }
@@ -420,253 +340,3 @@ pub struct Refresh {
 }
 
 const _: () = assert!(core::mem::size_of::<Market>() == Market::SIZE);
-
-/// Every tunable parameter of a market (PPM unless named otherwise).
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MarketParams {
-    /// Target leverage L (3x = 3_000_000).
-    pub target_leverage_ppm: u64,
-    /// Band half-width as a fraction of L (5% = 50_000).
-    pub band_ppm: u64,
-    pub mint_fee_ppm: u64,
-    pub redeem_fee_ppm: u64,
-    pub deposit_fee_ppm: u64,
-    pub withdraw_fee_ppm: u64,
-    /// Seconds.
-    pub max_price_age_secs: u64,
-    pub max_conf_ppm: u64,
-    /// 1x = 1_000_000.
-    pub conf_multiplier_ppm: u64,
-    /// Raw units; u64::MAX for none.
-    pub exposure_cap: u64,
-    pub max_utilization_ppm: u64,
-    pub base_rate_ppm: u64,
-    pub kink_ppm: u64,
-    pub slope1_ppm: u64,
-    pub slope2_ppm: u64,
-    /// Seconds from a request to its settlement target `tau` (allow for the chain's clock lag).
-    pub settle_delay_secs: u64,
-    /// Seconds after `tau` a request may still be settled; then anyone may cancel it.
-    pub settle_window_secs: u64,
-    /// Smallest settlement tip a request must prepay (lamports).
-    pub min_settle_tip_lamports: u64,
-    /// Largest age of an update the instant path accepts (seconds); 0 turns the instant path off.
-    pub instant_max_age_secs: u64,
-    /// Fee every instant operation pays at least; at least [`MarketParams::instant_fee_floor_ppm`].
-    pub instant_fee_ppm: u64,
-    /// Largest conf / price the instant path accepts.
-    pub instant_max_conf_ppm: u64,
-    /// Most units instant operations may move in one slot (raw units; u64::MAX for none).
-    pub instant_slot_cap: u64,
-}
-
-/// The smallest instant fee a market at `target_leverage_ppm` with instant age `instant_max_age_secs`
-/// may charge: leverage (x) * age (s) * [`INSTANT_FEE_FLOOR_PPM_PER_LEVERAGE_SECOND`], rounded up
-/// (against the user; 0 when the instant path is off).
-pub fn instant_fee_floor_ppm(target_leverage_ppm: u64, instant_max_age_secs: u64) -> Result<u64> {
-    let per_second = crate::math::mul_div(
-        u128::from(target_leverage_ppm),
-        u128::from(INSTANT_FEE_FLOOR_PPM_PER_LEVERAGE_SECOND),
-        u128::from(PPM),
-        crate::math::Rounding::Up,
-    )?;
-    let floor = per_second.safe_mul(u128::from(instant_max_age_secs))?;
-    Ok(u64::try_from(floor).unwrap_or(u64::MAX))
-}
-
-impl MarketParams {
-    /// [`instant_fee_floor_ppm`] of these parameters.
-    pub fn instant_fee_floor_ppm(&self) -> Result<u64> {
-        instant_fee_floor_ppm(self.target_leverage_ppm, self.instant_max_age_secs)
-    }
-
-    /// Each field against the program's hard bounds and the config's bounds, with its own error.
-    pub fn validate(&self, config: &Config) -> Result<()> {
-        require!(
-            self.target_leverage_ppm >= config.min_leverage_ppm.max(MIN_LEVERAGE_PPM)
-                && self.target_leverage_ppm <= config.max_leverage_ppm.min(MAX_LEVERAGE_PPM),
-            LeverError::LeverageOutOfBounds
-        );
-        require!(
-            (MIN_BAND_PPM..=MAX_BAND_PPM).contains(&self.band_ppm),
-            LeverError::BandOutOfBounds
-        );
-        let max_fee = config.max_fee_ppm.min(MAX_FEE_PPM);
-        for fee in [
-            self.mint_fee_ppm,
-            self.redeem_fee_ppm,
-            self.deposit_fee_ppm,
-            self.withdraw_fee_ppm,
-        ] {
-            require!(fee <= max_fee, LeverError::FeeOutOfBounds);
-        }
-        require!(
-            self.max_price_age_secs >= 1
-                && self.max_price_age_secs <= config.max_price_age_secs.min(MAX_PRICE_AGE_SECS),
-            LeverError::PriceAgeOutOfBounds
-        );
-        require!(
-            self.max_conf_ppm >= 1 && self.max_conf_ppm <= config.max_conf_ppm.min(MAX_CONF_PPM),
-            LeverError::ConfidenceLimitOutOfBounds
-        );
-        require!(
-            (MIN_CONF_MULTIPLIER_PPM..=MAX_CONF_MULTIPLIER_PPM).contains(&self.conf_multiplier_ppm),
-            LeverError::ConfMultiplierOutOfBounds
-        );
-        require!(
-            (MIN_MAX_UTILIZATION_PPM..=PPM).contains(&self.max_utilization_ppm),
-            LeverError::UtilizationCapOutOfBounds
-        );
-        require!(
-            self.base_rate_ppm <= MAX_BASE_RATE_PPM
-                && (MIN_KINK_PPM..=MAX_KINK_PPM).contains(&self.kink_ppm)
-                && self.slope1_ppm <= MAX_SLOPE_PPM
-                && self.slope2_ppm <= MAX_SLOPE_PPM,
-            LeverError::FundingCurveOutOfBounds
-        );
-        require!(
-            (MIN_SETTLE_DELAY_SECS..=MAX_SETTLE_DELAY_SECS).contains(&self.settle_delay_secs),
-            LeverError::SettleDelayOutOfBounds
-        );
-        require!(
-            (MIN_SETTLE_WINDOW_SECS..=MAX_SETTLE_WINDOW_SECS).contains(&self.settle_window_secs),
-            LeverError::SettleWindowOutOfBounds
-        );
-        require!(
-            self.min_settle_tip_lamports <= MAX_MIN_SETTLE_TIP_LAMPORTS,
-            LeverError::SettleTipOutOfBounds
-        );
-        if self.instant_max_age_secs != 0 {
-            require!(
-                self.instant_max_age_secs <= MAX_INSTANT_AGE_SECS.min(self.max_price_age_secs)
-                    && self.instant_fee_ppm >= self.instant_fee_floor_ppm()?
-                    && self.instant_fee_ppm <= max_fee
-                    && self.instant_max_conf_ppm >= 1
-                    && self.instant_max_conf_ppm <= self.max_conf_ppm
-                    && self.instant_slot_cap > 0,
-                LeverError::InstantParamsOutOfBounds
-            );
-        }
-        Ok(())
-    }
-
-    /// Whether `after` loosens a risk parameter of `self` (README, "Parameter changes"); a
-    /// loosening step larger than [`LOOSEN_MAX_FACTOR`] is refused with `LooseningTooLarge`.
-    /// Loosening: a longer price age, instant age or settle window, a wider confidence limit
-    /// (market or instant) or band, a higher leverage, exposure cap, utilization cap or instant
-    /// slot cap; a shorter settle delay, a smaller confidence multiplier or instant fee. The
-    /// instant fee, confidence and cap count only while the instant path stays on (switching it on
-    /// is the instant age's step from 0). Neutral: the four ordinary fees (revenue: the two-step
-    /// path needs none), the funding curve (it moves value between the pools, within hard bounds)
-    /// and the minimum tip.
-    pub fn loosening(&self, after: &MarketParams) -> Result<bool> {
-        let up = |old: u64, new: u64, floor: u64| -> Result<bool> {
-            if new <= old {
-                return Ok(false);
-            }
-            let limit = old.saturating_mul(LOOSEN_MAX_FACTOR).max(floor);
-            require!(new <= limit, LeverError::LooseningTooLarge);
-            Ok(true)
-        };
-        let down = |old: u64, new: u64| -> Result<bool> {
-            if new >= old {
-                return Ok(false);
-            }
-            require!(
-                new.saturating_mul(LOOSEN_MAX_FACTOR) >= old,
-                LeverError::LooseningTooLarge
-            );
-            Ok(true)
-        };
-        let (b, a) = (self, after);
-        let mut loosened = [
-            up(b.target_leverage_ppm, a.target_leverage_ppm, 0)?,
-            up(b.band_ppm, a.band_ppm, 0)?,
-            up(
-                b.max_price_age_secs,
-                a.max_price_age_secs,
-                LOOSEN_FLOOR_PRICE_AGE_SECS,
-            )?,
-            up(b.max_conf_ppm, a.max_conf_ppm, LOOSEN_FLOOR_CONF_PPM)?,
-            down(b.conf_multiplier_ppm, a.conf_multiplier_ppm)?,
-            up(b.exposure_cap, a.exposure_cap, LOOSEN_FLOOR_CAP_UNITS)?,
-            up(b.max_utilization_ppm, a.max_utilization_ppm, 0)?,
-            down(b.settle_delay_secs, a.settle_delay_secs)?,
-            up(b.settle_window_secs, a.settle_window_secs, 0)?,
-            up(
-                b.instant_max_age_secs,
-                a.instant_max_age_secs,
-                LOOSEN_FLOOR_INSTANT_AGE_SECS,
-            )?,
-        ]
-        .contains(&true);
-        if b.instant_max_age_secs != 0 && a.instant_max_age_secs != 0 {
-            loosened |= [
-                down(b.instant_fee_ppm, a.instant_fee_ppm)?,
-                up(
-                    b.instant_max_conf_ppm,
-                    a.instant_max_conf_ppm,
-                    LOOSEN_FLOOR_CONF_PPM,
-                )?,
-                up(b.instant_slot_cap, a.instant_slot_cap, LOOSEN_FLOOR_CAP_UNITS)?,
-            ]
-            .contains(&true);
-        }
-        Ok(loosened)
-    }
-
-    /// Apply the fields that are set in `u`.
-    pub fn apply(&self, u: &UpdateMarketParams) -> MarketParams {
-        MarketParams {
-            target_leverage_ppm: u.target_leverage_ppm.unwrap_or(self.target_leverage_ppm),
-            band_ppm: u.band_ppm.unwrap_or(self.band_ppm),
-            mint_fee_ppm: u.mint_fee_ppm.unwrap_or(self.mint_fee_ppm),
-            redeem_fee_ppm: u.redeem_fee_ppm.unwrap_or(self.redeem_fee_ppm),
-            deposit_fee_ppm: u.deposit_fee_ppm.unwrap_or(self.deposit_fee_ppm),
-            withdraw_fee_ppm: u.withdraw_fee_ppm.unwrap_or(self.withdraw_fee_ppm),
-            max_price_age_secs: u.max_price_age_secs.unwrap_or(self.max_price_age_secs),
-            max_conf_ppm: u.max_conf_ppm.unwrap_or(self.max_conf_ppm),
-            conf_multiplier_ppm: u.conf_multiplier_ppm.unwrap_or(self.conf_multiplier_ppm),
-            exposure_cap: u.exposure_cap.unwrap_or(self.exposure_cap),
-            max_utilization_ppm: u.max_utilization_ppm.unwrap_or(self.max_utilization_ppm),
-            base_rate_ppm: u.base_rate_ppm.unwrap_or(self.base_rate_ppm),
-            kink_ppm: u.kink_ppm.unwrap_or(self.kink_ppm),
-            slope1_ppm: u.slope1_ppm.unwrap_or(self.slope1_ppm),
-            slope2_ppm: u.slope2_ppm.unwrap_or(self.slope2_ppm),
-            settle_delay_secs: u.settle_delay_secs.unwrap_or(self.settle_delay_secs),
-            settle_window_secs: u.settle_window_secs.unwrap_or(self.settle_window_secs),
-            min_settle_tip_lamports: u.min_settle_tip_lamports.unwrap_or(self.min_settle_tip_lamports),
-            instant_max_age_secs: u.instant_max_age_secs.unwrap_or(self.instant_max_age_secs),
-            instant_fee_ppm: u.instant_fee_ppm.unwrap_or(self.instant_fee_ppm),
-            instant_max_conf_ppm: u.instant_max_conf_ppm.unwrap_or(self.instant_max_conf_ppm),
-            instant_slot_cap: u.instant_slot_cap.unwrap_or(self.instant_slot_cap),
-        }
-    }
-}
-
-/// A parameter update: each field set is changed (and checked), each `None` is kept.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct UpdateMarketParams {
-    pub target_leverage_ppm: Option<u64>,
-    pub band_ppm: Option<u64>,
-    pub mint_fee_ppm: Option<u64>,
-    pub redeem_fee_ppm: Option<u64>,
-    pub deposit_fee_ppm: Option<u64>,
-    pub withdraw_fee_ppm: Option<u64>,
-    pub max_price_age_secs: Option<u64>,
-    pub max_conf_ppm: Option<u64>,
-    pub conf_multiplier_ppm: Option<u64>,
-    pub exposure_cap: Option<u64>,
-    pub max_utilization_ppm: Option<u64>,
-    pub base_rate_ppm: Option<u64>,
-    pub kink_ppm: Option<u64>,
-    pub slope1_ppm: Option<u64>,
-    pub slope2_ppm: Option<u64>,
-    pub settle_delay_secs: Option<u64>,
-    pub settle_window_secs: Option<u64>,
-    pub min_settle_tip_lamports: Option<u64>,
-    pub instant_max_age_secs: Option<u64>,
-    pub instant_fee_ppm: Option<u64>,
-    pub instant_max_conf_ppm: Option<u64>,
-    pub instant_slot_cap: Option<u64>,
-}

@@ -3,10 +3,12 @@
 
 pub mod config;
 pub mod market;
+pub mod params;
 pub mod request;
 
 pub use config::*;
 pub use market::*;
+pub use params::*;
 pub use request::*;
 
 use anchor_lang::prelude::*;

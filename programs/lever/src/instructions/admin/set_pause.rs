@@ -17,7 +17,10 @@ pub struct SetPause<'info> {
     pub authority: Signer<'info>,
     #[account(seeds = [CONFIG_SEED], bump = config.load()?.bump)]
     pub config: AccountLoader<'info, Config>,
-    #[account(mut, has_one = config @ LeverError::ConfigMismatch)]
+    #[account(
+        mut, has_one = config @ LeverError::ConfigMismatch,
+        constraint = market.load()?.version == crate::constants::MARKET_VERSION @ crate::error::LeverError::UnsupportedMarketVersion,
+    )]
     pub market: AccountLoader<'info, Market>,
 }
 

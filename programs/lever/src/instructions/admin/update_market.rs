@@ -19,7 +19,10 @@ pub struct UpdateMarket<'info> {
     pub admin: Signer<'info>,
     #[account(seeds = [CONFIG_SEED], bump = config.load()?.bump, has_one = admin @ LeverError::Unauthorized)]
     pub config: AccountLoader<'info, Config>,
-    #[account(mut, has_one = config @ LeverError::ConfigMismatch)]
+    #[account(
+        mut, has_one = config @ LeverError::ConfigMismatch,
+        constraint = market.load()?.version == crate::constants::MARKET_VERSION @ crate::error::LeverError::UnsupportedMarketVersion,
+    )]
     pub market: AccountLoader<'info, Market>,
 }
 

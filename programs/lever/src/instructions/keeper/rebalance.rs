@@ -17,7 +17,10 @@ use crate::state::Market;
 pub struct Rebalance<'info> {
     /// Anyone: keepers, users, other programs.
     pub caller: Signer<'info>,
-    #[account(mut)]
+    #[account(
+        mut,
+        constraint = market.load()?.version == crate::constants::MARKET_VERSION @ crate::error::LeverError::UnsupportedMarketVersion,
+    )]
     pub market: AccountLoader<'info, Market>,
     pub price_update: Box<Account<'info, PriceUpdateV2>>,
 }

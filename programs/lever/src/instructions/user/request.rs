@@ -27,6 +27,7 @@ pub struct OpenRequest<'info> {
     /// Authority of `source`: signs for the input (a wallet, or a composing program's PDA by
     /// `invoke_signed`; it needs no lamports).
     pub owner: Signer<'info>,
+    #[account(constraint = market.load()?.version == crate::constants::MARKET_VERSION @ crate::error::LeverError::UnsupportedMarketVersion)]
     pub market: AccountLoader<'info, Market>,
     /// The request, created in the handler whatever lamports the address already holds (a nonce
     /// anyone could pre-fund must not be lost); the system program refuses it while a request
@@ -109,7 +110,7 @@ pub fn check_open_request(
     now: Now,
 ) -> Result<(i64, i64)> {
     require!(
-        market.settle_delay_secs >= MIN_SETTLE_DELAY_SECS,
+        market.params.settle_delay_secs >= MIN_SETTLE_DELAY_SECS,
         LeverError::TwoStepNotConfigured
     );
     market.require_not_paused(kind.pause_bit())?;
@@ -118,11 +119,11 @@ pub fn check_open_request(
     }
     require!(args.amount > 0, LeverError::ZeroAmount);
     require!(
-        args.tip_lamports >= market.min_settle_tip_lamports,
+        args.tip_lamports >= market.params.min_settle_tip_lamports,
         LeverError::SettleTipTooSmall
     );
-    let delay = i64::try_from(market.settle_delay_secs).map_err(|_| LeverError::MathOverflow)?;
-    let window = i64::try_from(market.settle_window_secs).map_err(|_| LeverError::MathOverflow)?;
+    let delay = i64::try_from(market.params.settle_delay_secs).map_err(|_| LeverError::MathOverflow)?;
+    let window = i64::try_from(market.params.settle_window_secs).map_err(|_| LeverError::MathOverflow)?;
     let tau = now.unix_timestamp.safe_add(delay)?;
     Ok((tau, tau.safe_add(window)?))
 }
