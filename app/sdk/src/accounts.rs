@@ -115,6 +115,7 @@ mod tests {
     #[test]
     fn accounts_decode_by_discriminator_and_owner() {
         let mut market: Market = bytemuck::Zeroable::zeroed();
+        market.version = lever::constants::MARKET_VERSION;
         market.params.target_leverage_ppm = 3_000_000;
         let mut market_data = Market::DISCRIMINATOR.to_vec();
         market_data.extend_from_slice(bytemuck::bytes_of(&market));
@@ -145,6 +146,12 @@ mod tests {
             decode_lever_account(&account(lever::ID, &market_data)),
             Some(LeverAccount::Market(_))
         ));
+        // A market of another layout version is not read at this version's offsets.
+        let mut old_market = market;
+        old_market.version = 2;
+        let mut old_data = Market::DISCRIMINATOR.to_vec();
+        old_data.extend_from_slice(bytemuck::bytes_of(&old_market));
+        assert!(decode_market(&account(lever::ID, &old_data)).is_none());
         assert!(matches!(
             decode_lever_account(&account(lever::ID, &config_data)),
             Some(LeverAccount::Config(_))

@@ -4,7 +4,7 @@ use super::*;
 use anchor_lang::prelude::Pubkey;
 use lever::constants::{pause, MAX_NAME_LEN, MAX_SYMBOL_LEN, MAX_URI_LEN};
 use lever::error::LeverError;
-use lever::state::{Config, ConfigBounds, MarketParams};
+use lever::state::{Config, ConfigBounds, MarketParams, UpdateMarketParams};
 use lever_sdk::ops::paused_names;
 use lever_sdk::pda::{self};
 use lever_sdk::pyth::feed_id_from_hex;
@@ -40,37 +40,17 @@ pub(super) struct RawConfig {
     pub(super) min_seed: Option<u64>,
 }
 
+/// One `[[market]]` entry as written. Its parameters are not spelled out here: every key that is
+/// not one of the fields below lands in `params` and is read through [`PARAM_FIELDS`], the one
+/// table of file keys, `MarketParams` fields and units (so unknown keys are found there too; serde
+/// cannot deny unknown fields next to a flattened map).
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawMarket {
     pub(super) name: String,
     pub(super) underlying_mint: String,
     #[serde(default)]
     pub(super) id: u32,
     pub(super) feed_id: String,
-    pub(super) leverage: String,
-    pub(super) band: String,
-    pub(super) mint_fee: String,
-    pub(super) redeem_fee: String,
-    pub(super) deposit_fee: String,
-    pub(super) withdraw_fee: String,
-    pub(super) max_price_age_secs: u64,
-    pub(super) max_conf: String,
-    pub(super) conf_multiplier: String,
-    pub(super) exposure_cap: AmountText,
-    pub(super) max_utilization: String,
-    pub(super) base_rate: String,
-    pub(super) kink: String,
-    pub(super) slope1: String,
-    pub(super) slope2: String,
-    pub(super) settle_delay_secs: u64,
-    pub(super) settle_window_secs: u64,
-    pub(super) min_settle_tip_lamports: u64,
-    /// 0 turns the instant path off.
-    pub(super) instant_max_age_secs: u64,
-    pub(super) instant_fee: String,
-    pub(super) instant_max_conf: String,
-    pub(super) instant_slot_cap: AmountText,
     pub(super) seed: AmountText,
     pub(super) lt_name: String,
     pub(super) lt_symbol: String,
@@ -82,6 +62,40 @@ pub(super) struct RawMarket {
     pub(super) allow_freeze_authority: bool,
     #[serde(default)]
     pub(super) paused: Option<PauseText>,
+    /// The market parameters, by their file keys ([`PARAM_FIELDS`]).
+    #[serde(flatten)]
+    pub(super) params: BTreeMap<String, ParamText>,
+}
+
+/// A parameter as written: text (a ratio, an amount or "none") or a non-negative integer (seconds,
+/// lamports, or an amount).
+pub(super) enum ParamText {
+    Text(String),
+    Int(u64),
+}
+
+impl<'de> Deserialize<'de> for ParamText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ParamText;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string (\"2%\", \"3x\", \"1000\", \"none\") or a non-negative integer")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ParamText, E> {
+                Ok(ParamText::Text(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ParamText, E> {
+                Ok(ParamText::Int(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ParamText, E> {
+                u64::try_from(v)
+                    .map(ParamText::Int)
+                    .map_err(|_| E::custom(format!("a parameter cannot be negative ({v})")))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// An amount as written: a string ("1.5", "none") or a non-negative integer.
@@ -197,10 +211,10 @@ pub struct MarketEntry {
     pub underlying_mint: Pubkey,
     pub id: u32,
     pub feed_id: [u8; 32],
-    /// Every parameter but the two amounts (u64::MAX here; see [`MarketEntry::params`]).
+    /// Every parameter but the amounts (u64::MAX here; see [`MarketEntry::params`]).
     pub(super) ratios: MarketParams,
-    pub exposure_cap: Cap,
-    pub instant_slot_cap: Cap,
+    /// The parameters in whole tokens (exposure cap, instant slot cap), by file key.
+    pub(super) caps: Vec<(&'static str, Cap)>,
     /// Whole tokens.
     pub seed: String,
     pub lt_name: String,
@@ -221,18 +235,21 @@ impl MarketEntry {
 
     /// The market's parameters at the mint's `decimals`.
     pub fn params(&self, decimals: u8) -> Result<MarketParams, DeployError> {
-        let units = |key: &str, cap: &Cap| match cap {
-            Cap::None => Ok(u64::MAX),
-            Cap::Tokens(t) => parse_units(t, decimals).map_err(|e| DeployError::Invalid {
-                at: format!("{}.{key}", self.at()),
-                reason: format!("{e} (the mint has {decimals} decimals)"),
-            }),
-        };
-        Ok(MarketParams {
-            exposure_cap: units("exposure_cap", &self.exposure_cap)?,
-            instant_slot_cap: units("instant_slot_cap", &self.instant_slot_cap)?,
-            ..self.ratios
-        })
+        let mut amounts = UpdateMarketParams::default();
+        for f in PARAM_FIELDS.iter() {
+            let Some((_, cap)) = self.caps.iter().find(|(key, _)| *key == f.key) else {
+                continue;
+            };
+            let units = match cap {
+                Cap::None => u64::MAX,
+                Cap::Tokens(t) => parse_units(t, decimals).map_err(|e| DeployError::Invalid {
+                    at: format!("{}.{}", self.at(), f.key),
+                    reason: format!("{e} (the mint has {decimals} decimals)"),
+                })?,
+            };
+            (f.set)(&mut amounts, units);
+        }
+        Ok(self.ratios.apply(&amounts))
     }
 
     /// The seed deposit in raw units at the mint's `decimals`.
@@ -399,39 +416,7 @@ pub(super) fn parse_market(m: &RawMarket) -> Result<MarketEntry, DeployError> {
     }
     let feed_id = feed_id_from_hex(m.feed_id.trim())
         .ok_or_else(|| invalid(at, "feed_id", format!("`{}` is not 64 hex digits", m.feed_id)))?;
-    let ratios = MarketParams {
-        target_leverage_ppm: ratio(at, "leverage", &m.leverage)?,
-        band_ppm: ratio(at, "band", &m.band)?,
-        mint_fee_ppm: ratio(at, "mint_fee", &m.mint_fee)?,
-        redeem_fee_ppm: ratio(at, "redeem_fee", &m.redeem_fee)?,
-        deposit_fee_ppm: ratio(at, "deposit_fee", &m.deposit_fee)?,
-        withdraw_fee_ppm: ratio(at, "withdraw_fee", &m.withdraw_fee)?,
-        max_price_age_secs: m.max_price_age_secs,
-        max_conf_ppm: ratio(at, "max_conf", &m.max_conf)?,
-        conf_multiplier_ppm: ratio(at, "conf_multiplier", &m.conf_multiplier)?,
-        exposure_cap: u64::MAX,
-        max_utilization_ppm: ratio(at, "max_utilization", &m.max_utilization)?,
-        base_rate_ppm: ratio(at, "base_rate", &m.base_rate)?,
-        kink_ppm: ratio(at, "kink", &m.kink)?,
-        slope1_ppm: ratio(at, "slope1", &m.slope1)?,
-        slope2_ppm: ratio(at, "slope2", &m.slope2)?,
-        settle_delay_secs: m.settle_delay_secs,
-        settle_window_secs: m.settle_window_secs,
-        min_settle_tip_lamports: m.min_settle_tip_lamports,
-        instant_max_age_secs: m.instant_max_age_secs,
-        instant_fee_ppm: ratio(at, "instant_fee", &m.instant_fee)?,
-        instant_max_conf_ppm: ratio(at, "instant_max_conf", &m.instant_max_conf)?,
-        instant_slot_cap: u64::MAX,
-    };
-    let cap = |key: &str, text: &AmountText| match text.0.trim() {
-        "none" => Ok::<_, DeployError>(Cap::None),
-        t => {
-            check_amount(at, key, t, "whole tokens (\"10000\", \"0.5\") or \"none\"")?;
-            Ok(Cap::Tokens(t.to_string()))
-        }
-    };
-    let exposure_cap = cap("exposure_cap", &m.exposure_cap)?;
-    let instant_slot_cap = cap("instant_slot_cap", &m.instant_slot_cap)?;
+    let (ratios, caps) = parse_params(at, &m.params)?;
     check_amount(at, "seed", &m.seed.0, "whole tokens (\"1\", \"0.01\")")?;
     for (key, text, max) in [
         ("lt_name", &m.lt_name, MAX_NAME_LEN),
@@ -474,8 +459,7 @@ pub(super) fn parse_market(m: &RawMarket) -> Result<MarketEntry, DeployError> {
         id: m.id,
         feed_id,
         ratios,
-        exposure_cap,
-        instant_slot_cap,
+        caps,
         seed: m.seed.0.trim().to_string(),
         lt_name: m.lt_name.clone(),
         lt_symbol: m.lt_symbol.clone(),
@@ -485,4 +469,58 @@ pub(super) fn parse_market(m: &RawMarket) -> Result<MarketEntry, DeployError> {
         allow_freeze_authority: m.allow_freeze_authority,
         paused,
     })
+}
+
+/// The parameters of a `[[market]]` entry, key by key through [`PARAM_FIELDS`]: ratios as text,
+/// seconds and lamports as integers, amounts ("none" or whole tokens) kept as text until the
+/// mint's decimals are known. Every key must be known and every parameter present.
+pub(super) fn parse_params(
+    at: &str,
+    raw: &BTreeMap<String, ParamText>,
+) -> Result<(MarketParams, Vec<(&'static str, Cap)>), DeployError> {
+    if let Some(key) = raw
+        .keys()
+        .find(|k| !PARAM_FIELDS.iter().any(|f| f.key == k.as_str()))
+    {
+        let expected: Vec<&str> = PARAM_FIELDS.iter().map(|f| f.key).collect();
+        return Err(DeployError::Syntax(format!(
+            "{at}: unknown field `{key}`; the parameters are {}",
+            expected.join(", ")
+        )));
+    }
+    let mut update = UpdateMarketParams::default();
+    let mut caps = Vec::new();
+    for f in &PARAM_FIELDS {
+        let value = raw
+            .get(f.key)
+            .ok_or_else(|| DeployError::Syntax(format!("{at}: missing field `{}`", f.key)))?;
+        let wrong = |expected: &str| DeployError::Syntax(format!("{at}.{}: expected {expected}", f.key));
+        let v = match (f.unit, value) {
+            (Unit::Leverage | Unit::Percent, ParamText::Text(t)) => ratio(at, f.key, t)?,
+            (Unit::Leverage | Unit::Percent, ParamText::Int(_)) => {
+                return Err(wrong("a ratio as a string (\"2%\", \"30bps\", \"0.02\", \"3x\")"))
+            }
+            (Unit::Seconds | Unit::Lamports, ParamText::Int(v)) => *v,
+            (Unit::Seconds | Unit::Lamports, ParamText::Text(_)) => return Err(wrong("an integer")),
+            (Unit::Tokens, value) => {
+                let text = match value {
+                    ParamText::Text(t) => t.trim().to_string(),
+                    ParamText::Int(v) => v.to_string(),
+                };
+                let cap = if text == "none" {
+                    Cap::None
+                } else {
+                    check_amount(at, f.key, &text, "whole tokens (\"10000\", \"0.5\") or \"none\"")?;
+                    Cap::Tokens(text)
+                };
+                caps.push((f.key, cap));
+                u64::MAX
+            }
+        };
+        (f.set)(&mut update, v);
+    }
+    let params = update
+        .complete()
+        .ok_or_else(|| DeployError::Syntax(format!("{at}: a parameter is missing")))?;
+    Ok((params, caps))
 }

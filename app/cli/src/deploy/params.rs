@@ -116,3 +116,24 @@ pub(super) fn bound_lines(b: &ConfigBounds) -> Vec<(&'static str, String)> {
         ("min_seed", format!("{} raw units", b.min_seed_units)),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_table_covers_every_parameter_once_in_order() {
+        let fields: Vec<&str> = PARAM_FIELDS.iter().map(|f| f.field).collect();
+        assert_eq!(fields, MarketParams::FIELDS);
+        // Each entry reads and sets the field it names.
+        let mut update = UpdateMarketParams::default();
+        for (i, f) in PARAM_FIELDS.iter().enumerate() {
+            (f.set)(&mut update, 100 + i as u64);
+        }
+        let params = update.complete().expect("every field set");
+        for (i, f) in PARAM_FIELDS.iter().enumerate() {
+            assert_eq!(params.field(f.field), Some(100 + i as u64), "{}", f.key);
+            assert_eq!((f.get)(&params), 100 + i as u64, "{}", f.key);
+        }
+    }
+}

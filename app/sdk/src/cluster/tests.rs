@@ -85,6 +85,7 @@ async fn rpc_answers_decode() {
     use solana_rpc_client::api::response::RpcSimulateTransactionResult;
 
     let mut market: Market = bytemuck::Zeroable::zeroed();
+    market.version = lever::constants::MARKET_VERSION;
     market.params.target_leverage_ppm = 3_000_000;
     let mut data = Market::DISCRIMINATOR.to_vec();
     data.extend_from_slice(bytemuck::bytes_of(&market));

@@ -66,6 +66,13 @@ macro_rules! market_params {
             }
         }
 
+        impl UpdateMarketParams {
+            /// The full set, if every field is set.
+            pub fn complete(&self) -> Option<MarketParams> {
+                Some(MarketParams { $( $name: self.$name?, )* })
+            }
+        }
+
         impl From<StoredMarketParams> for MarketParams {
             fn from(p: StoredMarketParams) -> Self {
                 MarketParams { $( $name: p.$name, )* }
