@@ -2,6 +2,7 @@
 //! programs, real-layout Pyth accounts. Every step is followed by the conservation check.
 
 mod attacks;
+mod confidence;
 mod epoch;
 mod errors;
 mod extensions;
@@ -15,4 +16,5 @@ mod prefund;
 mod scenario;
 mod security;
 mod sim;
+mod slot_pin;
 mod two_step;

@@ -45,7 +45,7 @@ async fn lamports(h: &mut Harness, key: &Pubkey) -> u64 {
 
 /// Settle `request` by `settler` at `input` (written to the price account first) and require the
 /// outcome, the market after it and the token moves to be exactly what `quote::settle` said.
-async fn settle_as_quoted(
+pub(crate) async fn settle_as_quoted(
     h: &mut Harness,
     settler: &Keypair,
     request: Pubkey,
@@ -112,7 +112,7 @@ async fn settle_as_quoted(
 }
 
 /// A keeper with lamports of its own.
-async fn keeper(h: &mut Harness) -> Keypair {
+pub(crate) async fn keeper(h: &mut Harness) -> Keypair {
     let k = Keypair::new();
     h.chain.airdrop(&k.pubkey(), 1_000_000_000).await.unwrap();
     k

@@ -78,8 +78,9 @@ pub const MAX_NAME_LEN: usize = 32;
 pub const MAX_SYMBOL_LEN: usize = 10;
 pub const MAX_URI_LEN: usize = 200;
 
-/// Current layout versions of the zero-copy accounts. Market version 2 carved `last_loosened_at`
-/// and `flags` from the reserved bytes (a version-1 market reads zeros there).
+/// Current layout versions of the zero-copy accounts. Market version 3 stores the parameters as
+/// one block (`StoredMarketParams`), which moved the fields after it; every instruction refuses
+/// a market of another version (`UnsupportedMarketVersion`). No earlier market was ever deployed.
 pub const CONFIG_VERSION: u8 = 1;
 pub const MARKET_VERSION: u8 = 3;
 

@@ -42,7 +42,17 @@ pub struct ValidPrice {
     /// Too old (or older than the books' last price) to move value between the pools: the
     /// instruction converts at it but does not rebalance (a late or outage settlement).
     pub stale: bool,
+    /// The caller picked this update among the valid ones (a rebalance, the instant path): it
+    /// pins the slot to its price ([`Market::last_price_slot`]). A settlement's update is the
+    /// one covering its target, nobody's choice: it neither pins the slot nor may change a pinned
+    /// slot's price.
+    pub chosen: bool,
 }
+
+/// No limit on conf / price: for what adds no risk at a wide interval (an exit, priced at the
+/// interval's adverse end, and a rebalance, which uses the mid). An interval reaching zero is still
+/// refused ([`price_band`]).
+pub const NO_CONF_LIMIT: u64 = u64::MAX;
 
 /// How a user operation is priced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,7 +60,9 @@ pub enum Pricing {
     /// One transaction with an update the caller brings ([`read_instant_price`]).
     Instant,
     /// A two-step request settled at the one update covering `tau` ([`read_settlement_price`]).
-    Settlement { tau: i64 },
+    /// `entry`: a mint or a deposit, which adds risk and so keeps the market's confidence limit;
+    /// an exit (redeem, withdraw) has none.
+    Settlement { tau: i64, entry: bool },
 }
 
 /// The checks every update passes: Full verification and the market's pinned feed.
@@ -80,8 +92,9 @@ fn band_of(message: &PriceFeedMessage, market: &Market, max_conf_ppm: u64) -> Re
     )?)
 }
 
-/// One price per slot: a second update in the same slot (the same transaction included) must be
-/// the one already used, or a caller could mint at one price and redeem at another.
+/// One price per slot: once a chosen update pinned the slot, every later update in it (the same
+/// transaction included, settlements too) must be the one already used, or a caller could mint at
+/// one price and redeem at another, with or without a settlement between them.
 fn same_slot_same_price(
     market: &Market,
     message: &PriceFeedMessage,
@@ -118,19 +131,21 @@ fn read_fresh(
         band,
         publish_time: message.publish_time,
         stale: false,
+        chosen: true,
     })
 }
 
 /// The price of a keeper's `rebalance`: at most the market's maximum age, not older than the last
 /// price used, one price per slot. A rebalance is value-neutral at its price, so the caller's
-/// choice among valid updates moves no value to the caller (SECURITY.md).
+/// choice among valid updates moves no value to the caller (SECURITY.md). It uses the mid only, so
+/// no confidence limit applies: in a volatility spike the keeper can still delever or wipe.
 pub fn read_price(update: &PriceUpdateV2, market: &Market, now: Now) -> Result<ValidPrice> {
     read_fresh(
         update,
         market,
         now,
         market.params.max_price_age_secs,
-        market.params.max_conf_ppm,
+        NO_CONF_LIMIT,
     )
 }
 
@@ -171,16 +186,25 @@ pub fn check_settlement_update(update: &PriceUpdateV2, market: &Market, tau: i64
 
 /// The price of a settlement at `tau` (after [`check_settlement_update`]). Nobody chose it, so it is
 /// used whatever its age; it moves value between the pools (a rebalance) only when it is fresh
-/// (within the maximum age) and not older than the price the books last used (`stale`).
+/// (within the maximum age) and not older than the price the books last used (`stale`). An entry
+/// keeps the market's confidence limit (a refund past it); an exit has none. In a slot a chosen
+/// update pinned, only that update settles.
 pub fn read_settlement_price(
     update: &PriceUpdateV2,
     market: &Market,
     now: Now,
     tau: i64,
+    entry: bool,
 ) -> Result<ValidPrice> {
     check_settlement_update(update, market, tau)?;
     let message = &update.price_message;
-    let mut band = band_of(message, market, market.params.max_conf_ppm)?;
+    let max_conf = if entry {
+        market.params.max_conf_ppm
+    } else {
+        NO_CONF_LIMIT
+    };
+    let mut band = band_of(message, market, max_conf)?;
+    same_slot_same_price(market, message, &band, now)?;
     if message.publish_time < market.last_publish_time {
         // A late settlement: the books already moved on at a newer price (a request with a later
         // target settled first, or a rebalance). Converting at this update alone would let whoever
@@ -200,6 +224,7 @@ pub fn read_settlement_price(
         band,
         publish_time: message.publish_time,
         stale,
+        chosen: false,
     })
 }
 
@@ -212,6 +237,6 @@ pub fn read_user_price(
 ) -> Result<ValidPrice> {
     match pricing {
         Pricing::Instant => read_instant_price(update, market, now),
-        Pricing::Settlement { tau } => read_settlement_price(update, market, now, tau),
+        Pricing::Settlement { tau, entry } => read_settlement_price(update, market, now, tau, entry),
     }
 }

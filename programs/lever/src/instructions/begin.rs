@@ -30,7 +30,7 @@ pub fn begin_priced(
     absorb_donations(market, vault_amount)?;
     let price = read_user_price(update, market, now, pricing)?;
     let refresh = if price.publish_time >= market.last_publish_time {
-        market.refresh(price.band.mid, price.publish_time, now, !price.stale)?
+        market.refresh(&price, now)?
     } else {
         market.refresh_at_last_price(now)?
     };

@@ -12,7 +12,7 @@ use crate::math::{
     accrue_funding, rebalance, refresh_pool, Accrual, FundingCurve, PoolState, RebalanceResult, RiskParams,
     SafeMath,
 };
-use crate::oracle::Now;
+use crate::oracle::{Now, ValidPrice};
 
 /// One market: one underlying at one target leverage, its two pools and its parameters.
 /// PDA `[MARKET_SEED, underlying_mint, id (u32 LE)]`; it is the authority of the vault and of the
@@ -265,12 +265,15 @@ impl Market {
         Ok(())
     }
 
-    /// Record a validated price as the last one used (and the slot it was used in) and accrue
-    /// funding up to `now` at it.
-    pub fn observe(&mut self, price: u128, publish_time: i64, now: Now) -> Result<Accrual> {
+    /// Record a validated price as the last one used and accrue funding up to `now` at it. A
+    /// `chosen` price (a rebalance's, the instant path's) also pins the slot to it: see
+    /// [`crate::oracle::ValidPrice::chosen`].
+    pub fn observe(&mut self, price: u128, publish_time: i64, now: Now, chosen: bool) -> Result<Accrual> {
         self.last_price.set(price);
         self.last_publish_time = publish_time;
-        self.last_price_slot = now.slot;
+        if chosen {
+            self.last_price_slot = now.slot;
+        }
         self.accrue(price, now.unix_timestamp)
     }
 
@@ -278,8 +281,10 @@ impl Market {
     /// then apply [`refresh_pool`]'s decision: a position left with no LT holders is settled into
     /// idle, and (when `rebalance` is allowed) an out-of-band (or insolvent) market is brought back
     /// into band.
-    pub fn refresh(&mut self, price: u128, publish_time: i64, now: Now, rebalance: bool) -> Result<Refresh> {
-        let accrual = self.observe(price, publish_time, now)?;
+    pub fn refresh(&mut self, price: &ValidPrice, now: Now) -> Result<Refresh> {
+        let (mid, rebalance) = (price.band.mid, !price.stale);
+        let accrual = self.observe(mid, price.publish_time, now, price.chosen)?;
+        let price = mid;
         let decided = refresh_pool(
             &self.pool(),
             &self.risk_params(),

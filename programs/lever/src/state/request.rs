@@ -32,6 +32,11 @@ impl RequestKind {
         }
     }
 
+    /// An entry (mint, deposit) adds risk to the pools; an exit (redeem, withdraw) takes it out.
+    pub fn is_entry(self) -> bool {
+        matches!(self, Self::MintLt | Self::DepositFunding)
+    }
+
     /// Whether the input is underlying units (else LT or FT shares).
     pub fn takes_units(self) -> bool {
         matches!(self, Self::MintLt | Self::DepositFunding)
@@ -71,6 +76,17 @@ pub struct Request {
     /// Lamports above rent held by this account, paid to whoever settles or cancels it.
     pub tip_lamports: u64,
     pub bump: u8,
+}
+
+impl Request {
+    /// How the request's settlement is priced: at the update covering `tau`, with the confidence
+    /// limit for an entry only.
+    pub fn pricing(&self) -> crate::oracle::Pricing {
+        crate::oracle::Pricing::Settlement {
+            tau: self.tau,
+            entry: self.kind.is_entry(),
+        }
+    }
 }
 
 /// Arguments of every `request_*` instruction.

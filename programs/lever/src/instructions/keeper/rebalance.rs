@@ -62,7 +62,7 @@ pub fn rebalance_books(
 ) -> Result<(ValidPrice, Accrual, PoolState, RebalanceResult)> {
     market.require_not_paused(pause::REBALANCE)?;
     let price = read_price(update, market, now)?;
-    let accrual = market.observe(price.band.mid, price.publish_time, now)?;
+    let accrual = market.observe(price.band.mid, price.publish_time, now, price.chosen)?;
     let pool_after_accrual = market.pool();
     // Refuses with WithinBand (or NothingToRebalance) and the whole instruction reverts.
     let result = market.rebalance(price.band.mid)?;

@@ -122,7 +122,7 @@ pub fn settle_books(
     now: Now,
     request: &Request,
 ) -> Result<Fill> {
-    let pricing = Pricing::Settlement { tau: request.tau };
+    let pricing = request.pricing();
     let (amount, min_out) = (request.amount, request.min_out);
     let (price, refresh, filled) = match request.kind {
         RequestKind::MintLt => {
@@ -217,7 +217,7 @@ pub fn settle_decision(
         Err(error) => match refund_code(&error) {
             Some(code) => {
                 let mut refreshed = Box::new(*market);
-                let pricing = Pricing::Settlement { tau: request.tau };
+                let pricing = request.pricing();
                 let refresh = match begin_priced(
                     &mut refreshed,
                     update,
