@@ -1,7 +1,8 @@
 //! Review 13, L2, rechecked under two-step: which updates pin a slot's price. A chosen update (a
 //! rebalance's, the instant path's) pins the slot, so no transaction acts at two prices it picked.
-//! A settlement's update is nobody's choice: it neither pins the slot nor may change a pinned
-//! slot's price. Before the fix a late dust settlement pinned the slot to its stale update and the
+//! A settlement's update is nobody's choice: it neither pins the slot nor is held to the pin, and
+//! though it moves the books' price, a later chosen update in the slot must still be the pinned
+//! one. Before the fix a late dust settlement pinned the slot to its stale update and the
 //! keeper's fresh rebalance in that slot was refused (`PriceChangedInSlot`), repeatable slot after
 //! slot; and a settlement between two instant operations let one transaction mint at one price
 //! and redeem at another.
@@ -81,29 +82,46 @@ async fn a_settlement_between_two_instant_operations_cannot_change_the_slots_pri
     let later = covering(&h, 103.0, receipt.tau - 1, receipt.tau);
     let later_account = price_account_with(&mut h, &later);
     let r = h.request_state(&request).await;
-    let mint = h.mint_ix(&alice, sol(5.0), 0);
     let settle = ix::settle_request(alice.pubkey(), &h.keys, request, &r, later_account);
     let mut at_later = h.lt_accounts(&alice);
     at_later.price_update = later_account;
-    // Alice redeems what the mint gives her, at the later price (about 5 SOL x 3 x 3%).
-    let redeem = ix::redeem_lt(&h.keys, &at_later, sol(4.9), 0);
     let kp = alice.kp.insecure_clone();
+    // Alice mints at $100, settles bob's request at its $103 update (the books move to it), then
+    // redeems what the mint gave her at $103: the redeem is held to the slot's pin.
+    let mint = h.mint_ix(&alice, sol(5.0), 0);
+    let redeem = ix::redeem_lt(&h.keys, &at_later, sol(4.9), 0);
     h.expect_error(
         &[mint, settle.clone(), redeem],
         &[&kp],
         LeverError::PriceChangedInSlot,
     )
     .await;
-    // The settlement alone after the instant mint, in the same slot: refused too.
+    // At the pinned $100 instead, the redeem is older than the books' price now.
     let mint = h.mint_ix(&alice, sol(5.0), 0);
-    h.expect_error(&[mint, settle], &[&kp], LeverError::PriceChangedInSlot)
-        .await;
-    // In the next slot it settles, at its own update.
-    h.chain.next_slot();
-    let r = h.request_state(&request).await;
-    let settle = ix::settle_request(alice.pubkey(), &h.keys, request, &r, later_account);
-    let landed = h.send(&[settle], &[&kp]).await.expect("settles next slot");
+    let redeem = h.redeem_ix(&alice, sol(4.9), 0);
+    h.expect_error(
+        &[mint, settle.clone(), redeem],
+        &[&kp],
+        LeverError::PriceOlderThanLast,
+    )
+    .await;
+    // The settlement itself is nobody's choice: in the pinned slot it lands, at its own update.
+    let mint = h.mint_ix(&alice, sol(5.0), 0);
+    let landed = h
+        .send(&[mint, settle], &[&kp])
+        .await
+        .expect("settles in the pinned slot");
     let out: SettleOutcome = decode(&landed);
     assert!(out.filled);
     assert_eq!(out.publish_time, receipt.tau);
+    let m = h.market().await;
+    assert_eq!(
+        m.last_publish_time, receipt.tau,
+        "the books moved to the settlement's price"
+    );
+    assert_eq!(
+        m.pinned_publish_time,
+        receipt.tau - 1,
+        "the pin stayed at the chosen one"
+    );
 }

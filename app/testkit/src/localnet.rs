@@ -64,6 +64,7 @@ mod demo;
 mod meta;
 mod methods;
 mod tokens;
+mod transactions;
 mod ws;
 pub use demo::*;
 pub use meta::FEATURE_SET;

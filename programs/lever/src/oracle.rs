@@ -44,8 +44,7 @@ pub struct ValidPrice {
     pub stale: bool,
     /// The caller picked this update among the valid ones (a rebalance, the instant path): it
     /// pins the slot to its price ([`Market::last_price_slot`]). A settlement's update is the
-    /// one covering its target, nobody's choice: it neither pins the slot nor may change a pinned
-    /// slot's price.
+    /// one covering its target, nobody's choice: it neither pins the slot nor is held to the pin.
     pub chosen: bool,
 }
 
@@ -92,18 +91,20 @@ fn band_of(message: &PriceFeedMessage, market: &Market, max_conf_ppm: u64) -> Re
     )?)
 }
 
-/// One price per slot: once a chosen update pinned the slot, every later update in it (the same
-/// transaction included, settlements too) must be the one already used, or a caller could mint at
-/// one price and redeem at another, with or without a settlement between them.
+/// One price per slot: once a chosen update pinned the slot, every later chosen update in it (the
+/// same transaction included) must be that one, or a caller could mint at one price and redeem at
+/// another. A settlement between them may move the books' price (nobody chose it), not the pin: the
+/// later chosen update must still be the pinned one, which is then older than the books' price
+/// (`PriceOlderThanLast`).
 fn same_slot_same_price(
     market: &Market,
     message: &PriceFeedMessage,
     band: &PriceBand,
     now: Now,
 ) -> Result<()> {
-    if now.slot == market.last_price_slot && market.last_publish_time != 0 {
+    if now.slot == market.last_price_slot && market.pinned_publish_time != 0 {
         require!(
-            message.publish_time == market.last_publish_time && band.mid == market.last_price.get(),
+            message.publish_time == market.pinned_publish_time && band.mid == market.pinned_price.get(),
             LeverError::PriceChangedInSlot
         );
     }
@@ -187,8 +188,7 @@ pub fn check_settlement_update(update: &PriceUpdateV2, market: &Market, tau: i64
 /// The price of a settlement at `tau` (after [`check_settlement_update`]). Nobody chose it, so it is
 /// used whatever its age; it moves value between the pools (a rebalance) only when it is fresh
 /// (within the maximum age) and not older than the price the books last used (`stale`). An entry
-/// keeps the market's confidence limit (a refund past it); an exit has none. In a slot a chosen
-/// update pinned, only that update settles.
+/// keeps the market's confidence limit (a refund past it); an exit has none.
 pub fn read_settlement_price(
     update: &PriceUpdateV2,
     market: &Market,
@@ -204,7 +204,6 @@ pub fn read_settlement_price(
         NO_CONF_LIMIT
     };
     let mut band = band_of(message, market, max_conf)?;
-    same_slot_same_price(market, message, &band, now)?;
     if message.publish_time < market.last_publish_time {
         // A late settlement: the books already moved on at a newer price (a request with a later
         // target settled first, or a rebalance). Converting at this update alone would let whoever

@@ -76,8 +76,9 @@ pub struct Market {
     /// Pause bits ([`crate::constants::pause`]).
     pub paused: u8,
     pub _padding: [u8; 6],
-    /// Clock slot of the last price used: within one slot every instruction must use that same
-    /// price, so no transaction can act at two prices (mint at one, post another, redeem).
+    /// The slot a chosen price (a rebalance's, the instant path's) last pinned: within it every
+    /// chosen price must be `pinned_price` of `pinned_publish_time`, so no transaction acts at two
+    /// prices it picked (mint at one, post another, redeem), a settlement between them or not.
     pub last_price_slot: u64,
 
     // --- the instant path's use of the current slot
@@ -95,7 +96,11 @@ pub struct Market {
     /// LT epoch: 0 at creation, +1 each time `start_lt_epoch` retires a wiped LT mint that holders
     /// could not all burn and opens the market with a fresh one ([`crate::constants::LT_MINT_SEED`]).
     pub lt_epoch: u32,
-    pub _reserved: [u8; 160],
+    /// The price and publish time that pinned `last_price_slot` (the books' `last_price` may have
+    /// moved on since, through a settlement: nobody chose that one).
+    pub pinned_price: WideU128,
+    pub pinned_publish_time: i64,
+    pub _reserved: [u8; 136],
 }
 
 impl Market {
@@ -109,7 +114,8 @@ impl Market {
         + 8 // last price slot
         + 2 * 8 // instant slot and units
         + 8 + 8 // last loosened, flags, padding, LT epoch
-        + 160;
+        + 16 + 8 // pinned price and publish time
+        + 136;
     pub const SPACE: usize = 8 + Self::SIZE;
 
     pub fn pool(&self) -> PoolState {
@@ -273,6 +279,8 @@ impl Market {
         self.last_publish_time = publish_time;
         if chosen {
             self.last_price_slot = now.slot;
+            self.pinned_price.set(price);
+            self.pinned_publish_time = publish_time;
         }
         self.accrue(price, now.unix_timestamp)
     }
