@@ -497,10 +497,13 @@ async fn paused_market_is_skipped() {
 
 #[tokio::test]
 async fn price_changed_in_slot_waits_for_the_next_slot() {
-    let (mut h, _lp, _alice) = levered().await;
+    let (mut h, _lp, alice) = levered().await;
     let payer = keeper_key(&mut h).await;
-    // The mint in `levered` used $100 in this slot; publish $110 in the same slot (written
-    // directly: `write_price` would start a new slot).
+    // An instant mint at $100 pins this slot (a chosen price; a settlement would not); publish
+    // $110 in the same slot (written directly: `write_price` would start a new slot).
+    h.instant_mint_lt(&alice, sol(0.1))
+        .await
+        .expect("an instant mint pins the slot");
     let input = h.price_input(110.0);
     let price_account = h.price_account;
     h.chain.set_account(

@@ -13,6 +13,7 @@ mod layout;
 mod loosening;
 mod oracle;
 mod prefund;
+mod rebase;
 mod scenario;
 mod security;
 mod sim;

@@ -156,6 +156,49 @@ pub fn start_lt_epoch(
     )
 }
 
+pub fn rebase_lt(admin: Pubkey, keys: &MarketKeys, args: lever::instructions::RebaseLtArgs) -> Instruction {
+    build(
+        lever::accounts::RebaseLt {
+            admin,
+            config: pda::config(),
+            market: keys.market,
+            lt_mint: keys.lt_mint,
+            new_lt_mint: pda::lt_mint_at(&keys.market, args.epoch),
+            share_token_program: anchor_spl::token_2022::ID,
+            system_program: anchor_lang::system_program::ID,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::RebaseLt { args },
+    )
+}
+
+/// `convert_retired_lt`: `owner` exchanges `amount` of `retired_lt_mint` (from `owner_retired_lt`)
+/// for the current LT, paid to `destination_lt`.
+pub fn convert_retired_lt(
+    owner: Pubkey,
+    keys: &MarketKeys,
+    retired_lt_mint: Pubkey,
+    owner_retired_lt: Pubkey,
+    destination_lt: Pubkey,
+    amount: u64,
+) -> Instruction {
+    build(
+        lever::accounts::ConvertRetiredLt {
+            owner,
+            market: keys.market,
+            retired_lt_mint,
+            lt_mint: keys.lt_mint,
+            owner_retired_lt,
+            destination_lt,
+            share_token_program: anchor_spl::token_2022::ID,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::ConvertRetiredLt { amount },
+    )
+}
+
 pub fn withdraw_fees(admin: Pubkey, keys: &MarketKeys, fee_destination: Pubkey, amount: u64) -> Instruction {
     build(
         lever::accounts::WithdrawFees {

@@ -185,4 +185,10 @@ pub enum LeverError {
     WrongLtEpoch,
     #[msg("Market account has another layout version than this program reads (MARKET_VERSION)")]
     UnsupportedMarketVersion,
+    #[msg("Re-base refused: a wiped market, a ratio below 2, or a new share worth more than one raw unit")]
+    RebaseNotAllowed,
+    #[msg("An earlier re-base's LT is still outstanding: its holders must convert it first")]
+    RetiredLtOutstanding,
+    #[msg("This market has no retired LT to convert")]
+    NothingToConvert,
 }

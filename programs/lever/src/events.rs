@@ -111,6 +111,30 @@ pub struct LtEpochStarted {
     pub pool: PoolSnapshot,
 }
 
+/// A live market's LT re-based onto a fresh mint: `ratio` retired raw LT per new raw LT, converted
+/// by each holder with `convert_retired_lt`.
+#[event]
+pub struct LtRebased {
+    pub market: Pubkey,
+    pub epoch: u32,
+    pub ratio: u64,
+    pub retired_lt_mint: Pubkey,
+    /// Retired LT outstanding at the re-base (raw units).
+    pub retired_supply: u64,
+    pub lt_mint: Pubkey,
+    pub pool: PoolSnapshot,
+}
+
+#[event]
+pub struct RetiredLtConverted {
+    pub market: Pubkey,
+    pub owner: Pubkey,
+    pub retired_lt_mint: Pubkey,
+    pub retired_in: u64,
+    pub lt_out: u64,
+    pub pool: PoolSnapshot,
+}
+
 #[event]
 pub struct FeesWithdrawn {
     pub market: Pubkey,

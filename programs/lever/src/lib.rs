@@ -84,6 +84,19 @@ pub mod lever {
         start_lt_epoch_handler(ctx, args)
     }
 
+    /// Admin: re-base a live market's decayed LT onto a fresh mint, `args.ratio` old raw LT per new
+    /// raw LT (review 13, L4); holders convert with `convert_retired_lt`.
+    pub fn rebase_lt(ctx: Context<RebaseLt>, args: RebaseLtArgs) -> Result<()> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
+        rebase_lt_handler(ctx, args)
+    }
+
+    /// Exchange `amount` retired LT (of a re-base) for the current LT, rounded down.
+    pub fn convert_retired_lt(ctx: Context<ConvertRetiredLt>, amount: u64) -> Result<ConvertOutcome> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
+        convert_retired_lt_handler(ctx, amount)
+    }
+
     /// Admin: pay protocol fee units to the fee receiver's token account.
     pub fn withdraw_fees(ctx: Context<WithdrawFees>, amount: u64) -> Result<()> {
         no_remaining_accounts(ctx.remaining_accounts)?;

@@ -36,3 +36,12 @@ pub fn sync_supply(mint: &InterfaceAccount<Mint>, recorded: &mut u64) -> Result<
     *recorded = mint.supply;
     Ok(())
 }
+
+/// [`sync_supply`] for LT, whose books also count the retired LT not converted yet
+/// ([`Market::retired_lt_claim`]): the current mint's supply plus that claim.
+pub fn sync_lt_supply(mint: &InterfaceAccount<Mint>, market: &mut Market) -> Result<()> {
+    let expected = mint.supply.safe_add(market.retired_lt_claim()?)?;
+    require!(expected <= market.lt_supply, LeverError::ShareSupplyMismatch);
+    market.lt_supply = expected;
+    Ok(())
+}

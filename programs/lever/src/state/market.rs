@@ -100,7 +100,15 @@ pub struct Market {
     /// moved on since, through a settlement: nobody chose that one).
     pub pinned_price: WideU128,
     pub pinned_publish_time: i64,
-    pub _reserved: [u8; 136],
+    /// The LT mint a re-base retired (`rebase_lt`) while its holders convert it
+    /// (`convert_retired_lt`); the default key for none.
+    pub retired_lt_mint: Pubkey,
+    /// Retired raw LT per current raw LT (0 for none).
+    pub retired_lt_ratio: u64,
+    /// Retired raw LT not converted yet. `lt_supply` counts it as [`Market::retired_lt_claim`]
+    /// current LT, so every NAV per share sees it.
+    pub retired_lt_outstanding: u64,
+    pub _reserved: [u8; 88],
 }
 
 impl Market {
@@ -115,7 +123,8 @@ impl Market {
         + 2 * 8 // instant slot and units
         + 8 + 8 // last loosened, flags, padding, LT epoch
         + 16 + 8 // pinned price and publish time
-        + 136;
+        + 32 + 8 + 8 // retired LT mint, ratio, outstanding
+        + 88;
     pub const SPACE: usize = 8 + Self::SIZE;
 
     pub fn pool(&self) -> PoolState {
@@ -220,6 +229,16 @@ impl Market {
         );
         self.instant_slot_units = used;
         Ok(())
+    }
+
+    /// What the retired LT not converted yet counts for in current LT: its outstanding raw units
+    /// over the ratio, rounded up (the books count at least every claim; a conversion pays each
+    /// holder its claim rounded down, so the rounding stays with the holders who remain).
+    pub fn retired_lt_claim(&self) -> Result<u64> {
+        if self.retired_lt_ratio == 0 {
+            return Ok(0);
+        }
+        Ok(self.retired_lt_outstanding.div_ceil(self.retired_lt_ratio))
     }
 
     pub fn is_wiped(&self) -> bool {

@@ -1,10 +1,11 @@
 //! Instructions signed by the config's admin (and `set_pause`, also open to the pause authority):
 //! the config and its roles, market creation and parameters, pausing, re-opening a wiped market (with a
-//! fresh LT mint when old LT is still held) and fee withdrawal.
+//! fresh LT mint when old LT is still held), re-basing a decayed LT and fee withdrawal.
 
 pub mod accept_admin;
 pub mod create_market;
 pub mod initialize_config;
+pub mod rebase_lt;
 pub mod reopen_market;
 pub mod set_pause;
 pub mod start_lt_epoch;
@@ -16,6 +17,7 @@ pub mod withdraw_fees;
 pub use accept_admin::*;
 pub use create_market::*;
 pub use initialize_config::*;
+pub use rebase_lt::*;
 pub use reopen_market::*;
 pub use set_pause::*;
 pub use start_lt_epoch::*;

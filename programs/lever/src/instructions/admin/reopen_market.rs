@@ -8,7 +8,7 @@ use anchor_spl::token_interface::Mint;
 use crate::constants::{CONFIG_SEED, STATUS_WIPED};
 use crate::error::LeverError;
 use crate::events::MarketReopened;
-use crate::instructions::{emit_event, sync_supply};
+use crate::instructions::{emit_event, sync_lt_supply};
 use crate::state::{Config, Market};
 
 #[event_cpi]
@@ -47,7 +47,7 @@ pub fn reopen_books(market: &mut Market) -> Result<()> {
 pub fn reopen_market_handler(ctx: Context<ReopenMarket>) -> Result<()> {
     let pool = {
         let mut market = ctx.accounts.market.load_mut()?;
-        sync_supply(&ctx.accounts.lt_mint, &mut market.lt_supply)?;
+        sync_lt_supply(&ctx.accounts.lt_mint, &mut market)?;
         reopen_books(&mut market)?;
         market.pool()
     };

@@ -13,7 +13,7 @@ use super::create_market::{create_share_mint_with_metadata, validate_share_metad
 use crate::constants::{CONFIG_SEED, LT_MINT_SEED, STATUS_WIPED};
 use crate::error::LeverError;
 use crate::events::LtEpochStarted;
-use crate::instructions::{emit_event, sync_supply, MarketSigner};
+use crate::instructions::{emit_event, sync_lt_supply, MarketSigner};
 use crate::state::{Config, Market};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -67,6 +67,10 @@ pub fn start_lt_epoch_books(market: &mut Market, new_lt_mint: Pubkey, epoch: u32
     market.lt_mint = new_lt_mint;
     market.lt_epoch = next;
     market.lt_supply = 0;
+    // LT a re-base retired shared the wiped pool too: its claim is worth nothing now.
+    market.retired_lt_mint = Pubkey::default();
+    market.retired_lt_ratio = 0;
+    market.retired_lt_outstanding = 0;
     market.status &= !STATUS_WIPED;
     Ok(retired)
 }
@@ -78,7 +82,7 @@ pub fn start_lt_epoch_handler(ctx: Context<StartLtEpoch>, args: StartLtEpochArgs
     let new_key = ctx.accounts.new_lt_mint.key();
     let (retired_supply, signer, decimals, pool) = {
         let mut market = ctx.accounts.market.load_mut()?;
-        sync_supply(&ctx.accounts.lt_mint, &mut market.lt_supply)?;
+        sync_lt_supply(&ctx.accounts.lt_mint, &mut market)?;
         let retired = start_lt_epoch_books(&mut market, new_key, args.epoch)?;
         (retired, MarketSigner::of(&market), market.decimals, market.pool())
     };

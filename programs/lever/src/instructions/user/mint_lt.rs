@@ -123,7 +123,7 @@ pub fn mint_lt_handler(ctx: Context<MintLt>, amount: u64, min_shares_out: u64) -
     let market_key = ctx.accounts.market.key();
     let (price, refresh, pool, quote, signer) = {
         let mut market = ctx.accounts.market.load_mut()?;
-        sync_supply(&ctx.accounts.lt_mint, &mut market.lt_supply)?;
+        sync_lt_supply(&ctx.accounts.lt_mint, &mut market)?;
         let (price, refresh, quote) = mint_lt_books(
             &mut market,
             &ctx.accounts.price_update,

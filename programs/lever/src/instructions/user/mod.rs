@@ -3,8 +3,10 @@
 //! `settle_request` at the one update covering the request's target time, or `cancel_request` after
 //! its window). Each priced operation runs the common refresh (`begin_priced`), prices the
 //! conversion at the end of the confidence interval that gives the user less, and takes a minimum out.
+//! `convert_retired_lt` exchanges LT a re-base retired for the current LT (no price).
 
 pub mod cancel_request;
+pub mod convert_retired_lt;
 pub mod deposit_funding;
 pub mod mint_lt;
 pub mod redeem_lt;
@@ -13,6 +15,7 @@ pub mod settle_request;
 pub mod withdraw_funding;
 
 pub use cancel_request::*;
+pub use convert_retired_lt::*;
 pub use deposit_funding::*;
 pub use mint_lt::*;
 pub use redeem_lt::*;

@@ -121,7 +121,7 @@ pub fn redeem_lt_handler(ctx: Context<RedeemLt>, shares: u64, min_units_out: u64
     let market_key = ctx.accounts.market.key();
     let (price, refresh, pool, quote, signer) = {
         let mut market = ctx.accounts.market.load_mut()?;
-        sync_supply(&ctx.accounts.lt_mint, &mut market.lt_supply)?;
+        sync_lt_supply(&ctx.accounts.lt_mint, &mut market)?;
         let (price, refresh, quote) = redeem_lt_books(
             &mut market,
             &ctx.accounts.price_update,

@@ -253,7 +253,7 @@ pub fn settle_request_handler(ctx: Context<SettleRequest>) -> Result<SettleOutco
     );
     let (settled, pool, signer) = {
         let mut market = ctx.accounts.market.load_mut()?;
-        sync_supply(&ctx.accounts.lt_mint, &mut market.lt_supply)?;
+        sync_lt_supply(&ctx.accounts.lt_mint, &mut market)?;
         sync_supply(&ctx.accounts.ft_mint, &mut market.ft_supply)?;
         let settled = settle_decision(
             &mut market,
