@@ -214,7 +214,7 @@ pub struct MarketEntry {
     /// Every parameter but the amounts (u64::MAX here; see [`MarketEntry::params`]).
     pub(super) ratios: MarketParams,
     /// The parameters in whole tokens (exposure cap, instant slot cap), by file key.
-    pub(super) caps: Vec<(&'static str, Cap)>,
+    pub(super) caps: Caps,
     /// Whole tokens.
     pub seed: String,
     pub lt_name: String,
@@ -474,10 +474,13 @@ pub(super) fn parse_market(m: &RawMarket) -> Result<MarketEntry, DeployError> {
 /// The parameters of a `[[market]]` entry, key by key through [`PARAM_FIELDS`]: ratios as text,
 /// seconds and lamports as integers, amounts ("none" or whole tokens) kept as text until the
 /// mint's decimals are known. Every key must be known and every parameter present.
+/// The amount parameters of an entry by file key, waiting for the mint's decimals.
+pub(super) type Caps = Vec<(&'static str, Cap)>;
+
 pub(super) fn parse_params(
     at: &str,
     raw: &BTreeMap<String, ParamText>,
-) -> Result<(MarketParams, Vec<(&'static str, Cap)>), DeployError> {
+) -> Result<(MarketParams, Caps), DeployError> {
     if let Some(key) = raw
         .keys()
         .find(|k| !PARAM_FIELDS.iter().any(|f| f.key == k.as_str()))

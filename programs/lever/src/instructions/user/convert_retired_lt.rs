@@ -124,7 +124,7 @@ mod tests {
         let mut m: Market = bytemuck::Zeroable::zeroed();
         m.retired_lt_outstanding = outstanding;
         m.retired_lt_ratio = ratio;
-        m.lt_supply = current + outstanding.div_ceil(ratio.max(1));
+        m.lt_supply = current.safe_add(outstanding.div_ceil(ratio.max(1))).unwrap();
         m
     }
 
