@@ -45,4 +45,6 @@ codama.update(
 );
 
 await codama.accept(renderVisitor(out, { deleteFolderBeforeRendering: true, formatCode: true }));
-console.log(`generated ${path.relative(process.cwd(), out) || '.'} from ${path.relative(process.cwd(), idlPath)}`);
+console.log(
+  `generated ${path.relative(process.cwd(), out) || '.'} from ${path.relative(process.cwd(), idlPath)}`,
+);

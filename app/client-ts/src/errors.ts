@@ -48,7 +48,10 @@ export function leverErrorOf(
   for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
     if (isSolanaError(e, SOLANA_ERROR__INSTRUCTION_ERROR__CUSTOM)) {
       const { code, index } = e.context as { code: number; index: number };
-      if (transactionMessage && transactionMessage.instructions[index]?.programAddress !== LEVER_PROGRAM_ADDRESS) {
+      if (
+        transactionMessage &&
+        transactionMessage.instructions[index]?.programAddress !== LEVER_PROGRAM_ADDRESS
+      ) {
         return undefined;
       }
       const name = errorName(Number(code));

@@ -78,13 +78,37 @@ export async function instantInstruction(
   };
   switch (flow) {
     case 'mint':
-      return getMintLtInstructionAsync({ ...common, ltMint: keys.ltMint, userLt: u.userShares, amount, minSharesOut: minOut });
+      return getMintLtInstructionAsync({
+        ...common,
+        ltMint: keys.ltMint,
+        userLt: u.userShares,
+        amount,
+        minSharesOut: minOut,
+      });
     case 'redeem':
-      return getRedeemLtInstructionAsync({ ...common, ltMint: keys.ltMint, userLt: u.userShares, shares: amount, minUnitsOut: minOut });
+      return getRedeemLtInstructionAsync({
+        ...common,
+        ltMint: keys.ltMint,
+        userLt: u.userShares,
+        shares: amount,
+        minUnitsOut: minOut,
+      });
     case 'deposit':
-      return getDepositFundingInstructionAsync({ ...common, ftMint: keys.ftMint, userFt: u.userShares, amount, minSharesOut: minOut });
+      return getDepositFundingInstructionAsync({
+        ...common,
+        ftMint: keys.ftMint,
+        userFt: u.userShares,
+        amount,
+        minSharesOut: minOut,
+      });
     case 'withdraw':
-      return getWithdrawFundingInstructionAsync({ ...common, ftMint: keys.ftMint, userFt: u.userShares, shares: amount, minUnitsOut: minOut });
+      return getWithdrawFundingInstructionAsync({
+        ...common,
+        ftMint: keys.ftMint,
+        userFt: u.userShares,
+        shares: amount,
+        minUnitsOut: minOut,
+      });
   }
 }
 
@@ -192,7 +216,10 @@ export type RequestTiming = { tau: bigint; expiresAt: bigint; requestedAt: bigin
  * When the request at `request` settles (at the one Pyth update with `prev_publish_time < tau <=
  * publish_time`) and when it may be cancelled; null once it is closed (settled or cancelled).
  */
-export async function requestTiming(rpc: Rpc<GetAccountInfoApi>, request: Address): Promise<RequestTiming | null> {
+export async function requestTiming(
+  rpc: Rpc<GetAccountInfoApi>,
+  request: Address,
+): Promise<RequestTiming | null> {
   const account = await fetchMaybeRequest(rpc, request, { commitment: 'confirmed' });
   if (!account.exists) return null;
   const { tau, expiresAt, requestedAt } = account.data;
@@ -209,7 +236,11 @@ export async function createAssociatedTokenIdempotentInstruction(
   mint: Address,
   tokenProgram: Address,
 ): Promise<Instruction> {
-  const payerMeta: AccountSignerMeta = { address: payer.address, role: AccountRole.WRITABLE_SIGNER, signer: payer };
+  const payerMeta: AccountSignerMeta = {
+    address: payer.address,
+    role: AccountRole.WRITABLE_SIGNER,
+    signer: payer,
+  };
   return {
     programAddress: ASSOCIATED_TOKEN_PROGRAM_ADDRESS,
     accounts: [
@@ -237,8 +268,15 @@ export type UserTokenAccounts = {
 };
 
 /** The owner's associated token accounts a `flow` on the market moves. */
-export async function userTokenAccounts(keys: MarketKeys, owner: Address, flow: Flow): Promise<UserTokenAccounts> {
-  const { inputMint, outputMint, inputTokenProgram, outputTokenProgram } = requestMints(keys, REQUEST_KIND[flow]);
+export async function userTokenAccounts(
+  keys: MarketKeys,
+  owner: Address,
+  flow: Flow,
+): Promise<UserTokenAccounts> {
+  const { inputMint, outputMint, inputTokenProgram, outputTokenProgram } = requestMints(
+    keys,
+    REQUEST_KIND[flow],
+  );
   const source = await associatedTokenAddress(owner, inputMint, inputTokenProgram);
   const destination = await associatedTokenAddress(owner, outputMint, outputTokenProgram);
   const spendsUnderlying = flow === 'mint' || flow === 'deposit';
@@ -313,7 +351,12 @@ export async function prepareOperation(o: OperationOptions): Promise<Operation> 
     keys,
     REQUEST_KIND[o.flow],
     { payer: o.owner, owner: o.owner, source: accounts.source, destination: accounts.destination },
-    { nonce, amount: o.amount, minOut: o.minOut, tipLamports: o.tipLamports ?? o.market.data.minSettleTipLamports },
+    {
+      nonce,
+      amount: o.amount,
+      minOut: o.minOut,
+      tipLamports: o.tipLamports ?? o.market.data.minSettleTipLamports,
+    },
   );
   return { instructions: [create, opened.instruction], keys, priceUpdate, request: opened.request, accounts };
 }

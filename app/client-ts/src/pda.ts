@@ -82,8 +82,15 @@ export function eventAuthorityAddress(): Promise<Address> {
 }
 
 /** The associated token account of `owner` for `mint` under `tokenProgram` (SPL Token or Token-2022). */
-export function associatedTokenAddress(owner: Address, mint: Address, tokenProgram: Address): Promise<Address> {
-  return pda([addr.encode(owner), addr.encode(tokenProgram), addr.encode(mint)], ASSOCIATED_TOKEN_PROGRAM_ADDRESS);
+export function associatedTokenAddress(
+  owner: Address,
+  mint: Address,
+  tokenProgram: Address,
+): Promise<Address> {
+  return pda(
+    [addr.encode(owner), addr.encode(tokenProgram), addr.encode(mint)],
+    ASSOCIATED_TOKEN_PROGRAM_ADDRESS,
+  );
 }
 
 /** Pyth's sponsored `PriceUpdateV2` account of `feedId` on `shardId` (0 is the one Pyth sponsors). */

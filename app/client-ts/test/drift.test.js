@@ -13,7 +13,9 @@ const committed = path.join(pkg, 'src/generated');
 
 function files(dir, prefix = '') {
   return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]))
+    .flatMap((e) =>
+      e.isDirectory() ? files(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
+    )
     .sort();
 }
 
@@ -24,7 +26,8 @@ test('src/generated is what `npm run generate` makes from idls/lever.json', () =
     execFileSync(process.execPath, [path.join(pkg, 'scripts/generate.mjs'), out], { stdio: 'pipe' });
     const fresh = files(out);
     const have = files(committed);
-    const hint = 'src/generated is out of date: regenerate with `npm run generate` (in app/client-ts) and commit it';
+    const hint =
+      'src/generated is out of date: regenerate with `npm run generate` (in app/client-ts) and commit it';
     assert.deepEqual(have, fresh, `${hint} (files differ)`);
     for (const f of fresh) {
       const a = readFileSync(path.join(committed, f), 'utf8');

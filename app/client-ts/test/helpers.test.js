@@ -30,7 +30,11 @@ test('the IDL seeds of every PDA account equal the helpers', async () => {
   const seeds = new Map();
   for (const ix of idl.instructions) {
     for (const a of ix.accounts) {
-      if (a.pda) seeds.set(a.name, a.pda.seeds.map((s) => (s.kind === 'const' ? utf8(s.value) : `${s.kind}:${s.path}`)));
+      if (a.pda)
+        seeds.set(
+          a.name,
+          a.pda.seeds.map((s) => (s.kind === 'const' ? utf8(s.value) : `${s.kind}:${s.path}`)),
+        );
     }
   }
   assert.deepEqual(Object.fromEntries(seeds), {
@@ -63,16 +67,28 @@ test('market keys, LT epochs and request mints follow the program', async () => 
   assert.deepEqual(fromAccount, { ...keys, ltMint: later });
   const { RequestKind, TOKEN_2022_PROGRAM_ADDRESS: T22, TOKEN_PROGRAM_ADDRESS: T } = lever;
   assert.deepEqual(lever.requestMints(keys, RequestKind.MintLt), {
-    inputMint: keys.underlyingMint, outputMint: keys.ltMint, inputTokenProgram: T, outputTokenProgram: T22,
+    inputMint: keys.underlyingMint,
+    outputMint: keys.ltMint,
+    inputTokenProgram: T,
+    outputTokenProgram: T22,
   });
   assert.deepEqual(lever.requestMints(keys, RequestKind.RedeemLt), {
-    inputMint: keys.ltMint, outputMint: keys.underlyingMint, inputTokenProgram: T22, outputTokenProgram: T,
+    inputMint: keys.ltMint,
+    outputMint: keys.underlyingMint,
+    inputTokenProgram: T22,
+    outputTokenProgram: T,
   });
   assert.deepEqual(lever.requestMints(keys, RequestKind.DepositFunding), {
-    inputMint: keys.underlyingMint, outputMint: keys.ftMint, inputTokenProgram: T, outputTokenProgram: T22,
+    inputMint: keys.underlyingMint,
+    outputMint: keys.ftMint,
+    inputTokenProgram: T,
+    outputTokenProgram: T22,
   });
   assert.deepEqual(lever.requestMints(keys, RequestKind.WithdrawFunding), {
-    inputMint: keys.ftMint, outputMint: keys.underlyingMint, inputTokenProgram: T22, outputTokenProgram: T,
+    inputMint: keys.ftMint,
+    outputMint: keys.underlyingMint,
+    inputTokenProgram: T22,
+    outputTokenProgram: T,
   });
   assert.equal(lever.wide({ lo: 5n, hi: 1n }), (1n << 64n) + 5n);
 });

@@ -87,14 +87,25 @@ async function fixtureKeys() {
 
 const user = { user: signer(20), userUnderlying: key(21), userShares: key(22), priceUpdate: key(30) };
 const owned = { payer: signer(24), owner: signer(20), source: key(21), destination: key(22) };
-const requestArgs = (nonce) => ({ nonce, amount: 1_500_000_000n, minOut: 1_400_000_000n, tipLamports: 5_000n });
+const requestArgs = (nonce) => ({
+  nonce,
+  amount: 1_500_000_000n,
+  minOut: 1_400_000_000n,
+  tipLamports: 5_000n,
+});
 
 /** A recorded request as settle and cancel read it (the fields they use). */
 async function recorded(keys, kind, nonce) {
   const address = await lever.requestAddress(keys.market, key(20), nonce);
   return {
     address,
-    r: { payer: key(24), kind, escrow: await lever.escrowAddress(address), source: key(21), destination: key(22) },
+    r: {
+      payer: key(24),
+      kind,
+      escrow: await lever.escrowAddress(address),
+      source: key(21),
+      destination: key(22),
+    },
   };
 }
 
@@ -168,7 +179,10 @@ test('admin instructions equal the Rust SDK byte for byte', async () => {
       instantSlotCap: some(U64_MAX),
     }),
   );
-  assertSame('set_pause', await lever.getSetPauseInstructionAsync({ authority: signer(11), market: keys.market, paused: 0b101 }));
+  assertSame(
+    'set_pause',
+    await lever.getSetPauseInstructionAsync({ authority: signer(11), market: keys.market, paused: 0b101 }),
+  );
   assertSame(
     'reopen_market',
     await lever.getReopenMarketInstructionAsync({ admin, market: later.market, ltMint: later.ltMint }),
@@ -205,22 +219,32 @@ test('the four instant user instructions equal the Rust SDK byte for byte', asyn
   assertSame('mint_lt', await lever.instantInstruction(keys, 'mint', user, 1_500_000_000n, 1_486_536_705n));
   assertSame('redeem_lt', await lever.instantInstruction(later, 'redeem', user, U64_MAX, 0n));
   assertSame('deposit_funding', await lever.instantInstruction(keys, 'deposit', user, 20_000_000_000n, 1n));
-  assertSame('withdraw_funding', await lever.instantInstruction(later, 'withdraw', user, 5_000_000_000n, 4_984_967_069n));
+  assertSame(
+    'withdraw_funding',
+    await lever.instantInstruction(later, 'withdraw', user, 5_000_000_000n, 4_984_967_069n),
+  );
 });
 
 test('open_request of every kind, settle, cancel and rebalance equal the Rust SDK byte for byte', async () => {
   const { keys, later } = await fixtureKeys();
   const { RequestKind } = lever;
-  const open = async (k, kind, nonce) => (await lever.openRequestInstruction(k, kind, owned, requestArgs(nonce))).instruction;
+  const open = async (k, kind, nonce) =>
+    (await lever.openRequestInstruction(k, kind, owned, requestArgs(nonce))).instruction;
   assertSame('request_mint_lt', await open(keys, RequestKind.MintLt, 1n));
   assertSame('request_redeem_lt', await open(later, RequestKind.RedeemLt, U64_MAX));
   assertSame('request_deposit_funding', await open(keys, RequestKind.DepositFunding, 0x0123456789abcdefn));
   assertSame('request_withdraw_funding', await open(later, RequestKind.WithdrawFunding, 0n));
 
   const settled = await recorded(keys, RequestKind.MintLt, 3n);
-  assertSame('settle_request', await lever.settleRequestInstruction(signer(25), keys, settled.address, settled.r, key(30)));
+  assertSame(
+    'settle_request',
+    await lever.settleRequestInstruction(signer(25), keys, settled.address, settled.r, key(30)),
+  );
   const cancelled = await recorded(later, RequestKind.RedeemLt, U64_MAX);
-  assertSame('cancel_request', await lever.cancelRequestInstruction(signer(26), later, cancelled.address, cancelled.r));
+  assertSame(
+    'cancel_request',
+    await lever.cancelRequestInstruction(signer(26), later, cancelled.address, cancelled.r),
+  );
   const withdrawn = await recorded(keys, RequestKind.WithdrawFunding, 9n);
   assertSame(
     'cancel_request_withdraw',
@@ -228,7 +252,11 @@ test('open_request of every kind, settle, cancel and rebalance equal the Rust SD
   );
   assertSame(
     'rebalance',
-    await lever.getRebalanceInstructionAsync({ caller: signer(27), market: keys.market, priceUpdate: key(30) }),
+    await lever.getRebalanceInstructionAsync({
+      caller: signer(27),
+      market: keys.market,
+      priceUpdate: key(30),
+    }),
   );
 });
 

@@ -31,7 +31,10 @@ let market;
 before(async () => {
   node = await startLocalnet();
   rpc = createSolanaRpc(node.url);
-  sendAndConfirm = sendAndConfirmTransactionFactory({ rpc, rpcSubscriptions: createSolanaRpcSubscriptions(node.wsUrl) });
+  sendAndConfirm = sendAndConfirmTransactionFactory({
+    rpc,
+    rpcSubscriptions: createSolanaRpcSubscriptions(node.wsUrl),
+  });
   user = await createKeyPairSignerFromBytes(node.keypair('user'));
   keeper = await createKeyPairSignerFromBytes(node.keypair('admin'));
   market = await lever.fetchMarket(rpc, address(node.info.market));
@@ -61,7 +64,9 @@ async function send(instructions, payer = user) {
 }
 
 async function balance(tokenAccount) {
-  const { value } = await rpc.getAccountInfo(tokenAccount, { encoding: 'base64', commitment: 'confirmed' }).send();
+  const { value } = await rpc
+    .getAccountInfo(tokenAccount, { encoding: 'base64', commitment: 'confirmed' })
+    .send();
   if (!value) return 0n;
   const { value: b } = await rpc.getTokenAccountBalance(tokenAccount, { commitment: 'confirmed' }).send();
   return BigInt(b.amount);
@@ -130,7 +135,10 @@ test('mint, redeem, deposit and withdraw on the instant path move exactly what t
 
   const redeemed = await run(await instant('redeem', minted.received));
   assert.equal(redeemed.spent, minted.received);
-  assert.ok(redeemed.received > 1_470_000_000n && redeemed.received < 1_500_000_000n, `${redeemed.received} units`);
+  assert.ok(
+    redeemed.received > 1_470_000_000n && redeemed.received < 1_500_000_000n,
+    `${redeemed.received} units`,
+  );
 
   const deposited = await run(await instant('deposit', 20_000_000_000n));
   assert.equal(deposited.spent, 20_000_000_000n);
@@ -138,7 +146,10 @@ test('mint, redeem, deposit and withdraw on the instant path move exactly what t
 
   const withdrawn = await run(await instant('withdraw', deposited.received));
   assert.equal(withdrawn.spent, deposited.received);
-  assert.ok(withdrawn.received > 19_700_000_000n && withdrawn.received < 20_000_000_000n, `${withdrawn.received} units`);
+  assert.ok(
+    withdrawn.received > 19_700_000_000n && withdrawn.received < 20_000_000_000n,
+    `${withdrawn.received} units`,
+  );
 
   const m = (await refreshMarket()).data;
   assert.equal(m.exposure + m.idle + m.feeUnits, await balance(market.data.vault));
@@ -163,7 +174,13 @@ test('a refused mint is named SlippageExceeded by the client, and nothing moves'
 });
 
 test('a two-step mint waits in escrow, is refused before its update, and settles at the update covering tau', async () => {
-  const op = await lever.prepareOperation({ market, owner: user, flow: 'mint', amount: 1_000_000_000n, minOut: 900_000_000n });
+  const op = await lever.prepareOperation({
+    market,
+    owner: user,
+    flow: 'mint',
+    amount: 1_000_000_000n,
+    minOut: 900_000_000n,
+  });
   const before = await balances(op);
   await send(op.instructions);
   const timing = await lever.requestTiming(rpc, op.request);
@@ -177,7 +194,13 @@ test('a two-step mint waits in escrow, is refused before its update, and settles
   assert.equal(before.source - (await balance(op.accounts.source)), 1_000_000_000n);
 
   // The current update was published before the request: it does not cover tau.
-  const settle = await lever.settleRequestInstruction(keeper, op.keys, op.request, request.data, op.priceUpdate);
+  const settle = await lever.settleRequestInstruction(
+    keeper,
+    op.keys,
+    op.request,
+    request.data,
+    op.priceUpdate,
+  );
   const early = await rejection(send([settle], keeper));
   assert.equal(early.name, 'PriceUpdateNotForTarget');
 
@@ -187,7 +210,10 @@ test('a two-step mint waits in escrow, is refused before its update, and settles
   const published = await rawRpc(node.url, 'lever_setPrice', [150]);
   assert.equal(BigInt(published.publishTime), timing.tau);
 
-  await send([await lever.settleRequestInstruction(keeper, op.keys, op.request, request.data, op.priceUpdate)], keeper);
+  await send(
+    [await lever.settleRequestInstruction(keeper, op.keys, op.request, request.data, op.priceUpdate)],
+    keeper,
+  );
   assert.equal(await lever.requestTiming(rpc, op.request), null, 'the request closed');
   assert.equal(await balance(request.data.escrow), 0n);
   const received = (await balance(op.accounts.destination)) - before.destination;
@@ -200,7 +226,14 @@ test('a two-step redemption nobody settles is cancelled after expiry and the LT 
   const lt = (await lever.userTokenAccounts(keys, user.address, 'redeem')).source;
   const held = await balance(lt);
   assert.ok(held > 0n);
-  const op = await lever.prepareOperation({ market, owner: user, flow: 'redeem', amount: held, minOut: 1n, nonce: 42n });
+  const op = await lever.prepareOperation({
+    market,
+    owner: user,
+    flow: 'redeem',
+    amount: held,
+    minOut: 1n,
+    nonce: 42n,
+  });
   assert.equal(op.request, await lever.requestAddress(keys.market, user.address, 42n));
   await send(op.instructions);
   assert.equal(await balance(lt), 0n);
