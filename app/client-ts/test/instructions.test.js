@@ -151,8 +151,8 @@ test('admin instructions equal the Rust SDK byte for byte', async () => {
     'create_market',
     await lever.getCreateMarketInstructionAsync({
       admin,
+      // market: defaulted to the PDA of the underlying mint and `id` (the generation's visitor).
       underlyingMint: keys.underlyingMint,
-      market: keys.market,
       adminUnderlying: key(15),
       underlyingTokenProgram: keys.underlyingTokenProgram,
       id: 7,
@@ -193,7 +193,7 @@ test('admin instructions equal the Rust SDK byte for byte', async () => {
       admin,
       market: later.market,
       ltMint: later.ltMint,
-      newLtMint: await lever.ltMintAddress(later.market, 3),
+      // newLtMint: defaulted to the PDA of the market and `epoch`.
       epoch: 3,
       name: 'SOL 3x Long (3)',
       symbol: 'SOL3X3',

@@ -42,10 +42,11 @@ import {
   type WritableAccount,
   type WritableSignerAccount,
 } from "@solana/kit";
-import { findEventAuthorityPda } from "../pdas";
+import { findEventAuthorityPda, findMarketPda } from "../pdas";
 import { LEVER_PROGRAM_ADDRESS } from "../programs";
 import {
   expectAddress,
+  expectSome,
   getAccountMetaFactory,
   type ResolvedAccount,
 } from "../shared";
@@ -259,7 +260,7 @@ export type CreateMarketAsyncInput<
    * underlying mint has passed validation (so a refused extension gets its own error), whatever
    * lamports their addresses already hold; the system program refuses one that holds data.
    */
-  market: Address<TAccountMarket>;
+  market?: Address<TAccountMarket>;
   /** The vault: a token account of the underlying owned by the market. */
   vault?: Address<TAccountVault>;
   /**
@@ -384,6 +385,12 @@ export async function getCreateMarketInstructionAsync<
       seeds: [
         getBytesEncoder().encode(new Uint8Array([99, 111, 110, 102, 105, 103])),
       ],
+    });
+  }
+  if (!accounts.market.value) {
+    accounts.market.value = await findMarketPda({
+      underlyingMint: expectAddress(accounts.underlyingMint.value),
+      id: expectSome(args.id),
     });
   }
   if (!accounts.vault.value) {

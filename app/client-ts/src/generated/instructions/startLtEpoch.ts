@@ -37,9 +37,14 @@ import {
   type WritableAccount,
   type WritableSignerAccount,
 } from "@solana/kit";
-import { findEventAuthorityPda } from "../pdas";
+import { findEventAuthorityPda, findLtMintOfEpochPda } from "../pdas";
 import { LEVER_PROGRAM_ADDRESS } from "../programs";
-import { getAccountMetaFactory, type ResolvedAccount } from "../shared";
+import {
+  expectAddress,
+  expectSome,
+  getAccountMetaFactory,
+  type ResolvedAccount,
+} from "../shared";
 
 export const START_LT_EPOCH_DISCRIMINATOR = new Uint8Array([
   70, 170, 125, 246, 238, 121, 139, 213,
@@ -172,7 +177,7 @@ export type StartLtEpochAsyncInput<
   /** The current (retiring) LT mint, read to record what is still held. */
   ltMint: Address<TAccountLtMint>;
   /** The next epoch's LT mint: Token-2022, mint authority the market, metadata on the mint. */
-  newLtMint: Address<TAccountNewLtMint>;
+  newLtMint?: Address<TAccountNewLtMint>;
   shareTokenProgram?: Address<TAccountShareTokenProgram>;
   systemProgram?: Address<TAccountSystemProgram>;
   eventAuthority?: Address<TAccountEventAuthority>;
@@ -254,6 +259,12 @@ export async function getStartLtEpochInstructionAsync<
       seeds: [
         getBytesEncoder().encode(new Uint8Array([99, 111, 110, 102, 105, 103])),
       ],
+    });
+  }
+  if (!accounts.newLtMint.value) {
+    accounts.newLtMint.value = await findLtMintOfEpochPda({
+      market: expectAddress(accounts.market.value),
+      epoch: expectSome(args.epoch),
     });
   }
   if (!accounts.shareTokenProgram.value) {

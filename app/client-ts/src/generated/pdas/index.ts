@@ -7,3 +7,5 @@
  */
 
 export * from "./eventAuthority";
+export * from "./ltMintOfEpoch";
+export * from "./market";
