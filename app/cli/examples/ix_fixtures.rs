@@ -205,6 +205,24 @@ fn main() -> std::io::Result<()> {
                 },
             ),
         ),
+        (
+            "rebase_lt",
+            ix::rebase_lt(
+                admin,
+                &later,
+                lever::instructions::RebaseLtArgs {
+                    epoch: 4,
+                    ratio: 1_000_000,
+                    name: "SOL 3x Long (4)".into(),
+                    symbol: "SOL3X4".into(),
+                    uri: "https://lever.example/sol3x.json".into(),
+                },
+            ),
+        ),
+        (
+            "convert_retired_lt",
+            ix::convert_retired_lt(key(12), &later, key(17), key(18), key(19), 3_000_000_005),
+        ),
         ("withdraw_fees", ix::withdraw_fees(admin, &keys, key(16), 12_345)),
         ("mint_lt", ix::mint_lt(&keys, &user, 1_500_000_000, 1_486_536_705)),
         ("redeem_lt", ix::redeem_lt(&later, &user, u64::MAX, 0)),

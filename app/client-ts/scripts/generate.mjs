@@ -40,7 +40,7 @@ const codama = createFromRoot(rootNodeFromAnchor(idl));
 codama.update(updateDefinedTypesVisitor({ requestArgs: { name: 'openRequestArgs' } }));
 // The IDL's seeds that read a field of a struct argument (`args.id`, `args.epoch`) are dropped by
 // nodes-from-anchor; once it has flattened those arguments they are plain instruction arguments,
-// so the market of `create_market` and the new LT mint of `start_lt_epoch` get their PDAs here
+// so the market of `create_market` and the new LT mint of `start_lt_epoch` and `rebase_lt` get their PDAs here
 // (`constants.rs`: `["market", underlying_mint, id u32 LE]`, `["lt_mint", market, epoch u32 LE]`).
 // The request of `request_*` stays an input: its nonce is inside the shared `OpenRequestArgs`.
 codama.update(
@@ -80,6 +80,14 @@ codama.update(
     },
     {
       instruction: 'startLtEpoch',
+      account: 'newLtMint',
+      defaultValue: pdaValueNode('ltMintOfEpoch', [
+        pdaSeedValueNode('market', accountValueNode('market')),
+        pdaSeedValueNode('epoch', argumentValueNode('epoch')),
+      ]),
+    },
+    {
+      instruction: 'rebaseLt',
       account: 'newLtMint',
       defaultValue: pdaValueNode('ltMintOfEpoch', [
         pdaSeedValueNode('market', accountValueNode('market')),

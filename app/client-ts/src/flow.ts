@@ -355,7 +355,7 @@ export async function prepareOperation(o: OperationOptions): Promise<Operation> 
       nonce,
       amount: o.amount,
       minOut: o.minOut,
-      tipLamports: o.tipLamports ?? o.market.data.minSettleTipLamports,
+      tipLamports: o.tipLamports ?? o.market.data.params.minSettleTipLamports,
     },
   );
   return { instructions: [create, opened.instruction], keys, priceUpdate, request: opened.request, accounts };

@@ -201,6 +201,32 @@ test('admin instructions equal the Rust SDK byte for byte', async () => {
     }),
   );
   assertSame(
+    'rebase_lt',
+    await lever.getRebaseLtInstructionAsync({
+      admin,
+      market: later.market,
+      ltMint: later.ltMint,
+      // newLtMint: defaulted to the PDA of the market and `epoch`.
+      epoch: 4,
+      ratio: 1_000_000n,
+      name: 'SOL 3x Long (4)',
+      symbol: 'SOL3X4',
+      uri: 'https://lever.example/sol3x.json',
+    }),
+  );
+  assertSame(
+    'convert_retired_lt',
+    await lever.getConvertRetiredLtInstructionAsync({
+      owner: signer(12),
+      market: later.market,
+      retiredLtMint: key(17),
+      ltMint: later.ltMint,
+      ownerRetiredLt: key(18),
+      destinationLt: key(19),
+      amount: 3_000_000_005n,
+    }),
+  );
+  assertSame(
     'withdraw_fees',
     await lever.getWithdrawFeesInstructionAsync({
       admin,

@@ -115,7 +115,7 @@ test('the market, its keys, its price account and the config read through the ge
     ftMint: info.ftMint,
     lockedFt: info.lockedFt,
   });
-  assert.equal(market.data.targetLeveragePpm, 3_000_000n);
+  assert.equal(market.data.params.targetLeveragePpm, 3_000_000n);
   assert.equal(market.data.decimals, info.underlyingDecimals);
   assert.equal(await lever.sponsoredPriceAccount(market.data.feedId), info.priceAccount);
   assert.equal(`0x${Buffer.from(market.data.feedId).toString('hex')}`, info.feedId);
@@ -185,11 +185,11 @@ test('a two-step mint waits in escrow, is refused before its update, and settles
   await send(op.instructions);
   const timing = await lever.requestTiming(rpc, op.request);
   assert.ok(timing, 'the request is open');
-  assert.equal(timing.tau, timing.requestedAt + market.data.settleDelaySecs);
+  assert.equal(timing.tau, timing.requestedAt + market.data.params.settleDelaySecs);
   const request = await lever.fetchRequest(rpc, op.request, { commitment: 'confirmed' });
   assert.equal(request.data.escrow, await lever.escrowAddress(op.request));
   assert.equal(request.data.kind, lever.RequestKind.MintLt);
-  assert.equal(request.data.tipLamports, market.data.minSettleTipLamports);
+  assert.equal(request.data.tipLamports, market.data.params.minSettleTipLamports);
   assert.equal(await balance(request.data.escrow), 1_000_000_000n);
   assert.equal(before.source - (await balance(op.accounts.source)), 1_000_000_000n);
 

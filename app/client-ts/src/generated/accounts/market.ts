@@ -43,8 +43,12 @@ import {
   type ReadonlyUint8Array,
 } from "@solana/kit";
 import {
+  getStoredMarketParamsDecoder,
+  getStoredMarketParamsEncoder,
   getWideU128Decoder,
   getWideU128Encoder,
+  type StoredMarketParams,
+  type StoredMarketParamsArgs,
   type WideU128,
   type WideU128Args,
 } from "../types";
@@ -70,26 +74,8 @@ export type Market = {
   lockedFt: Address;
   /** Pyth feed id pinned at creation. */
   feedId: ReadonlyUint8Array;
-  targetLeveragePpm: bigint;
-  /** Band half-width as a fraction of L. */
-  bandPpm: bigint;
-  mintFeePpm: bigint;
-  redeemFeePpm: bigint;
-  depositFeePpm: bigint;
-  withdrawFeePpm: bigint;
-  maxPriceAgeSecs: bigint;
-  /** Largest accepted conf / price. */
-  maxConfPpm: bigint;
-  /** The confidence interval used for conversions is conf * this / PPM. */
-  confMultiplierPpm: bigint;
-  /** Maximum exposure `N` after a mint (raw units). */
-  exposureCap: bigint;
-  maxUtilizationPpm: bigint;
-  /** Funding curve (annual rates). */
-  baseRatePpm: bigint;
-  kinkPpm: bigint;
-  slope1Ppm: bigint;
-  slope2Ppm: bigint;
+  /** Every tunable parameter ([`MarketParams`]; changed only by `update_market`). */
+  params: StoredMarketParams;
   /** `N` (raw units). */
   exposure: bigint;
   /** `D` (value units, 1e-18 USD). */
@@ -126,24 +112,11 @@ export type Market = {
   paused: number;
   padding: ReadonlyUint8Array;
   /**
-   * Clock slot of the last price used: within one slot every instruction must use that same
-   * price, so no transaction can act at two prices (mint at one, post another, redeem).
+   * The slot a chosen price (a rebalance's, the instant path's) last pinned: within it every
+   * chosen price must be `pinned_price` of `pinned_publish_time`, so no transaction acts at two
+   * prices it picked (mint at one, post another, redeem), a settlement between them or not.
    */
   lastPriceSlot: bigint;
-  /** Seconds from a request to its settlement target `tau`. */
-  settleDelaySecs: bigint;
-  /** Seconds after `tau` a request may still be settled; then anyone may cancel it. */
-  settleWindowSecs: bigint;
-  /** Smallest settlement tip a request must prepay (lamports). */
-  minSettleTipLamports: bigint;
-  /** Largest age of an update the instant path accepts; 0 turns the instant path off. */
-  instantMaxAgeSecs: bigint;
-  /** Fee every instant operation pays at least (PPM), checked against the leverage-and-age floor. */
-  instantFeePpm: bigint;
-  /** Largest conf / price the instant path accepts (a confidence spike closes it). */
-  instantMaxConfPpm: bigint;
-  /** Most units instant operations may move in one slot (raw units; u64::MAX for none). */
-  instantSlotCap: bigint;
   /** The slot `instant_slot_units` counts. */
   instantSlot: bigint;
   /** Units instant operations moved in `instant_slot`. */
@@ -158,6 +131,24 @@ export type Market = {
    * could not all burn and opens the market with a fresh one ([`crate::constants::LT_MINT_SEED`]).
    */
   ltEpoch: number;
+  /**
+   * The price and publish time that pinned `last_price_slot` (the books' `last_price` may have
+   * moved on since, through a settlement: nobody chose that one).
+   */
+  pinnedPrice: WideU128;
+  pinnedPublishTime: bigint;
+  /**
+   * The LT mint a re-base retired (`rebase_lt`) while its holders convert it
+   * (`convert_retired_lt`); the default key for none.
+   */
+  retiredLtMint: Address;
+  /** Retired raw LT per current raw LT (0 for none). */
+  retiredLtRatio: bigint;
+  /**
+   * Retired raw LT not converted yet. `lt_supply` counts it as [`Market::retired_lt_claim`]
+   * current LT, so every NAV per share sees it.
+   */
+  retiredLtOutstanding: bigint;
   reserved: ReadonlyUint8Array;
 };
 
@@ -173,26 +164,8 @@ export type MarketArgs = {
   lockedFt: Address;
   /** Pyth feed id pinned at creation. */
   feedId: ReadonlyUint8Array;
-  targetLeveragePpm: number | bigint;
-  /** Band half-width as a fraction of L. */
-  bandPpm: number | bigint;
-  mintFeePpm: number | bigint;
-  redeemFeePpm: number | bigint;
-  depositFeePpm: number | bigint;
-  withdrawFeePpm: number | bigint;
-  maxPriceAgeSecs: number | bigint;
-  /** Largest accepted conf / price. */
-  maxConfPpm: number | bigint;
-  /** The confidence interval used for conversions is conf * this / PPM. */
-  confMultiplierPpm: number | bigint;
-  /** Maximum exposure `N` after a mint (raw units). */
-  exposureCap: number | bigint;
-  maxUtilizationPpm: number | bigint;
-  /** Funding curve (annual rates). */
-  baseRatePpm: number | bigint;
-  kinkPpm: number | bigint;
-  slope1Ppm: number | bigint;
-  slope2Ppm: number | bigint;
+  /** Every tunable parameter ([`MarketParams`]; changed only by `update_market`). */
+  params: StoredMarketParamsArgs;
   /** `N` (raw units). */
   exposure: number | bigint;
   /** `D` (value units, 1e-18 USD). */
@@ -229,24 +202,11 @@ export type MarketArgs = {
   paused: number;
   padding: ReadonlyUint8Array;
   /**
-   * Clock slot of the last price used: within one slot every instruction must use that same
-   * price, so no transaction can act at two prices (mint at one, post another, redeem).
+   * The slot a chosen price (a rebalance's, the instant path's) last pinned: within it every
+   * chosen price must be `pinned_price` of `pinned_publish_time`, so no transaction acts at two
+   * prices it picked (mint at one, post another, redeem), a settlement between them or not.
    */
   lastPriceSlot: number | bigint;
-  /** Seconds from a request to its settlement target `tau`. */
-  settleDelaySecs: number | bigint;
-  /** Seconds after `tau` a request may still be settled; then anyone may cancel it. */
-  settleWindowSecs: number | bigint;
-  /** Smallest settlement tip a request must prepay (lamports). */
-  minSettleTipLamports: number | bigint;
-  /** Largest age of an update the instant path accepts; 0 turns the instant path off. */
-  instantMaxAgeSecs: number | bigint;
-  /** Fee every instant operation pays at least (PPM), checked against the leverage-and-age floor. */
-  instantFeePpm: number | bigint;
-  /** Largest conf / price the instant path accepts (a confidence spike closes it). */
-  instantMaxConfPpm: number | bigint;
-  /** Most units instant operations may move in one slot (raw units; u64::MAX for none). */
-  instantSlotCap: number | bigint;
   /** The slot `instant_slot_units` counts. */
   instantSlot: number | bigint;
   /** Units instant operations moved in `instant_slot`. */
@@ -261,6 +221,24 @@ export type MarketArgs = {
    * could not all burn and opens the market with a fresh one ([`crate::constants::LT_MINT_SEED`]).
    */
   ltEpoch: number;
+  /**
+   * The price and publish time that pinned `last_price_slot` (the books' `last_price` may have
+   * moved on since, through a settlement: nobody chose that one).
+   */
+  pinnedPrice: WideU128Args;
+  pinnedPublishTime: number | bigint;
+  /**
+   * The LT mint a re-base retired (`rebase_lt`) while its holders convert it
+   * (`convert_retired_lt`); the default key for none.
+   */
+  retiredLtMint: Address;
+  /** Retired raw LT per current raw LT (0 for none). */
+  retiredLtRatio: number | bigint;
+  /**
+   * Retired raw LT not converted yet. `lt_supply` counts it as [`Market::retired_lt_claim`]
+   * current LT, so every NAV per share sees it.
+   */
+  retiredLtOutstanding: number | bigint;
   reserved: ReadonlyUint8Array;
 };
 
@@ -277,21 +255,7 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ["ftMint", getAddressEncoder()],
       ["lockedFt", getAddressEncoder()],
       ["feedId", fixEncoderSize(getBytesEncoder(), 32)],
-      ["targetLeveragePpm", getU64Encoder()],
-      ["bandPpm", getU64Encoder()],
-      ["mintFeePpm", getU64Encoder()],
-      ["redeemFeePpm", getU64Encoder()],
-      ["depositFeePpm", getU64Encoder()],
-      ["withdrawFeePpm", getU64Encoder()],
-      ["maxPriceAgeSecs", getU64Encoder()],
-      ["maxConfPpm", getU64Encoder()],
-      ["confMultiplierPpm", getU64Encoder()],
-      ["exposureCap", getU64Encoder()],
-      ["maxUtilizationPpm", getU64Encoder()],
-      ["baseRatePpm", getU64Encoder()],
-      ["kinkPpm", getU64Encoder()],
-      ["slope1Ppm", getU64Encoder()],
-      ["slope2Ppm", getU64Encoder()],
+      ["params", getStoredMarketParamsEncoder()],
       ["exposure", getU64Encoder()],
       ["debt", getWideU128Encoder()],
       ["idle", getU64Encoder()],
@@ -315,20 +279,18 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ["paused", getU8Encoder()],
       ["padding", fixEncoderSize(getBytesEncoder(), 6)],
       ["lastPriceSlot", getU64Encoder()],
-      ["settleDelaySecs", getU64Encoder()],
-      ["settleWindowSecs", getU64Encoder()],
-      ["minSettleTipLamports", getU64Encoder()],
-      ["instantMaxAgeSecs", getU64Encoder()],
-      ["instantFeePpm", getU64Encoder()],
-      ["instantMaxConfPpm", getU64Encoder()],
-      ["instantSlotCap", getU64Encoder()],
       ["instantSlot", getU64Encoder()],
       ["instantSlotUnits", getU64Encoder()],
       ["lastLoosenedAt", getI64Encoder()],
       ["flags", getU8Encoder()],
       ["padding2", fixEncoderSize(getBytesEncoder(), 3)],
       ["ltEpoch", getU32Encoder()],
-      ["reserved", fixEncoderSize(getBytesEncoder(), 160)],
+      ["pinnedPrice", getWideU128Encoder()],
+      ["pinnedPublishTime", getI64Encoder()],
+      ["retiredLtMint", getAddressEncoder()],
+      ["retiredLtRatio", getU64Encoder()],
+      ["retiredLtOutstanding", getU64Encoder()],
+      ["reserved", fixEncoderSize(getBytesEncoder(), 88)],
     ]),
     (value) => ({ ...value, discriminator: MARKET_DISCRIMINATOR }),
   );
@@ -346,21 +308,7 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ["ftMint", getAddressDecoder()],
     ["lockedFt", getAddressDecoder()],
     ["feedId", fixDecoderSize(getBytesDecoder(), 32)],
-    ["targetLeveragePpm", getU64Decoder()],
-    ["bandPpm", getU64Decoder()],
-    ["mintFeePpm", getU64Decoder()],
-    ["redeemFeePpm", getU64Decoder()],
-    ["depositFeePpm", getU64Decoder()],
-    ["withdrawFeePpm", getU64Decoder()],
-    ["maxPriceAgeSecs", getU64Decoder()],
-    ["maxConfPpm", getU64Decoder()],
-    ["confMultiplierPpm", getU64Decoder()],
-    ["exposureCap", getU64Decoder()],
-    ["maxUtilizationPpm", getU64Decoder()],
-    ["baseRatePpm", getU64Decoder()],
-    ["kinkPpm", getU64Decoder()],
-    ["slope1Ppm", getU64Decoder()],
-    ["slope2Ppm", getU64Decoder()],
+    ["params", getStoredMarketParamsDecoder()],
     ["exposure", getU64Decoder()],
     ["debt", getWideU128Decoder()],
     ["idle", getU64Decoder()],
@@ -384,20 +332,18 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ["paused", getU8Decoder()],
     ["padding", fixDecoderSize(getBytesDecoder(), 6)],
     ["lastPriceSlot", getU64Decoder()],
-    ["settleDelaySecs", getU64Decoder()],
-    ["settleWindowSecs", getU64Decoder()],
-    ["minSettleTipLamports", getU64Decoder()],
-    ["instantMaxAgeSecs", getU64Decoder()],
-    ["instantFeePpm", getU64Decoder()],
-    ["instantMaxConfPpm", getU64Decoder()],
-    ["instantSlotCap", getU64Decoder()],
     ["instantSlot", getU64Decoder()],
     ["instantSlotUnits", getU64Decoder()],
     ["lastLoosenedAt", getI64Decoder()],
     ["flags", getU8Decoder()],
     ["padding2", fixDecoderSize(getBytesDecoder(), 3)],
     ["ltEpoch", getU32Decoder()],
-    ["reserved", fixDecoderSize(getBytesDecoder(), 160)],
+    ["pinnedPrice", getWideU128Decoder()],
+    ["pinnedPublishTime", getI64Decoder()],
+    ["retiredLtMint", getAddressDecoder()],
+    ["retiredLtRatio", getU64Decoder()],
+    ["retiredLtOutstanding", getU64Decoder()],
+    ["reserved", fixDecoderSize(getBytesDecoder(), 88)],
   ]);
 }
 

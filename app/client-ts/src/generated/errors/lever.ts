@@ -178,6 +178,14 @@ export const LEVER_ERROR__LOOSENING_TOO_LARGE = 0x17bf; // 6079
 export const LEVER_ERROR__LOOSENING_TOO_FAST = 0x17c0; // 6080
 /** WrongLtEpoch: The LT epoch given is not the market's next one */
 export const LEVER_ERROR__WRONG_LT_EPOCH = 0x17c1; // 6081
+/** UnsupportedMarketVersion: Market account has another layout version than this program reads (MARKET_VERSION) */
+export const LEVER_ERROR__UNSUPPORTED_MARKET_VERSION = 0x17c2; // 6082
+/** RebaseNotAllowed: Re-base refused: a wiped market, a ratio below 2, or a new share worth more than one raw unit */
+export const LEVER_ERROR__REBASE_NOT_ALLOWED = 0x17c3; // 6083
+/** RetiredLtOutstanding: An earlier re-base's LT is still outstanding: its holders must convert it first */
+export const LEVER_ERROR__RETIRED_LT_OUTSTANDING = 0x17c4; // 6084
+/** NothingToConvert: This market has no retired LT to convert */
+export const LEVER_ERROR__NOTHING_TO_CONVERT = 0x17c5; // 6085
 
 export type LeverError =
   | typeof LEVER_ERROR__BAND_OUT_OF_BOUNDS
@@ -220,6 +228,7 @@ export type LeverError =
   | typeof LEVER_ERROR__MINT_HAS_UI_MULTIPLIER
   | typeof LEVER_ERROR__MINT_IS_NON_TRANSFERABLE
   | typeof LEVER_ERROR__MINT_IS_PAUSABLE
+  | typeof LEVER_ERROR__NOTHING_TO_CONVERT
   | typeof LEVER_ERROR__NOTHING_TO_REBALANCE
   | typeof LEVER_ERROR__NOT_PENDING_ADMIN
   | typeof LEVER_ERROR__OPERATION_PAUSED
@@ -235,10 +244,12 @@ export type LeverError =
   | typeof LEVER_ERROR__PRICE_TOO_OLD
   | typeof LEVER_ERROR__PRICE_UPDATE_NOT_FOR_TARGET
   | typeof LEVER_ERROR__PRICE_UPDATE_NOT_UNIQUE
+  | typeof LEVER_ERROR__REBASE_NOT_ALLOWED
   | typeof LEVER_ERROR__REQUEST_ACCOUNT_MISMATCH
   | typeof LEVER_ERROR__REQUEST_EXPIRED
   | typeof LEVER_ERROR__REQUEST_MINT_MISMATCH
   | typeof LEVER_ERROR__REQUEST_NOT_EXPIRED
+  | typeof LEVER_ERROR__RETIRED_LT_OUTSTANDING
   | typeof LEVER_ERROR__SEED_TOO_SMALL
   | typeof LEVER_ERROR__SETTLE_DELAY_OUT_OF_BOUNDS
   | typeof LEVER_ERROR__SETTLE_TIP_OUT_OF_BOUNDS
@@ -251,6 +262,7 @@ export type LeverError =
   | typeof LEVER_ERROR__UNAUTHORIZED
   | typeof LEVER_ERROR__UNDERLYING_MINT_MISMATCH
   | typeof LEVER_ERROR__UNEXPECTED_ACCOUNTS
+  | typeof LEVER_ERROR__UNSUPPORTED_MARKET_VERSION
   | typeof LEVER_ERROR__UNSUPPORTED_MINT_EXTENSION
   | typeof LEVER_ERROR__UTILIZATION_CAP_EXCEEDED
   | typeof LEVER_ERROR__UTILIZATION_CAP_OUT_OF_BOUNDS
@@ -306,6 +318,7 @@ if (process.env.NODE_ENV !== "production") {
     [LEVER_ERROR__MINT_HAS_UI_MULTIPLIER]: `Underlying mint scales its UI amount (interest-bearing or scaled UI amount): Pyth prices the UI token, the books count raw units`,
     [LEVER_ERROR__MINT_IS_NON_TRANSFERABLE]: `Underlying mint is non-transferable`,
     [LEVER_ERROR__MINT_IS_PAUSABLE]: `Underlying mint is pausable`,
+    [LEVER_ERROR__NOTHING_TO_CONVERT]: `This market has no retired LT to convert`,
     [LEVER_ERROR__NOTHING_TO_REBALANCE]: `The leveraged pool is empty: nothing to rebalance`,
     [LEVER_ERROR__NOT_PENDING_ADMIN]: `Signer is not the pending admin`,
     [LEVER_ERROR__OPERATION_PAUSED]: `Operation is paused for this market`,
@@ -321,10 +334,12 @@ if (process.env.NODE_ENV !== "production") {
     [LEVER_ERROR__PRICE_TOO_OLD]: `Price update is older than the market's maximum age`,
     [LEVER_ERROR__PRICE_UPDATE_NOT_FOR_TARGET]: `Price update does not cover the request's target time (prev_publish_time < tau <= publish_time)`,
     [LEVER_ERROR__PRICE_UPDATE_NOT_UNIQUE]: `Price update has prev_publish_time == publish_time: it is never the unique update for a target`,
+    [LEVER_ERROR__REBASE_NOT_ALLOWED]: `Re-base refused: a wiped market, a ratio below 2, or a new share worth more than one raw unit`,
     [LEVER_ERROR__REQUEST_ACCOUNT_MISMATCH]: `An account does not match the one the request recorded (market, owner, escrow, source or destination)`,
     [LEVER_ERROR__REQUEST_EXPIRED]: `The request's settlement window has passed; it can only be cancelled`,
     [LEVER_ERROR__REQUEST_MINT_MISMATCH]: `A mint or token program does not fit this kind of request`,
     [LEVER_ERROR__REQUEST_NOT_EXPIRED]: `The request can be cancelled only after its settlement window`,
+    [LEVER_ERROR__RETIRED_LT_OUTSTANDING]: `An earlier re-base's LT is still outstanding: its holders must convert it first`,
     [LEVER_ERROR__SEED_TOO_SMALL]: `Seed deposit is below the configured minimum`,
     [LEVER_ERROR__SETTLE_DELAY_OUT_OF_BOUNDS]: `Settlement delay is outside the allowed bounds`,
     [LEVER_ERROR__SETTLE_TIP_OUT_OF_BOUNDS]: `Minimum settlement tip is outside the allowed bounds`,
@@ -337,6 +352,7 @@ if (process.env.NODE_ENV !== "production") {
     [LEVER_ERROR__UNAUTHORIZED]: `Signer is not allowed to perform this action`,
     [LEVER_ERROR__UNDERLYING_MINT_MISMATCH]: `Underlying mint does not belong to this market`,
     [LEVER_ERROR__UNEXPECTED_ACCOUNTS]: `The instruction takes no remaining accounts`,
+    [LEVER_ERROR__UNSUPPORTED_MARKET_VERSION]: `Market account has another layout version than this program reads (MARKET_VERSION)`,
     [LEVER_ERROR__UNSUPPORTED_MINT_EXTENSION]: `Underlying mint has an extension this program does not support`,
     [LEVER_ERROR__UTILIZATION_CAP_EXCEEDED]: `Mint would pass the market's utilization cap`,
     [LEVER_ERROR__UTILIZATION_CAP_OUT_OF_BOUNDS]: `Utilization cap is outside the allowed bounds`,

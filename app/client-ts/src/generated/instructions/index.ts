@@ -8,11 +8,13 @@
 
 export * from "./acceptAdmin";
 export * from "./cancelRequest";
+export * from "./convertRetiredLt";
 export * from "./createMarket";
 export * from "./depositFunding";
 export * from "./initializeConfig";
 export * from "./mintLt";
 export * from "./rebalance";
+export * from "./rebaseLt";
 export * from "./redeemLt";
 export * from "./reopenMarket";
 export * from "./requestDepositFunding";

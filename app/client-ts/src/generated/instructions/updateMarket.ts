@@ -86,52 +86,80 @@ export type UpdateMarketInstruction<
 
 export type UpdateMarketInstructionData = {
   discriminator: ReadonlyUint8Array;
+  /** Target leverage L (3x = 3_000_000). */
   targetLeveragePpm: Option<bigint>;
+  /** Band half-width as a fraction of L (5% = 50_000). */
   bandPpm: Option<bigint>;
   mintFeePpm: Option<bigint>;
   redeemFeePpm: Option<bigint>;
   depositFeePpm: Option<bigint>;
   withdrawFeePpm: Option<bigint>;
+  /** Largest age of an update the two-step path accepts (seconds). */
   maxPriceAgeSecs: Option<bigint>;
+  /** Largest accepted conf / price. */
   maxConfPpm: Option<bigint>;
+  /** The confidence interval used for conversions is conf * this / PPM (1x = 1_000_000). */
   confMultiplierPpm: Option<bigint>;
+  /** Maximum exposure `N` after a mint (raw units; u64::MAX for none). */
   exposureCap: Option<bigint>;
   maxUtilizationPpm: Option<bigint>;
+  /** Funding curve (annual rates). */
   baseRatePpm: Option<bigint>;
   kinkPpm: Option<bigint>;
   slope1Ppm: Option<bigint>;
   slope2Ppm: Option<bigint>;
+  /** Seconds from a request to its settlement target `tau` (allow for the chain's clock lag). */
   settleDelaySecs: Option<bigint>;
+  /** Seconds after `tau` a request may still be settled; then anyone may cancel it. */
   settleWindowSecs: Option<bigint>;
+  /** Smallest settlement tip a request must prepay (lamports). */
   minSettleTipLamports: Option<bigint>;
+  /** Largest age of an update the instant path accepts (seconds); 0 turns the instant path off. */
   instantMaxAgeSecs: Option<bigint>;
+  /** Fee every instant operation pays at least; at least [`MarketParams::instant_fee_floor_ppm`]. */
   instantFeePpm: Option<bigint>;
+  /** Largest conf / price the instant path accepts. */
   instantMaxConfPpm: Option<bigint>;
+  /** Most units instant operations may move in one slot (raw units; u64::MAX for none). */
   instantSlotCap: Option<bigint>;
 };
 
 export type UpdateMarketInstructionDataArgs = {
+  /** Target leverage L (3x = 3_000_000). */
   targetLeveragePpm: OptionOrNullable<number | bigint>;
+  /** Band half-width as a fraction of L (5% = 50_000). */
   bandPpm: OptionOrNullable<number | bigint>;
   mintFeePpm: OptionOrNullable<number | bigint>;
   redeemFeePpm: OptionOrNullable<number | bigint>;
   depositFeePpm: OptionOrNullable<number | bigint>;
   withdrawFeePpm: OptionOrNullable<number | bigint>;
+  /** Largest age of an update the two-step path accepts (seconds). */
   maxPriceAgeSecs: OptionOrNullable<number | bigint>;
+  /** Largest accepted conf / price. */
   maxConfPpm: OptionOrNullable<number | bigint>;
+  /** The confidence interval used for conversions is conf * this / PPM (1x = 1_000_000). */
   confMultiplierPpm: OptionOrNullable<number | bigint>;
+  /** Maximum exposure `N` after a mint (raw units; u64::MAX for none). */
   exposureCap: OptionOrNullable<number | bigint>;
   maxUtilizationPpm: OptionOrNullable<number | bigint>;
+  /** Funding curve (annual rates). */
   baseRatePpm: OptionOrNullable<number | bigint>;
   kinkPpm: OptionOrNullable<number | bigint>;
   slope1Ppm: OptionOrNullable<number | bigint>;
   slope2Ppm: OptionOrNullable<number | bigint>;
+  /** Seconds from a request to its settlement target `tau` (allow for the chain's clock lag). */
   settleDelaySecs: OptionOrNullable<number | bigint>;
+  /** Seconds after `tau` a request may still be settled; then anyone may cancel it. */
   settleWindowSecs: OptionOrNullable<number | bigint>;
+  /** Smallest settlement tip a request must prepay (lamports). */
   minSettleTipLamports: OptionOrNullable<number | bigint>;
+  /** Largest age of an update the instant path accepts (seconds); 0 turns the instant path off. */
   instantMaxAgeSecs: OptionOrNullable<number | bigint>;
+  /** Fee every instant operation pays at least; at least [`MarketParams::instant_fee_floor_ppm`]. */
   instantFeePpm: OptionOrNullable<number | bigint>;
+  /** Largest conf / price the instant path accepts. */
   instantMaxConfPpm: OptionOrNullable<number | bigint>;
+  /** Most units instant operations may move in one slot (raw units; u64::MAX for none). */
   instantSlotCap: OptionOrNullable<number | bigint>;
 };
 

@@ -16,11 +16,13 @@ import {
 import {
   type ParsedAcceptAdminInstruction,
   type ParsedCancelRequestInstruction,
+  type ParsedConvertRetiredLtInstruction,
   type ParsedCreateMarketInstruction,
   type ParsedDepositFundingInstruction,
   type ParsedInitializeConfigInstruction,
   type ParsedMintLtInstruction,
   type ParsedRebalanceInstruction,
+  type ParsedRebaseLtInstruction,
   type ParsedRedeemLtInstruction,
   type ParsedReopenMarketInstruction,
   type ParsedRequestDepositFundingInstruction,
@@ -91,11 +93,13 @@ export function identifyLeverAccount(
 export enum LeverInstruction {
   AcceptAdmin,
   CancelRequest,
+  ConvertRetiredLt,
   CreateMarket,
   DepositFunding,
   InitializeConfig,
   MintLt,
   Rebalance,
+  RebaseLt,
   RedeemLt,
   ReopenMarket,
   RequestDepositFunding,
@@ -137,6 +141,17 @@ export function identifyLeverInstruction(
     )
   ) {
     return LeverInstruction.CancelRequest;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([175, 21, 145, 51, 92, 32, 157, 104]),
+      ),
+      0,
+    )
+  ) {
+    return LeverInstruction.ConvertRetiredLt;
   }
   if (
     containsBytes(
@@ -192,6 +207,17 @@ export function identifyLeverInstruction(
     )
   ) {
     return LeverInstruction.Rebalance;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([218, 78, 212, 101, 145, 199, 190, 247]),
+      ),
+      0,
+    )
+  ) {
+    return LeverInstruction.RebaseLt;
   }
   if (
     containsBytes(
@@ -362,6 +388,9 @@ export type ParsedLeverInstruction<
       instructionType: LeverInstruction.CancelRequest;
     } & ParsedCancelRequestInstruction<TProgram>)
   | ({
+      instructionType: LeverInstruction.ConvertRetiredLt;
+    } & ParsedConvertRetiredLtInstruction<TProgram>)
+  | ({
       instructionType: LeverInstruction.CreateMarket;
     } & ParsedCreateMarketInstruction<TProgram>)
   | ({
@@ -376,6 +405,9 @@ export type ParsedLeverInstruction<
   | ({
       instructionType: LeverInstruction.Rebalance;
     } & ParsedRebalanceInstruction<TProgram>)
+  | ({
+      instructionType: LeverInstruction.RebaseLt;
+    } & ParsedRebaseLtInstruction<TProgram>)
   | ({
       instructionType: LeverInstruction.RedeemLt;
     } & ParsedRedeemLtInstruction<TProgram>)

@@ -17,7 +17,10 @@ import {
   type FixedSizeEncoder,
 } from "@solana/kit";
 
-/** Every tunable parameter of a market (PPM unless named otherwise). */
+/**
+ * Every tunable parameter of a market (PPM unless named otherwise), as instructions take
+ * them and events carry them.
+ */
 export type MarketParams = {
   /** Target leverage L (3x = 3_000_000). */
   targetLeveragePpm: bigint;
@@ -27,14 +30,16 @@ export type MarketParams = {
   redeemFeePpm: bigint;
   depositFeePpm: bigint;
   withdrawFeePpm: bigint;
-  /** Seconds. */
+  /** Largest age of an update the two-step path accepts (seconds). */
   maxPriceAgeSecs: bigint;
+  /** Largest accepted conf / price. */
   maxConfPpm: bigint;
-  /** 1x = 1_000_000. */
+  /** The confidence interval used for conversions is conf * this / PPM (1x = 1_000_000). */
   confMultiplierPpm: bigint;
-  /** Raw units; u64::MAX for none. */
+  /** Maximum exposure `N` after a mint (raw units; u64::MAX for none). */
   exposureCap: bigint;
   maxUtilizationPpm: bigint;
+  /** Funding curve (annual rates). */
   baseRatePpm: bigint;
   kinkPpm: bigint;
   slope1Ppm: bigint;
@@ -64,14 +69,16 @@ export type MarketParamsArgs = {
   redeemFeePpm: number | bigint;
   depositFeePpm: number | bigint;
   withdrawFeePpm: number | bigint;
-  /** Seconds. */
+  /** Largest age of an update the two-step path accepts (seconds). */
   maxPriceAgeSecs: number | bigint;
+  /** Largest accepted conf / price. */
   maxConfPpm: number | bigint;
-  /** 1x = 1_000_000. */
+  /** The confidence interval used for conversions is conf * this / PPM (1x = 1_000_000). */
   confMultiplierPpm: number | bigint;
-  /** Raw units; u64::MAX for none. */
+  /** Maximum exposure `N` after a mint (raw units; u64::MAX for none). */
   exposureCap: number | bigint;
   maxUtilizationPpm: number | bigint;
+  /** Funding curve (annual rates). */
   baseRatePpm: number | bigint;
   kinkPpm: number | bigint;
   slope1Ppm: number | bigint;
