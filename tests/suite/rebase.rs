@@ -210,3 +210,54 @@ async fn rebase_and_conversion_refusals_change_nothing() {
         .await;
     h.check().await;
 }
+
+#[tokio::test]
+async fn requests_open_across_a_rebase_are_cancelled_with_their_own_mint() {
+    // Found while documenting the re-base: a redemption opened before it holds the retired LT in
+    // escrow, and a mint opened before it pays into an account of the retired mint. Neither can
+    // settle against the new mint; before the fix `cancel_request` named the market's current LT
+    // mint, so the redemption's escrow, tip and rents were stranded for good.
+    let (mut h, _lp, alice) = decayed().await;
+    let bob = h.user(sol(5.0)).await;
+    let old_mint = h.keys.lt_mint;
+    let alice_lt = h.balance(&alice.lt).await;
+    let (redeem, receipt) = h
+        .request(&alice, lever::state::RequestKind::RedeemLt, alice_lt / 2, 0)
+        .await
+        .expect("redeem request");
+    let (mint, _) = h
+        .request(&bob, lever::state::RequestKind::MintLt, sol(1.0), 0)
+        .await
+        .expect("mint request");
+    h.rebase_lt(args(1, 1_000)).await.expect("rebase");
+    h.advance(10);
+    let last = h.price_update().await.price_message.price as f64 / 1e8;
+    h.write_price(&crate::two_step::covering(&h, last, receipt.tau - 1, receipt.tau));
+    let payer = h.chain.payer_pubkey();
+    let price = h.price_account;
+    for request in [redeem, mint] {
+        let ix = h.settle_ix(&payer, &request, &price).await;
+        h.expect_error(&[ix], &[], LeverError::RequestLtMintRetired).await;
+    }
+    h.advance(lever::constants::MAX_SETTLE_WINDOW_SECS as i64 + 20);
+    // The redemption's escrow holds the retired LT: named with the current mint it is refused,
+    // with its own it comes back.
+    let r = h.request_state(&redeem).await;
+    let wrong = ix::cancel_request(payer, &h.keys, redeem, &r);
+    h.expect_error(&[wrong], &[], LeverError::RequestMintMismatch)
+        .await;
+    let right =
+        ix::cancel_request_with_input(payer, &h.keys, redeem, &r, old_mint, anchor_spl::token_2022::ID);
+    h.send(&[right], &[]).await.expect("cancel the redemption");
+    assert_eq!(h.balance(&alice.lt).await, alice_lt, "the retired LT came back");
+    let r = h.request_state(&mint).await;
+    let cancel = ix::cancel_request(payer, &h.keys, mint, &r);
+    h.send(&[cancel], &[]).await.expect("cancel the mint");
+    assert_eq!(h.balance(&bob.underlying).await, sol(5.0), "the units came back");
+    // Alice converts what came back.
+    let dest = h.token_account(&h.keys.lt_mint.clone(), &alice.pubkey()).await;
+    let convert = ix::convert_retired_lt(alice.pubkey(), &h.keys, old_mint, alice.lt, dest, alice_lt);
+    h.send(&[convert], &[&alice.kp]).await.expect("convert");
+    assert_eq!(h.balance(&dest).await, alice_lt / 1_000);
+    h.check().await;
+}

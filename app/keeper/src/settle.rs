@@ -289,7 +289,17 @@ impl<C: Cluster> Keeper<C> {
         r: &Request,
     ) -> SettleDecision {
         let mut ixs = self.budget();
-        ixs.push(ix::cancel_request(self.payer(), keys, *address, r));
+        // The escrow returns with its own mint: a redemption opened before the LT mint changed
+        // (an epoch or a re-base) holds the retired LT.
+        let escrow = self.cluster.account(&r.escrow).await.ok().flatten();
+        let cancel =
+            match escrow.and_then(|a| Some((lever_sdk::accounts::token_account_mint(&a.data)?, a.owner))) {
+                Some((mint, program)) => {
+                    ix::cancel_request_with_input(self.payer(), keys, *address, r, mint, program)
+                }
+                None => ix::cancel_request(self.payer(), keys, *address, r),
+            };
+        ixs.push(cancel);
         match submit(&self.cluster, &ixs, &self.payer, &[]).await {
             Ok(landed) => {
                 d.signature = Some(landed.signature);

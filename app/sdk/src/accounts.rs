@@ -63,6 +63,13 @@ pub fn token_account_amount(data: &[u8]) -> Option<u64> {
         .map(|a| a.base.amount)
 }
 
+/// The mint of a token account (SPL Token or Token-2022).
+pub fn token_account_mint(data: &[u8]) -> Option<Pubkey> {
+    StateWithExtensions::<spl_token_2022::state::Account>::unpack(data)
+        .ok()
+        .map(|a| a.base.mint)
+}
+
 /// Name, symbol and uri from a Token-2022 mint's metadata extension (the LT and FT carry one).
 pub fn token_metadata(data: &[u8]) -> Option<(String, String, String)> {
     let state = StateWithExtensions::<spl_token_2022::state::Mint>::unpack(data).ok()?;

@@ -401,8 +401,25 @@ pub fn settle_request(
 }
 
 /// `cancel_request` of `request` as recorded in `r` (after its expiry).
+/// `cancel_request` of a request whose escrow holds the market's current input mint for its kind
+/// (every request, except an LT redemption opened before the LT mint changed: use
+/// [`cancel_request_with_input`] with the escrow's own mint).
 pub fn cancel_request(canceller: Pubkey, keys: &MarketKeys, request: Pubkey, r: &Request) -> Instruction {
     let (input_mint, _, input_token_program) = request_mints(keys, r.kind);
+    cancel_request_with_input(canceller, keys, request, r, input_mint, input_token_program)
+}
+
+/// `cancel_request` with the escrow's mint and token program given: the program returns the escrow
+/// with its own mint, which for a redemption opened before `start_lt_epoch` or `rebase_lt` is the
+/// retired LT mint.
+pub fn cancel_request_with_input(
+    canceller: Pubkey,
+    keys: &MarketKeys,
+    request: Pubkey,
+    r: &Request,
+    input_mint: Pubkey,
+    input_token_program: Pubkey,
+) -> Instruction {
     build(
         lever::accounts::CancelRequest {
             canceller,

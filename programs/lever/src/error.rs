@@ -191,4 +191,6 @@ pub enum LeverError {
     RetiredLtOutstanding,
     #[msg("This market has no retired LT to convert")]
     NothingToConvert,
+    #[msg("The request names an LT mint the market has retired: it is cancelled after its window")]
+    RequestLtMintRetired,
 }

@@ -36,7 +36,8 @@ pub struct CancelRequest<'info> {
     /// The owner's account the input came from; the escrow returns to it.
     #[account(mut)]
     pub source: Box<InterfaceAccount<'info, TokenAccount>>,
-    /// The escrow's mint (the request's input).
+    /// The escrow's mint (the request's input when it landed; for an LT request from before an
+    /// epoch change or a re-base, the retired LT mint).
     pub input_mint: Box<InterfaceAccount<'info, Mint>>,
     pub input_token_program: Interface<'info, TokenInterface>,
 }
@@ -57,15 +58,16 @@ pub fn cancel_request_handler(ctx: Context<CancelRequest>) -> Result<CancelOutco
         now.unix_timestamp > request.expires_at,
         LeverError::RequestNotExpired
     );
-    let signer = {
-        let market = ctx.accounts.market.load()?;
-        let (input, _, program) = MarketMints::of(&market).for_request(request.kind);
-        require!(
-            ctx.accounts.input_mint.key() == input && ctx.accounts.input_token_program.key() == program,
-            LeverError::RequestMintMismatch
-        );
-        MarketSigner::of(&market)
-    };
+    // The escrow goes back with its own mint and token program: the mint of the request's input
+    // when it landed. An LT request opened before `start_lt_epoch` or `rebase_lt` holds the
+    // retired LT, so the market's current LT mint would strand it.
+    let escrow_program = *ctx.accounts.escrow.to_account_info().owner;
+    require!(
+        ctx.accounts.input_mint.key() == ctx.accounts.escrow.mint
+            && ctx.accounts.input_token_program.key() == escrow_program,
+        LeverError::RequestMintMismatch
+    );
+    let signer = MarketSigner::of(&*ctx.accounts.market.load()?);
     let a = &ctx.accounts;
     let market_info = a.market.to_account_info();
     let escrow = a.escrow.to_account_info();

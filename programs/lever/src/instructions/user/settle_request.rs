@@ -251,6 +251,20 @@ pub fn settle_request_handler(ctx: Context<SettleRequest>) -> Result<SettleOutco
         ctx.accounts.escrow.amount >= request.amount,
         LeverError::EscrowShortfall
     );
+    // An LT request from before `start_lt_epoch` or `rebase_lt` names the retired LT mint (its
+    // escrow for a redemption, its destination for a mint): it cannot settle against the current
+    // one, and is cancelled after its window, the escrow returning with its own mint.
+    let lt_side = match request.kind {
+        RequestKind::RedeemLt => Some(ctx.accounts.escrow.mint),
+        RequestKind::MintLt => Some(ctx.accounts.destination.mint),
+        _ => None,
+    };
+    if let Some(mint) = lt_side {
+        require!(
+            mint == ctx.accounts.lt_mint.key(),
+            LeverError::RequestLtMintRetired
+        );
+    }
     let (settled, pool, signer) = {
         let mut market = ctx.accounts.market.load_mut()?;
         sync_lt_supply(&ctx.accounts.lt_mint, &mut market)?;
