@@ -1,7 +1,7 @@
 //! The two pools and every operation on them, as pure functions from one state to the next.
 //!
 //! Notation (docs/MECHANISM.md): `N` exposure units, `D` debt (value units), `I` idle units,
-//! `E = N*P - D`, leverage `N*P / E`, funding value `F = D + I*P`.
+//! `E = N*P - D`, leverage `N*P / E`, funding value `F = min(D, N*P) + I*P`.
 //! Conservation by construction: every function moves units between `N`, `I` and fee units,
 //! or in/out of the vault by exactly the amount it reports.
 
@@ -63,7 +63,7 @@ impl PoolState {
     }
 
     /// `F = min(D, N*P) + I*P` (value units); the products round down. The debt counts at most
-    /// at what the exposure backing it is worth: only an insolvent pool (seen by a stale exit,
+    /// at what the exposure backing it is worth: only an insolvent pool (seen by a stale settlement,
     /// which does not wipe) has `D > N*P`, and its shortfall is the funding pool's loss, not
     /// something the first FT holders out can be paid for.
     pub fn funding_value(&self, price: u128) -> MathResult<u128> {

@@ -9,7 +9,7 @@
 //!    recorded as bad debt. The market is not flagged wiped: LT mints stay open and the next mint
 //!    opens a fresh pool.
 //! 2. Out of band, or insolvent: [`rebalance`] back to target, or wipe the leveraged pool (that
-//!    wipe-out does flag the market). Only when the caller allows it: a stale exit does not, since a
+//!    wipe-out does flag the market). Only when the caller allows it: a stale settlement does not, since a
 //!    rebalance moves value between the pools at the price, which must be fresh for that.
 //! 3. Otherwise (within band, empty, or not allowed): the books stay as they are.
 
@@ -40,7 +40,7 @@ impl PoolRefresh {
 }
 
 /// Decide the refresh of `pool` (already accrued) at `price` (mid), with the market's
-/// `total_bad_debt` so far; `allow_rebalance` is false on a stale exit. Errors as the market would:
+/// `total_bad_debt` so far; `allow_rebalance` is false on a stale settlement. Errors as the market would:
 /// from the settlement, the bad-debt total (checked), the band check or the rebalance, in that
 /// order.
 pub fn refresh_pool(

@@ -96,7 +96,8 @@ market_params! {
     redeem_fee_ppm,
     deposit_fee_ppm,
     withdraw_fee_ppm,
-    /// Largest age of an update the two-step path accepts (seconds).
+    /// Largest age of an update `rebalance` accepts, and of a settlement's update that may still
+    /// rebalance (seconds; a settlement converts at its update whatever the age).
     max_price_age_secs,
     /// Largest accepted conf / price.
     max_conf_ppm,

@@ -186,6 +186,8 @@ export const LEVER_ERROR__REBASE_NOT_ALLOWED = 0x17c3; // 6083
 export const LEVER_ERROR__RETIRED_LT_OUTSTANDING = 0x17c4; // 6084
 /** NothingToConvert: This market has no retired LT to convert */
 export const LEVER_ERROR__NOTHING_TO_CONVERT = 0x17c5; // 6085
+/** RequestLtMintRetired: The request names an LT mint the market has retired: it is cancelled after its window */
+export const LEVER_ERROR__REQUEST_LT_MINT_RETIRED = 0x17c6; // 6086
 
 export type LeverError =
   | typeof LEVER_ERROR__BAND_OUT_OF_BOUNDS
@@ -247,6 +249,7 @@ export type LeverError =
   | typeof LEVER_ERROR__REBASE_NOT_ALLOWED
   | typeof LEVER_ERROR__REQUEST_ACCOUNT_MISMATCH
   | typeof LEVER_ERROR__REQUEST_EXPIRED
+  | typeof LEVER_ERROR__REQUEST_LT_MINT_RETIRED
   | typeof LEVER_ERROR__REQUEST_MINT_MISMATCH
   | typeof LEVER_ERROR__REQUEST_NOT_EXPIRED
   | typeof LEVER_ERROR__RETIRED_LT_OUTSTANDING
@@ -337,6 +340,7 @@ if (process.env.NODE_ENV !== "production") {
     [LEVER_ERROR__REBASE_NOT_ALLOWED]: `Re-base refused: a wiped market, a ratio below 2, or a new share worth more than one raw unit`,
     [LEVER_ERROR__REQUEST_ACCOUNT_MISMATCH]: `An account does not match the one the request recorded (market, owner, escrow, source or destination)`,
     [LEVER_ERROR__REQUEST_EXPIRED]: `The request's settlement window has passed; it can only be cancelled`,
+    [LEVER_ERROR__REQUEST_LT_MINT_RETIRED]: `The request names an LT mint the market has retired: it is cancelled after its window`,
     [LEVER_ERROR__REQUEST_MINT_MISMATCH]: `A mint or token program does not fit this kind of request`,
     [LEVER_ERROR__REQUEST_NOT_EXPIRED]: `The request can be cancelled only after its settlement window`,
     [LEVER_ERROR__RETIRED_LT_OUTSTANDING]: `An earlier re-base's LT is still outstanding: its holders must convert it first`,

@@ -146,7 +146,10 @@ export type CancelRequestAsyncInput<
   escrow: Address<TAccountEscrow>;
   /** The owner's account the input came from; the escrow returns to it. */
   source: Address<TAccountSource>;
-  /** The escrow's mint (the request's input). */
+  /**
+   * The escrow's mint (the request's input when it landed; for an LT request from before an
+   * epoch change or a re-base, the retired LT mint).
+   */
   inputMint: Address<TAccountInputMint>;
   inputTokenProgram: Address<TAccountInputTokenProgram>;
   eventAuthority?: Address<TAccountEventAuthority>;
@@ -278,7 +281,10 @@ export type CancelRequestInput<
   escrow: Address<TAccountEscrow>;
   /** The owner's account the input came from; the escrow returns to it. */
   source: Address<TAccountSource>;
-  /** The escrow's mint (the request's input). */
+  /**
+   * The escrow's mint (the request's input when it landed; for an LT request from before an
+   * epoch change or a re-base, the retired LT mint).
+   */
   inputMint: Address<TAccountInputMint>;
   inputTokenProgram: Address<TAccountInputTokenProgram>;
   eventAuthority: Address<TAccountEventAuthority>;
@@ -399,7 +405,10 @@ export type ParsedCancelRequestInstruction<
     escrow: TAccountMetas[4];
     /** The owner's account the input came from; the escrow returns to it. */
     source: TAccountMetas[5];
-    /** The escrow's mint (the request's input). */
+    /**
+     * The escrow's mint (the request's input when it landed; for an LT request from before an
+     * epoch change or a re-base, the retired LT mint).
+     */
     inputMint: TAccountMetas[6];
     inputTokenProgram: TAccountMetas[7];
     eventAuthority: TAccountMetas[8];

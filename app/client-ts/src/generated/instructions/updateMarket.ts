@@ -94,7 +94,10 @@ export type UpdateMarketInstructionData = {
   redeemFeePpm: Option<bigint>;
   depositFeePpm: Option<bigint>;
   withdrawFeePpm: Option<bigint>;
-  /** Largest age of an update the two-step path accepts (seconds). */
+  /**
+   * Largest age of an update `rebalance` accepts, and of a settlement's update that may still
+   * rebalance (seconds; a settlement converts at its update whatever the age).
+   */
   maxPriceAgeSecs: Option<bigint>;
   /** Largest accepted conf / price. */
   maxConfPpm: Option<bigint>;
@@ -133,7 +136,10 @@ export type UpdateMarketInstructionDataArgs = {
   redeemFeePpm: OptionOrNullable<number | bigint>;
   depositFeePpm: OptionOrNullable<number | bigint>;
   withdrawFeePpm: OptionOrNullable<number | bigint>;
-  /** Largest age of an update the two-step path accepts (seconds). */
+  /**
+   * Largest age of an update `rebalance` accepts, and of a settlement's update that may still
+   * rebalance (seconds; a settlement converts at its update whatever the age).
+   */
   maxPriceAgeSecs: OptionOrNullable<number | bigint>;
   /** Largest accepted conf / price. */
   maxConfPpm: OptionOrNullable<number | bigint>;

@@ -27,7 +27,10 @@ export type StoredMarketParams = {
   redeemFeePpm: bigint;
   depositFeePpm: bigint;
   withdrawFeePpm: bigint;
-  /** Largest age of an update the two-step path accepts (seconds). */
+  /**
+   * Largest age of an update `rebalance` accepts, and of a settlement's update that may still
+   * rebalance (seconds; a settlement converts at its update whatever the age).
+   */
   maxPriceAgeSecs: bigint;
   /** Largest accepted conf / price. */
   maxConfPpm: bigint;
@@ -66,7 +69,10 @@ export type StoredMarketParamsArgs = {
   redeemFeePpm: number | bigint;
   depositFeePpm: number | bigint;
   withdrawFeePpm: number | bigint;
-  /** Largest age of an update the two-step path accepts (seconds). */
+  /**
+   * Largest age of an update `rebalance` accepts, and of a settlement's update that may still
+   * rebalance (seconds; a settlement converts at its update whatever the age).
+   */
   maxPriceAgeSecs: number | bigint;
   /** Largest accepted conf / price. */
   maxConfPpm: number | bigint;

@@ -1,7 +1,8 @@
 //! `redeem_lt`: a user burns LT and receives the units of its equity share, priced at the lower end
 //! of the confidence interval (fewer units); the share of the debt it carried is repaid to idle.
-//! Allowed on a stale price (a wider interval, no rebalance) so holders can always exit, and on a
-//! wiped market (burning worthless LT for zero). The LT supply is synced with the mint first.
+//! Settled at any age on the two-step path (a stale update does not rebalance), with no confidence
+//! limit (an exit adds no risk: it is priced at the adverse end), and allowed on a wiped market
+//! (burning worthless LT for zero). The LT supply is synced with the mint first.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, Token2022, TokenAccount, TokenInterface};

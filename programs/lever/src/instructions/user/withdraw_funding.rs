@@ -1,7 +1,7 @@
 //! `withdraw_funding`: a user burns FT and receives their share of the funding pool's value, priced
 //! at the upper end of the confidence interval (fewer units) and paid from idle units only (lent
-//! units stay with the leveraged pool). Allowed on a stale price, like `redeem_lt`. The FT supply is
-//! synced with the mint first.
+//! units stay with the leveraged pool). Like `redeem_lt`, settled at any age and with no confidence
+//! limit on the two-step path. The FT supply is synced with the mint first.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, Token2022, TokenAccount, TokenInterface};
