@@ -206,3 +206,61 @@ fn an_accrual_with_nothing_to_accrue_reports_its_time_and_no_rate() {
     assert!(a.rate_ppm > 20_000);
     assert_eq!(next.debt, 20 + a.interest);
 }
+
+#[test]
+fn a_withdrawal_may_take_every_share_and_every_idle_unit_but_no_more() {
+    let r = risk();
+    // 100 idle, no debt, 100 FT: F = 100, every share is one unit.
+    let p = pool(0, 0, 100, 0, 100);
+    let (next, q) = withdraw_funding(&p, &r, P1, 100).unwrap();
+    assert_eq!((q.units_out, next.idle, next.ft_supply), (100, 0, 0));
+    assert_eq!(
+        withdraw_funding(&p, &r, P1, 101).unwrap_err(),
+        LeverError::InsufficientShares
+    );
+    // 20 lent, 80 idle, 100 FT: the last 80 FT claim 80 units of idle, exactly what it holds.
+    let p = pool(30, 20, 80, 10, 100);
+    let (next, q) = withdraw_funding(&p, &r, P1, 80).unwrap();
+    assert_eq!((q.units_out, next.idle), (80, 0));
+    // 81 FT claim 81 units: one more than idle.
+    assert_eq!(
+        withdraw_funding(&p, &r, P1, 81).unwrap_err(),
+        LeverError::IdleInsufficientForWithdrawal
+    );
+}
+
+#[test]
+fn a_price_scaled_below_every_u128_divisor_rounds_to_one_up_and_refuses_down() {
+    // 10^44 overflows u128: the quotient is 0 rounding down (refused), 1 rounding up.
+    assert_eq!(scale_mantissa(5, -80, 0, Rounding::Up).unwrap(), 1);
+    assert_eq!(
+        scale_mantissa(5, -80, 0, Rounding::Down).unwrap_err(),
+        LeverError::PriceOutOfRange
+    );
+    // Within range it divides exactly as asked.
+    assert_eq!(scale_mantissa(15, -37, 0, Rounding::Up).unwrap(), 2);
+    assert_eq!(scale_mantissa(15, -37, 0, Rounding::Down).unwrap(), 1);
+}
+
+#[test]
+fn a_position_with_no_lt_holders_is_settled_whatever_half_is_left() {
+    let r = risk();
+    for p in [
+        pool(5, 0, 100, 0, 100),
+        pool(0, 5, 100, 0, 100),
+        pool(5, 5, 100, 0, 100),
+    ] {
+        let out = refresh_pool(&p, &r, P1, true, 0).unwrap();
+        assert!(out.settled.is_some(), "{p:?}");
+        assert_eq!((out.pool_after.exposure, out.pool_after.debt), (0, 0), "{p:?}");
+    }
+    // With holders, or with nothing left, nothing is settled.
+    assert!(refresh_pool(&pool(30, 20, 70, 10, 90), &r, P1, true, 0)
+        .unwrap()
+        .settled
+        .is_none());
+    assert!(refresh_pool(&pool(0, 0, 70, 0, 70), &r, P1, true, 0)
+        .unwrap()
+        .settled
+        .is_none());
+}
