@@ -120,6 +120,19 @@ fn valid(mid: u128, publish_time: i64, stale: bool, chosen: bool) -> ValidPrice 
 }
 
 #[test]
+fn the_accounts_have_their_documented_sizes() {
+    // README, "Accounts": a layout change is a deliberate version bump, never a side effect.
+    assert_eq!((Market::SIZE, Market::SPACE), (792, 800));
+    assert_eq!(Market::SPACE, 8 + std::mem::size_of::<Market>());
+    assert_eq!((Config::SIZE, Config::SPACE), (320, 328));
+    assert_eq!(Config::SPACE, 8 + std::mem::size_of::<Config>());
+    assert_eq!(
+        std::mem::size_of::<StoredMarketParams>(),
+        8 * MarketParams::FIELDS.len()
+    );
+}
+
+#[test]
 fn a_wide_u128_keeps_both_halves() {
     for v in [
         0u128,
