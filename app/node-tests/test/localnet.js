@@ -71,6 +71,10 @@ export async function startLocalnet() {
     info,
     keypair,
     async stop() {
+      // A client that has just confirmed may still have a poll in flight (web3.js's block-height
+      // check runs beside the websocket): let it land before the node goes, or it fails after the
+      // last test as an unhandled rejection.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGINT');
       await exited;
