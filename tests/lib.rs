@@ -275,6 +275,13 @@ impl Harness {
         self.chain.write_price(&account, input);
     }
 
+    /// A new price account holding `input` (beside the harness's own, which keeps its update).
+    pub fn price_account_with(&mut self, input: &PriceInput) -> Pubkey {
+        let account = Pubkey::new_unique();
+        self.chain.write_price(&account, input);
+        account
+    }
+
     /// The update in the price account now.
     pub async fn price_update(&mut self) -> PriceUpdateV2 {
         let account = self

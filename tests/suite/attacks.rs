@@ -3,7 +3,6 @@
 //! the instant path's own limits. Each attack asserts the attacker ends with no more than an honest
 //! user on the same price path and that the other holders lose nothing.
 
-use anchor_lang::prelude::Pubkey;
 use lever::error::LeverError;
 use lever::state::{MarketParams, RequestKind};
 use lever_sdk::ix::{self, UserAccounts};
@@ -59,8 +58,7 @@ fn instant_with(
     amount: u64,
     update: &PriceInput,
 ) -> solana_instruction::Instruction {
-    let own = Pubkey::new_unique();
-    h.chain.write_price(&own, update);
+    let own = h.price_account_with(update);
     let lt = UserAccounts {
         price_update: own,
         ..h.lt_accounts(u)

@@ -5,14 +5,13 @@
 //! likes, and until then the books count its claim, so no NAV per share moves.
 
 use anchor_lang::prelude::Pubkey;
+use lever::constants::PPM;
 use lever::error::LeverError;
 use lever::instructions::{ConvertOutcome, RebaseLtArgs};
 use lever::state::Market;
 use lever_sdk::{ix, pda};
 use lever_tests::*;
 use solana_signer::Signer;
-
-const PPM: u64 = 1_000_000;
 
 fn args(epoch: u32, ratio: u64) -> RebaseLtArgs {
     RebaseLtArgs {

@@ -8,7 +8,6 @@
 //! and redeem at another.
 
 use crate::two_step::{covering, keeper};
-use anchor_lang::prelude::Pubkey;
 use lever::error::LeverError;
 use lever::instructions::{RebalanceOutcome, SettleOutcome};
 use lever::state::RequestKind;
@@ -16,13 +15,6 @@ use lever_sdk::ix;
 use lever_sdk::pyth::PriceInput;
 use lever_tests::*;
 use solana_signer::Signer;
-
-/// A second price account (the harness's own stays for the fresh update).
-fn price_account_with(h: &mut Harness, input: &PriceInput) -> Pubkey {
-    let account = Pubkey::new_unique();
-    h.chain.write_price(&account, input);
-    account
-}
 
 #[tokio::test]
 async fn a_late_dust_settlement_does_not_block_the_keepers_rebalance() {
@@ -39,7 +31,7 @@ async fn a_late_dust_settlement_does_not_block_the_keepers_rebalance() {
     h.advance(10 + max_age + 20);
     let stale = covering(&h, 100.0, receipt.tau - 1, receipt.tau);
     assert!(stale.publish_time > h.market().await.last_publish_time);
-    let stale_account = price_account_with(&mut h, &stale);
+    let stale_account = h.price_account_with(&stale);
     // The price fell 10%: 3x is out of its band, and the keeper has the fresh update.
     h.set_price(90.0);
     let before = h.market().await;
@@ -80,7 +72,7 @@ async fn a_settlement_between_two_instant_operations_cannot_change_the_slots_pri
         ..h.price_input(100.0)
     });
     let later = covering(&h, 103.0, receipt.tau - 1, receipt.tau);
-    let later_account = price_account_with(&mut h, &later);
+    let later_account = h.price_account_with(&later);
     let r = h.request_state(&request).await;
     let settle = ix::settle_request(alice.pubkey(), &h.keys, request, &r, later_account);
     let mut at_later = h.lt_accounts(&alice);
