@@ -32,7 +32,7 @@ pub fn decode_market(account: &Account) -> Option<Market> {
     }
     decode_zero_copy::<Market>(&account.data)
         .ok()
-        .filter(|m| m.version == lever::constants::MARKET_VERSION)
+        .filter(Market::is_current_version)
 }
 
 /// Decode `account` as a Lever two-step request (owner, discriminator, borsh layout).

@@ -235,6 +235,10 @@ fn the_books_and_parameters_round_trip_through_the_market() {
 #[test]
 fn status_flags_and_pause_bits() {
     let mut m = levered();
+    assert!(m.is_current_version());
+    m.version = MARKET_VERSION - 1;
+    assert!(!m.is_current_version());
+    m.version = MARKET_VERSION;
     assert!(!m.is_wiped());
     m.status = STATUS_WIPED;
     assert!(m.is_wiped());

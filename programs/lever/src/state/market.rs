@@ -241,6 +241,12 @@ impl Market {
         Ok(self.retired_lt_outstanding.div_ceil(self.retired_lt_ratio))
     }
 
+    /// Whether this account has the layout this program reads ([`MARKET_VERSION`]); every
+    /// instruction that takes a market requires it (`UnsupportedMarketVersion`).
+    pub fn is_current_version(&self) -> bool {
+        self.version == MARKET_VERSION
+    }
+
     pub fn is_wiped(&self) -> bool {
         self.status & STATUS_WIPED != 0
     }

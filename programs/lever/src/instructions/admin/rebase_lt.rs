@@ -43,7 +43,7 @@ pub struct RebaseLt<'info> {
     pub config: AccountLoader<'info, Config>,
     #[account(
         mut,
-        constraint = market.load()?.version == crate::constants::MARKET_VERSION @ LeverError::UnsupportedMarketVersion,
+        constraint = market.load()?.is_current_version() @ crate::error::LeverError::UnsupportedMarketVersion,
         has_one = config @ LeverError::ConfigMismatch,
         has_one = lt_mint @ LeverError::LtMintMismatch,
     )]

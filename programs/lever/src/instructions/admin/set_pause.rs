@@ -19,7 +19,7 @@ pub struct SetPause<'info> {
     pub config: AccountLoader<'info, Config>,
     #[account(
         mut, has_one = config @ LeverError::ConfigMismatch,
-        constraint = market.load()?.version == crate::constants::MARKET_VERSION @ crate::error::LeverError::UnsupportedMarketVersion,
+        constraint = market.load()?.is_current_version() @ crate::error::LeverError::UnsupportedMarketVersion,
     )]
     pub market: AccountLoader<'info, Market>,
 }

@@ -36,7 +36,7 @@ pub struct StartLtEpoch<'info> {
     #[account(seeds = [CONFIG_SEED], bump = config.load()?.bump, has_one = admin @ LeverError::Unauthorized)]
     pub config: AccountLoader<'info, Config>,
     #[account(
-        constraint = market.load()?.version == crate::constants::MARKET_VERSION @ crate::error::LeverError::UnsupportedMarketVersion,
+        constraint = market.load()?.is_current_version() @ crate::error::LeverError::UnsupportedMarketVersion,
         mut,
         has_one = config @ LeverError::ConfigMismatch,
         has_one = lt_mint @ LeverError::LtMintMismatch,

@@ -19,7 +19,7 @@ pub struct Rebalance<'info> {
     pub caller: Signer<'info>,
     #[account(
         mut,
-        constraint = market.load()?.version == crate::constants::MARKET_VERSION @ crate::error::LeverError::UnsupportedMarketVersion,
+        constraint = market.load()?.is_current_version() @ crate::error::LeverError::UnsupportedMarketVersion,
     )]
     pub market: AccountLoader<'info, Market>,
     pub price_update: Box<Account<'info, PriceUpdateV2>>,

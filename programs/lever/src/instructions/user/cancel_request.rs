@@ -17,7 +17,7 @@ pub struct CancelRequest<'info> {
     /// Anyone; receives the tip.
     #[account(mut)]
     pub canceller: Signer<'info>,
-    #[account(constraint = market.load()?.version == crate::constants::MARKET_VERSION @ crate::error::LeverError::UnsupportedMarketVersion)]
+    #[account(constraint = market.load()?.is_current_version() @ crate::error::LeverError::UnsupportedMarketVersion)]
     pub market: AccountLoader<'info, Market>,
     #[account(
         mut,

@@ -20,7 +20,7 @@ pub struct ConvertRetiredLt<'info> {
     pub owner: Signer<'info>,
     #[account(
         mut,
-        constraint = market.load()?.version == crate::constants::MARKET_VERSION @ LeverError::UnsupportedMarketVersion,
+        constraint = market.load()?.is_current_version() @ crate::error::LeverError::UnsupportedMarketVersion,
         has_one = lt_mint @ LeverError::LtMintMismatch,
         has_one = retired_lt_mint @ LeverError::LtMintMismatch,
     )]

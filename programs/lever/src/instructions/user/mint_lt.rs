@@ -20,7 +20,7 @@ use crate::state::{Market, Refresh};
 pub struct MintLt<'info> {
     pub user: Signer<'info>,
     #[account(
-        constraint = market.load()?.version == crate::constants::MARKET_VERSION @ crate::error::LeverError::UnsupportedMarketVersion,
+        constraint = market.load()?.is_current_version() @ crate::error::LeverError::UnsupportedMarketVersion,
         mut,
         has_one = vault @ LeverError::VaultMismatch,
         has_one = lt_mint @ LeverError::LtMintMismatch,

@@ -27,7 +27,7 @@ pub struct OpenRequest<'info> {
     /// Authority of `source`: signs for the input (a wallet, or a composing program's PDA by
     /// `invoke_signed`; it needs no lamports).
     pub owner: Signer<'info>,
-    #[account(constraint = market.load()?.version == crate::constants::MARKET_VERSION @ crate::error::LeverError::UnsupportedMarketVersion)]
+    #[account(constraint = market.load()?.is_current_version() @ crate::error::LeverError::UnsupportedMarketVersion)]
     pub market: AccountLoader<'info, Market>,
     /// The request, created in the handler whatever lamports the address already holds (a nonce
     /// anyone could pre-fund must not be lost); the system program refuses it while a request
