@@ -576,12 +576,43 @@ async fn node_answers_what_rpc_client_asks() {
     fx.finish().await;
 }
 
+/// Write `request`, read one response (head and `content-length` body).
+async fn exchange(stream: &mut tokio::net::TcpStream, request: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).await.expect("read");
+        assert!(
+            n > 0,
+            "closed before a response: {}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let head = text[..end].to_string();
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().expect("length"))
+                })
+                .expect("content-length");
+            if buf.len() >= end + 4 + length {
+                return (head, text[end + 4..end + 4 + length].to_string());
+            }
+        }
+    }
+}
+
 /// Raw HTTP: batches, parse errors, keep-alive, `Connection: close`, the health check, and
 /// `minContextSlot` reached by making slots.
 #[tokio::test]
 async fn http_batches_keep_alive_and_errors() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
+    use tokio::io::AsyncReadExt;
     let chain = lever_testkit::chain::Chain::start().await.expect("chain");
     let cluster = std::sync::Arc::new(lever_testkit::embedded::Embedded::new(chain));
     let options = lever_testkit::localnet::LocalnetOptions {
@@ -592,36 +623,6 @@ async fn http_batches_keep_alive_and_errors() {
         .await
         .expect("node");
 
-    /// Write `request`, read one response (head and `content-length` body).
-    async fn exchange(stream: &mut tokio::net::TcpStream, request: &str) -> (String, String) {
-        stream.write_all(request.as_bytes()).await.expect("write");
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 4096];
-        loop {
-            let n = stream.read(&mut chunk).await.expect("read");
-            assert!(
-                n > 0,
-                "closed before a response: {}",
-                String::from_utf8_lossy(&buf)
-            );
-            buf.extend_from_slice(&chunk[..n]);
-            let text = String::from_utf8_lossy(&buf).into_owned();
-            if let Some(end) = text.find("\r\n\r\n") {
-                let head = text[..end].to_string();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .map(|v| v.trim().parse().expect("length"))
-                    })
-                    .expect("content-length");
-                if buf.len() >= end + 4 + length {
-                    return (head, text[end + 4..end + 4 + length].to_string());
-                }
-            }
-        }
-    }
     let post = |body: &str, extra: &str| {
         format!("POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\n\r\n{body}", body.len())
     };
@@ -1097,4 +1098,143 @@ async fn keeper_rebalances_and_stops_on_sigint() {
     assert_eq!(fx.on_chain().await.rebalance_count, count + 1);
 
     fx.finish().await;
+}
+
+/// `lever localnet --web DIR`: the node serves the web app's files beside JSON-RPC (`index.html`
+/// for the app's own routes, nothing outside the folder), and `lever_faucet` funds a fresh wallet
+/// with lamports and the demo's underlying in its associated token account (created once).
+#[tokio::test]
+async fn serves_the_web_app_and_funds_wallets_from_its_faucet() {
+    let dir = std::env::temp_dir().join(format!("lever-web-{}", std::process::id()));
+    let root = dir.join("dist");
+    std::fs::create_dir_all(root.join("assets")).expect("mkdir");
+    std::fs::write(root.join("index.html"), "<!doctype html><title>Lever</title>").expect("write");
+    std::fs::write(root.join("assets/app.js"), "export {};").expect("write");
+    std::fs::write(dir.join("secret.txt"), "outside the web root").expect("write");
+    let options = lever_testkit::localnet::LocalnetOptions {
+        web_root: Some(root.clone()),
+        ..Default::default()
+    };
+    let (net, demo) = Localnet::demo_with("127.0.0.1:0".parse().expect("address"), options)
+        .await
+        .expect("node");
+    let mut stream = tokio::net::TcpStream::connect(net.addr()).await.expect("connect");
+    let get = |path: &str| format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n");
+
+    let (head, body) = exchange(&mut stream, &get("/")).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("content-type: text/html"), "{head}");
+    assert_eq!(body, "<!doctype html><title>Lever</title>");
+    let (head, body) = exchange(&mut stream, &get("/assets/app.js?v=1")).await;
+    assert!(head.contains("content-type: text/javascript"), "{head}");
+    assert_eq!(body, "export {};");
+    // The app's own routes get the app.
+    let (head, body) = exchange(&mut stream, &get("/markets/SOL3X")).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(body.contains("<title>Lever</title>"));
+    // Nothing outside the folder, and no made-up files.
+    for path in ["/../secret.txt", "/assets/../../secret.txt", "/assets/missing.js"] {
+        let (head, body) = exchange(&mut stream, &get(path)).await;
+        assert!(head.starts_with("HTTP/1.1 404"), "{path}: {head}");
+        assert!(!body.contains("outside"), "{path}");
+    }
+    // JSON-RPC still answers on the same port.
+    let client = RpcClient::new_with_commitment(net.url(), CommitmentConfig::confirmed());
+    client.get_health().await.expect("getHealth");
+
+    let owner = Pubkey::new_unique();
+    let faucet = |params: Value| {
+        let client = &client;
+        async move {
+            client
+                .send::<Value>(
+                    RpcRequest::Custom {
+                        method: "lever_faucet",
+                    },
+                    params,
+                )
+                .await
+        }
+    };
+    let answer = faucet(serde_json::json!([owner.to_string()]))
+        .await
+        .expect("faucet");
+    let ata = associated_token_account(
+        &owner,
+        &demo.keys.underlying_mint,
+        &demo.keys.underlying_token_program,
+    );
+    assert_eq!(answer["account"], ata.to_string());
+    assert_eq!(client.get_balance(&owner).await.expect("balance"), 10 * SOL);
+    let held = |v: solana_rpc_client::api::response::UiTokenAmount| v.amount.parse::<u64>().expect("amount");
+    assert_eq!(
+        held(
+            client
+                .get_token_account_balance(&ata)
+                .await
+                .expect("token balance")
+        ),
+        100 * SOL
+    );
+    // Again, with amounts: the account exists now and is added to.
+    faucet(serde_json::json!([owner.to_string(), {"units": 5, "lamports": 0}]))
+        .await
+        .expect("faucet again");
+    assert_eq!(
+        held(
+            client
+                .get_token_account_balance(&ata)
+                .await
+                .expect("token balance")
+        ),
+        100 * SOL + 5
+    );
+    assert_eq!(client.get_balance(&owner).await.expect("balance"), 10 * SOL);
+    let listed = client
+        .get_token_accounts_by_owner(
+            &owner,
+            solana_rpc_client::api::request::TokenAccountsFilter::Mint(demo.keys.underlying_mint),
+        )
+        .await
+        .expect("getTokenAccountsByOwner");
+    assert_eq!(listed.len(), 1);
+    // Bad parameters are named and change nothing.
+    let bad = faucet(serde_json::json!(["not a key"]))
+        .await
+        .expect_err("bad owner");
+    assert!(bad.to_string().contains("Invalid"), "{bad}");
+    let bad = faucet(serde_json::json!([owner.to_string(), {"units": -1}]))
+        .await
+        .expect_err("negative units");
+    assert!(bad.to_string().contains("units"), "{bad}");
+    assert_eq!(
+        held(
+            client
+                .get_token_account_balance(&ata)
+                .await
+                .expect("token balance")
+        ),
+        100 * SOL + 5
+    );
+    net.stop().await.expect("stop");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // A node without a demo has no faucet.
+    let chain = lever_testkit::chain::Chain::start().await.expect("chain");
+    let cluster = std::sync::Arc::new(lever_testkit::embedded::Embedded::new(chain));
+    let bare = Localnet::start(cluster, "127.0.0.1:0".parse().expect("address"))
+        .await
+        .expect("node");
+    let client = RpcClient::new(bare.url());
+    let err = client
+        .send::<Value>(
+            RpcRequest::Custom {
+                method: "lever_faucet",
+            },
+            serde_json::json!([owner.to_string()]),
+        )
+        .await
+        .expect_err("no faucet");
+    assert!(err.to_string().contains("no faucet"), "{err}");
+    bare.stop().await.expect("stop");
 }

@@ -38,13 +38,14 @@ async function freePortPair() {
   throw new Error('no free port pair');
 }
 
-export async function startLocalnet() {
+/** `args`: more arguments for `lever localnet` (the web app's folder: `['--web', dir]`). */
+export async function startLocalnet({ args = [] } = {}) {
   if (!existsSync(LEVER)) {
     throw new Error(`${LEVER} is missing: run \`cargo build -p lever-cli\` first (or set LEVER_BIN)`);
   }
   const port = await freePortPair();
   const dir = mkdtempSync(path.join(tmpdir(), 'lever-node-tests-'));
-  const child = spawn(LEVER, ['localnet', '--bind', `127.0.0.1:${port}`, '--keypairs', dir], {
+  const child = spawn(LEVER, ['localnet', '--bind', `127.0.0.1:${port}`, '--keypairs', dir, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

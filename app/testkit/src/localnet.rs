@@ -18,6 +18,9 @@
 //! | `getSignatureStatuses`, `getTransaction`, `getSignaturesForAddress`, `getBlock`, `getBlockTime` | from the outcomes kept: finalized, with logs, return data, inner instructions, fee, balances, token balances; `json`/`jsonParsed`/binary encodings; `maxSupportedTransactionVersion` as a validator |
 //! | `getFeeForMessage`, `getRecentPrioritizationFees`, `getSlot`, `getBalance`, `getMinimumBalanceForRentExemption`, `getVersion` (with a `feature-set`), `getHealth`, `getIdentity`, `getGenesisHash`, `getEpochSchedule`, `getTransactionCount`, `getFirstAvailableBlock`, `requestAirdrop` (from the chain's payer) | |
 //! | `lever_setPrice [usd, {account, feedId, confidence}]`, `lever_advanceClock [seconds]` | custom: publish a price (default: the demo's Pyth account and feed) at the chain's time; move the chain's clock forward |
+//! | `lever_faucet [owner, {units, lamports}]` | custom (the demo): `lamports` (default 10 SOL) and `units` of the demo market's underlying (default 100 whole) into `owner`'s associated token account, created if missing, so a fresh wallet (the web app's test wallet) can trade |
+//!
+//! `GET` serves the files under [`LocalnetOptions::web_root`] (the web app), `/health` answers `ok`.
 //!
 //! Websocket: `signatureSubscribe`, `accountSubscribe`, `slotSubscribe`, `logsSubscribe` and their
 //! unsubscribes, with `signatureNotification`/`accountNotification`/`slotNotification`/
@@ -54,6 +57,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::chain::Chain;
 use crate::embedded::Embedded;
+use lever_sdk::pda::MarketKeys;
 use lever_sdk::pyth::PriceInput;
 
 mod http;
@@ -91,6 +95,9 @@ pub struct LocalnetOptions {
     pub slot_interval: Option<Duration>,
     /// Serve the pubsub websocket on the RPC port + 1 (an ephemeral port when the RPC port is 0).
     pub websocket: bool,
+    /// Serve the files under this folder on `GET` (the web app's static build, `app/web/dist`):
+    /// a browser then loads the app from the node it talks to.
+    pub web_root: Option<std::path::PathBuf>,
 }
 
 impl Default for LocalnetOptions {
@@ -98,6 +105,7 @@ impl Default for LocalnetOptions {
         Self {
             slot_interval: Some(Duration::from_millis(400)),
             websocket: true,
+            web_root: None,
         }
     }
 }
@@ -150,7 +158,7 @@ impl Localnet {
             false => None,
         };
         let ws_addr = ws.as_ref().map(|l| l.local_addr()).transpose()?;
-        let node = Arc::new(Node::new(cluster));
+        let node = Arc::new(Node::new(cluster, options.web_root.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(run(node.clone(), listener, ws, options, async move {
             let _ = stopped.await;
@@ -164,15 +172,26 @@ impl Localnet {
         })
     }
 
-    /// [`demo`] served at `addr`, its market watched.
+    /// [`demo`] served at `addr`, its market watched, `lever_faucet` giving its underlying.
     pub async fn demo(addr: SocketAddr) -> anyhow::Result<(Self, Demo)> {
+        Self::demo_with(addr, LocalnetOptions::default()).await
+    }
+
+    /// [`Localnet::demo`] with `options` (say, a web root).
+    pub async fn demo_with(addr: SocketAddr, options: LocalnetOptions) -> anyhow::Result<(Self, Demo)> {
         let (chain, demo) = demo().await?;
         let cluster = Arc::new(Embedded::new(chain).with_markets([demo.market]));
-        let net = Self::start(cluster, addr)
+        let net = Self::start_with(cluster, addr, options)
             .await
             .with_context(|| format!("bind {addr} (and the websocket on the next port)"))?;
         net.set_price_feed(demo.price_account, demo.feed_id);
+        net.set_faucet(demo.keys, demo.mint_authority.insecure_clone());
         Ok((net, demo))
+    }
+
+    /// What `lever_faucet` gives: the underlying of `keys`' market, minted by `mint_authority`.
+    pub fn set_faucet(&self, keys: MarketKeys, mint_authority: solana_keypair::Keypair) {
+        *self.node.faucet.lock().unwrap_or_else(|e| e.into_inner()) = Some(Faucet { keys, mint_authority });
     }
 
     /// `http://ADDRESS:PORT`, for `-u`.
@@ -308,7 +327,14 @@ pub async fn serve_with(
         true => Some(ws_listener(listener.local_addr()?, addr.port() == 0).await?),
         false => None,
     };
-    run(Arc::new(Node::new(cluster)), listener, ws, options, shutdown).await
+    run(
+        Arc::new(Node::new(cluster, options.web_root.clone())),
+        listener,
+        ws,
+        options,
+        shutdown,
+    )
+    .await
 }
 
 async fn run(

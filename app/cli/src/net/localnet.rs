@@ -14,12 +14,24 @@ pub struct LocalnetArgs {
     /// Where to write the demo's keypairs (admin.json, pause-authority.json, user.json).
     #[arg(long, default_value = "target/localnet")]
     pub keypairs: PathBuf,
+    /// Serve the web app's static build from this folder on the RPC address (open the URL in a
+    /// browser); by default `app/web/dist` when it exists (`cd app/web && npm ci && npm run build`).
+    #[arg(long)]
+    pub web: Option<PathBuf>,
 }
 
 /// Serve the demo chain until Ctrl-C.
 pub fn localnet(args: LocalnetArgs) -> Result<ExitCode> {
     runtime()?.block_on(async {
-        let (node, demo) = lever_testkit::localnet::Localnet::demo(args.bind).await?;
+        let web = args
+            .web
+            .clone()
+            .or_else(|| Some(PathBuf::from("app/web/dist")).filter(|d| d.join("index.html").is_file()));
+        let options = lever_testkit::localnet::LocalnetOptions {
+            web_root: web.clone(),
+            ..Default::default()
+        };
+        let (node, demo) = lever_testkit::localnet::Localnet::demo_with(args.bind, options).await?;
         let files = demo
             .write_keypairs(&args.keypairs)
             .with_context(|| format!("write keypairs to {}", args.keypairs.display()))?;
@@ -46,6 +58,11 @@ pub fn localnet(args: LocalnetArgs) -> Result<ExitCode> {
         eprintln!(
             "move the price or the clock: lever_setPrice [usd] / lever_advanceClock [seconds] (JSON-RPC)"
         );
+        match &web {
+            Some(dir) => eprintln!("web app at {}/ (from {})", node.url(), dir.display()),
+            None => eprintln!("no web app (build it: cd app/web && npm ci && npm run build)"),
+        }
+        eprintln!("fund any wallet: lever_faucet [address] (JSON-RPC; 10 SOL and 100 of the underlying)");
         eprintln!("try: lever status -u {}", node.url());
         eprintln!("Ctrl-C stops it");
         // The program runs natively in this process and prints its logs to stdout.

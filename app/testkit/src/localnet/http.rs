@@ -36,7 +36,10 @@ pub(super) async fn connection(node: Arc<Node>, stream: TcpStream) -> io::Result
         let (status, content_type, body) = match (request.method.as_str(), request.path.as_str()) {
             ("POST", _) => (200, "application/json", node.handle_body(&request.body).await),
             ("GET", "/health") => (200, "text/plain", b"ok".to_vec()),
-            ("GET", _) => (404, "text/plain", b"not found".to_vec()),
+            ("GET", path) => match &node.web_root {
+                Some(root) => static_file(root, path).await,
+                None => (404, "text/plain", b"not found".to_vec()),
+            },
             // A browser's CORS preflight: any origin may call this node, as a validator allows.
             ("OPTIONS", _) => (204, "text/plain", Vec::new()),
             _ => (405, "text/plain", b"method not allowed".to_vec()),
@@ -46,6 +49,39 @@ pub(super) async fn connection(node: Arc<Node>, stream: TcpStream) -> io::Result
         if request.close {
             return Ok(());
         }
+    }
+}
+
+/// `GET path` under `root`: the file, or `index.html` for a path without a file name extension
+/// (the app's own routes). A path that climbs out of `root` (`..`), or names no file, is 404.
+async fn static_file(root: &std::path::Path, path: &str) -> (u16, &'static str, Vec<u8>) {
+    let not_found = (404, "text/plain", b"not found".to_vec());
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    let mut file = root.to_path_buf();
+    for part in path.split('/').filter(|p| !p.is_empty()) {
+        if part == ".." || part == "." || part.contains('\\') {
+            return not_found;
+        }
+        file.push(part);
+    }
+    let named = std::path::Path::new(path).extension().is_some();
+    if !named {
+        file = root.join("index.html");
+    }
+    let content_type = match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("json" | "map") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        Some("wasm") => "application/wasm",
+        _ => "application/octet-stream",
+    };
+    match tokio::fs::read(&file).await {
+        Ok(body) => (200, content_type, body),
+        Err(_) => not_found,
     }
 }
 

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex as StdMutex};
 
 impl Node {
-    pub(super) fn new(cluster: Arc<Embedded<Chain>>) -> Self {
+    pub(super) fn new(cluster: Arc<Embedded<Chain>>, web_root: Option<std::path::PathBuf>) -> Self {
         Self {
             cluster,
             writes: tokio::sync::Mutex::new(()),
@@ -28,6 +28,8 @@ impl Node {
             events: tokio::sync::broadcast::channel(1024).0,
             next_subscription: std::sync::atomic::AtomicU64::new(0),
             price_feed: StdMutex::new(None),
+            faucet: StdMutex::new(None),
+            web_root,
         }
     }
 
@@ -204,6 +206,7 @@ impl Node {
             "lever_setPrice" => self.lever_set_price(params).await,
             "lever_advanceClock" => self.lever_advance_clock(params).await,
             "requestAirdrop" => self.request_airdrop(params).await,
+            "lever_faucet" => self.lever_faucet(params).await,
             _ => Err(RpcErr::new(-32601, "Method not found")),
         }
     }
@@ -450,6 +453,66 @@ impl Node {
         };
         let signature = self.send(tx.into(), false).await?;
         to_json(signature.to_string())
+    }
+}
+
+impl Node {
+    /// `lever_faucet [owner, {units, lamports}]`: lamports (default 10 SOL) and `units` of the
+    /// demo's underlying (default 100 whole) into `owner`'s associated token account, created if
+    /// missing. Returns the account and what it holds now.
+    pub(super) async fn lever_faucet(&self, params: &Value) -> Result<Value, RpcErr> {
+        const WHOLE: u64 = 1_000_000_000;
+        let owner = pubkey(&required::<String>(params, 0, "owner")?)?;
+        let options: Value = param(params, 1)?.unwrap_or(json!({}));
+        let amount = |name: &str, default: u64| match options.get(name) {
+            None | Some(Value::Null) => Ok(default),
+            Some(v) => v
+                .as_u64()
+                .ok_or_else(|| RpcErr::invalid_params(format!("Invalid param: {name} is a u64"))),
+        };
+        let units = amount("units", 100 * WHOLE)?;
+        let lamports = amount("lamports", 10 * WHOLE)?;
+        let (keys, authority) = {
+            let faucet = self.faucet.lock().unwrap_or_else(|e| e.into_inner());
+            let f = faucet
+                .as_ref()
+                .ok_or_else(|| RpcErr::new(-32601, "Method not found: this node has no faucet"))?;
+            (f.keys, f.mint_authority.insecure_clone())
+        };
+        let _w = self.writes.lock().await;
+        let mut chain = self.cluster.chain().await;
+        let account = lever_sdk::pda::associated_token_account(
+            &owner,
+            &keys.underlying_mint,
+            &keys.underlying_token_program,
+        );
+        if lamports > 0 {
+            chain.airdrop(&owner, lamports).await.map_err(RpcErr::internal)?;
+        }
+        let create = lever_sdk::ix::create_associated_token_account_idempotent(
+            chain.payer_pubkey(),
+            owner,
+            keys.underlying_mint,
+            keys.underlying_token_program,
+        );
+        chain
+            .send(&[create], &[])
+            .await
+            .map_err(|e| RpcErr::internal(format!("create the associated token account: {e}")))?;
+        if units > 0 {
+            crate::local::fund(&mut chain, &keys, &authority, &account, units)
+                .await
+                .map_err(RpcErr::internal)?;
+        }
+        let slot = chain.clock().slot;
+        drop(chain);
+        self.publish(Event::Accounts {
+            slot,
+            keys: Arc::new(vec![owner, account]),
+        });
+        Ok(
+            json!({"owner": owner.to_string(), "account": account.to_string(), "units": units, "lamports": lamports}),
+        )
     }
 }
 

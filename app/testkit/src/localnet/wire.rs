@@ -128,6 +128,16 @@ pub(super) struct Node {
     pub(super) next_subscription: std::sync::atomic::AtomicU64,
     /// Where `lever_setPrice` writes by default (the demo's price account and feed).
     pub(super) price_feed: StdMutex<Option<(Pubkey, [u8; 32])>>,
+    /// What `lever_faucet` mints (the demo's market and its underlying's mint authority).
+    pub(super) faucet: StdMutex<Option<Faucet>>,
+    /// The static files served on `GET` ([`super::LocalnetOptions::web_root`]).
+    pub(super) web_root: Option<std::path::PathBuf>,
+}
+
+/// The demo's underlying, for `lever_faucet`.
+pub(super) struct Faucet {
+    pub(super) keys: lever_sdk::pda::MarketKeys,
+    pub(super) mint_authority: solana_keypair::Keypair,
 }
 
 pub(super) fn to_json<T: serde::Serialize>(value: T) -> Result<Value, RpcErr> {

@@ -1,0 +1,172 @@
+// The web app in a real browser: Debian's Chromium, driven by playwright-core, opens the static
+// build served by a fresh `lever localnet` (the built binary, `--web dist`), connects the test
+// wallet through the Wallet Standard, takes underlying from the node's faucet, mints on the
+// instant path and sees its LT balance, moves the price and sees the NAV change, opens a two-step
+// mint and sees it wait for tau, then settle at the price covering tau, and reads a refused
+// operation's error by name. `LEVER_SCREENSHOTS=dir` saves the README's screenshots there.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startLocalnet } from '../../node-tests/test/localnet.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dist = path.resolve(here, '../dist');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const shots = process.env.LEVER_SCREENSHOTS;
+
+let node;
+let browser;
+let page;
+const pageErrors = [];
+
+before(async () => {
+  assert.ok(existsSync(path.join(dist, 'index.html')), 'run `npm run build` first');
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: .ci/setup installs Debian's chromium`);
+  node = await startLocalnet({ args: ['--web', dist] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    // As the machine's probe runs it: no sandbox as root, and no background connections (the
+    // network is closed).
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 960 } });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.setDefaultTimeout(20_000);
+  if (shots) mkdirSync(shots, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await node?.stop();
+});
+
+const text = (id) => page.getByTestId(id).first().innerText();
+const usd = (s) => Number(s.replace(/[$,]/g, ''));
+const amount = async (id) => Number(await text(id));
+async function shot(name) {
+  if (shots) await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+}
+/** Wait until `f()` holds (the app polls the node every 2 s). */
+async function until(what, f, ms = 20_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await f()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await page.waitForTimeout(250);
+  }
+}
+async function fill(id, value) {
+  await page.getByTestId(id).fill(value);
+}
+
+test('the app loads the market from the node it was served by', async () => {
+  await page.goto(node.url);
+  await page.getByTestId('market').first().waitFor();
+  assert.match(await text('market-name'), /SOL 3x Long/);
+  assert.equal(await text('leverage'), '3.00x');
+  assert.match(await text('band'), /3\.00x \(2\.85x–3\.15x\)/);
+  assert.match(await text('oracle'), /\$150\.00/);
+  assert.equal(usd(await text('lt-nav')), 150);
+  assert.match(await text('utilization'), /max 90\.00%/);
+  assert.match(await text('funding-rate'), /a year/);
+  assert.match(await text('last-price'), /\$150\.00, \d+s ago/);
+  assert.match(await text('exposure-cap'), /none/);
+});
+
+test('the test wallet connects through the Wallet Standard and the faucet funds it', async () => {
+  await page.getByTestId('connect-lever-test-wallet').click();
+  await page.getByTestId('wallet-address').waitFor();
+  await page.getByTestId('faucet').click();
+  await until('the underlying from the faucet', async () => (await amount('balance-underlying')) === 100);
+  assert.equal(await amount('balance-lt'), 0);
+});
+
+test('an instant mint: the preview quotes it from a simulation, the LT arrives', async () => {
+  await page.getByTestId('tab-mint').click();
+  await page.getByTestId('instant').check();
+  await fill('amount', '2');
+  await page.getByTestId('preview').click();
+  await page.getByTestId('preview-ok').waitFor();
+  const quoted = Number(await text('quote-out'));
+  // 2 units at $150 buy 2 LT at NAV $150, less the mint and instant fees (0.3% + 0.3%).
+  assert.ok(quoted > 1.98 && quoted < 2, `quoted ${quoted} LT`);
+  const minOut = Number(await page.getByTestId('min-out').inputValue());
+  assert.ok(minOut < quoted && minOut > quoted * 0.98, `min-out ${minOut} is the quote less 1%`);
+  await shot('mint-preview');
+  await page.getByTestId('send').click();
+  await page.getByTestId('sent').waitFor();
+  await until('the LT balance', async () => (await amount('balance-lt')) === quoted);
+  assert.equal(await amount('balance-underlying'), 98);
+  await until('the mint in the activity', async () =>
+    (await page.getByTestId('event-name').allInnerTexts()).includes('LtMinted'),
+  );
+});
+
+test('a new price moves the LT NAV by about three times the price move', async () => {
+  const before = usd(await text('lt-nav'));
+  await fill('demo-price', '153');
+  await page.getByTestId('publish-price').click();
+  await until('the NAV at $153', async () => usd(await text('lt-nav')) !== before);
+  const after = usd(await text('lt-nav'));
+  // +2% on the price is about +6% on a 3x NAV.
+  assert.ok(after > before * 1.055 && after < before * 1.065, `NAV ${before} -> ${after}`);
+  assert.match(await text('holdings-usd'), /\$/);
+});
+
+test('a two-step mint waits for tau, then settles at the price published after it', async () => {
+  const lt = await amount('balance-lt');
+  await page.getByTestId('instant').uncheck();
+  await fill('amount', '1');
+  await fill('min-out', '');
+  await page.getByTestId('preview').click();
+  await page.getByTestId('tau').waitFor();
+  await page.getByTestId('send').click();
+  await page.getByTestId('sent').waitFor();
+  await page.getByTestId('request').waitFor();
+  assert.match(await text('request-state'), /waiting for tau/);
+  assert.equal(await amount('balance-underlying'), 97, 'the unit waits in escrow');
+  assert.ok(await page.getByTestId('settle').isDisabled(), 'nothing to settle at before tau');
+  await shot('request-waiting');
+
+  // The local node's clock moves to tau and the update published there covers it.
+  await page.getByTestId('publish-at-tau').click();
+  await until('the update covering tau', async () => /ready/.test(await text('request-state')));
+  await page.getByTestId('settle').click();
+  await page.getByTestId('settled').waitFor();
+  assert.match(await text('settled'), /Settled: received/);
+  await until('the request closed', async () => (await page.getByTestId('no-requests').count()) === 1);
+  await until('the settled LT', async () => (await amount('balance-lt')) > lt);
+  await until('the settlement in the activity', async () =>
+    (await page.getByTestId('event-name').allInnerTexts()).includes('RequestSettled'),
+  );
+  await until(
+    'a chart of the events',
+    async () => Number(await page.getByTestId('chart').getAttribute('data-points')) >= 2,
+  );
+  await shot('market');
+});
+
+test('a refused operation shows the program error by name, and nothing is sent', async () => {
+  const lt = await amount('balance-lt');
+  await page.getByTestId('instant').check();
+  await fill('amount', '1');
+  await fill('min-out', '1000');
+  await page.getByTestId('preview').click();
+  await page.getByTestId('error-name').waitFor();
+  assert.equal(await text('error-name'), 'SlippageExceeded');
+  assert.equal(await page.getByTestId('send').count(), 0, 'no send button for a refused preview');
+  await shot('error');
+  assert.equal(await amount('balance-lt'), lt);
+  assert.deepEqual(pageErrors, []);
+});
