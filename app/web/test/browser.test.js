@@ -6,11 +6,12 @@
 // operation's error by name. `LEVER_SCREENSHOTS=dir` saves the README's screenshots there.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startLocalnet } from '../../node-tests/test/localnet.js';
+import { LEVER, startLocalnet } from '../../node-tests/test/localnet.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(here, '../dist');
@@ -30,15 +31,7 @@ before(async () => {
     executablePath: CHROMIUM,
     // As the machine's probe runs it: no sandbox as root, and no background connections (the
     // network is closed).
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: LAUNCH_ARGS,
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 960 } });
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -66,9 +59,18 @@ async function until(what, f, ms = 20_000) {
     await page.waitForTimeout(250);
   }
 }
-async function fill(id, value) {
-  await page.getByTestId(id).fill(value);
+async function fill(id, value, p = page) {
+  await p.getByTestId(id).fill(value);
 }
+const LAUNCH_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 test('the app loads the market from the node it was served by', async () => {
   await page.goto(node.url);
@@ -157,6 +159,39 @@ test('a two-step mint waits for tau, then settles at the price published after i
   await shot('market');
 });
 
+test('an instant redemption pays underlying for LT', async () => {
+  const lt = await amount('balance-lt');
+  const underlying = await amount('balance-underlying');
+  await page.getByTestId('tab-redeem').click();
+  await page.getByTestId('instant').check();
+  await fill('amount', '0.5');
+  await fill('min-out', '');
+  await page.getByTestId('preview').click();
+  await page.getByTestId('preview-ok').waitFor();
+  const quoted = Number(await text('quote-out'));
+  await page.getByTestId('send').click();
+  await page.getByTestId('sent').waitFor();
+  await until('the LT burned', async () => Math.abs((await amount('balance-lt')) - (lt - 0.5)) < 1e-9);
+  await until(
+    'the underlying paid',
+    async () => Math.abs((await amount('balance-underlying')) - (underlying + quoted)) < 1e-9,
+  );
+  await page.getByTestId('tab-mint').click();
+});
+
+test('the figures are those `lever status` computes from the same chain', async () => {
+  const [s] = JSON.parse(execFileSync(LEVER, ['status', '-u', node.url, '--json'], { encoding: 'utf8' }));
+  // Let the page poll the same state (nothing moves the chain between the two reads).
+  await page.waitForTimeout(2500);
+  assert.equal(usd(await text('lt-nav')).toFixed(2), s.lt_nav_usd.toFixed(2));
+  assert.equal(usd(await text('ft-nav')).toFixed(2), s.ft_nav_usd.toFixed(2));
+  assert.equal(await text('leverage'), `${(s.leverage_ppm / 1e6).toFixed(2)}x`);
+  assert.match(await text('utilization'), new RegExp(`^${(s.utilization_ppm / 1e4).toFixed(2)}%`));
+  assert.match(await text('funding-rate'), new RegExp(`^${(s.funding_rate_ppm / 1e4).toFixed(2)}%`));
+  assert.equal(s.priced_at, 'oracle');
+  assert.match(await text('priced-at'), /oracle/);
+});
+
 test('a refused operation shows the program error by name, and nothing is sent', async () => {
   const lt = await amount('balance-lt');
   await page.getByTestId('instant').check();
@@ -169,4 +204,55 @@ test('a refused operation shows the program error by name, and nothing is sent',
   await shot('error');
   assert.equal(await amount('balance-lt'), lt);
   assert.deepEqual(pageErrors, []);
+});
+
+test('a wallet injected as an extension is found through the Wallet Standard, funds and withdraws', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 960 } });
+  await context.addInitScript({ content: readFileSync(path.join(here, 'injected-wallet.js'), 'utf8') });
+  const other = await context.newPage();
+  other.setDefaultTimeout(20_000);
+  const errors = [];
+  other.on('pageerror', (e) => errors.push(e.message));
+  const amountOn = async (id) => Number(await other.getByTestId(id).first().innerText());
+  const wait = async (what, f) => {
+    const end = Date.now() + 20_000;
+    while (!(await f())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await other.waitForTimeout(250);
+    }
+  };
+  await other.goto(node.url);
+  // Both wallets are offered: the app's own test wallet and the injected one.
+  await other.getByTestId('connect-lever-test-wallet').waitFor();
+  await other.getByTestId('connect-injected-test-wallet').click();
+  await other.getByTestId('wallet-address').waitFor();
+  await other.getByTestId('faucet').click();
+  await wait('the faucet', async () => (await amountOn('balance-underlying')) === 100);
+
+  await other.getByTestId('tab-deposit').click();
+  await other.getByTestId('instant').check();
+  await fill('amount', '5', other);
+  await other.getByTestId('preview').click();
+  await other.getByTestId('preview-ok').waitFor();
+  const ft = Number(await other.getByTestId('quote-out').innerText());
+  assert.ok(ft > 4.9 && ft < 5, `${ft} FT for 5 units at FT NAV near the unit price`);
+  await other.getByTestId('send').click();
+  await other.getByTestId('sent').waitFor();
+  await wait('the FT', async () => (await amountOn('balance-ft')) === ft);
+  assert.equal(await amountOn('balance-underlying'), 95);
+
+  await other.getByTestId('tab-withdraw').click();
+  await fill('amount', String(ft), other);
+  await fill('min-out', '', other);
+  await other.getByTestId('preview').click();
+  await other.getByTestId('preview-ok').waitFor();
+  const back = Number(await other.getByTestId('quote-out').innerText());
+  await other.getByTestId('send').click();
+  await other.getByTestId('sent').waitFor();
+  await wait('the FT withdrawn', async () => (await amountOn('balance-ft')) === 0);
+  assert.ok(Math.abs((await amountOn('balance-underlying')) - (95 + back)) < 1e-9);
+  assert.ok(back > 4.9 && back < 5, `${back} units back`);
+  assert.equal(await other.evaluate(() => window.__injectedSignatures), 2, 'the injected wallet signed both');
+  assert.deepEqual(errors, []);
+  await context.close();
 });
