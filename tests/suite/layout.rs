@@ -109,6 +109,17 @@ async fn every_instruction_refuses_a_market_of_another_layout_version() {
             },
         );
         h.expect_error(&[epoch], &[&admin], refused).await;
+        let rename = ix::update_share_metadata(
+            admin.pubkey(),
+            &h.keys,
+            lever::instructions::UpdateShareMetadataArgs {
+                share: lever::state::ShareKind::Lt,
+                name: Some("SOL 4x Long".into()),
+                symbol: None,
+                uri: None,
+            },
+        );
+        h.expect_error(&[rename], &[&admin], refused).await;
     }
 
     // Back at the program's version everything works again, the open request included.

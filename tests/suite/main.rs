@@ -11,6 +11,7 @@ mod gap;
 mod happy;
 mod layout;
 mod loosening;
+mod metadata;
 mod oracle;
 mod prefund;
 mod rebase;

@@ -6,8 +6,12 @@
 //! Keys are `[n; 32]` for a small `n` (the TypeScript side builds the same ones); PDAs are derived.
 
 use anchor_lang::prelude::Pubkey;
-use lever::instructions::{CreateMarketArgs, InitializeConfigArgs, StartLtEpochArgs, UpdateConfigArgs};
-use lever::state::{ConfigBounds, MarketParams, Request, RequestArgs, RequestKind, UpdateMarketParams};
+use lever::instructions::{
+    CreateMarketArgs, InitializeConfigArgs, StartLtEpochArgs, UpdateConfigArgs, UpdateShareMetadataArgs,
+};
+use lever::state::{
+    ConfigBounds, MarketParams, Request, RequestArgs, RequestKind, ShareKind, UpdateMarketParams,
+};
 use lever_sdk::ix;
 use lever_sdk::pda::{self, MarketKeys};
 use serde_json::{json, Map, Value};
@@ -220,6 +224,32 @@ fn main() -> std::io::Result<()> {
             ),
         ),
         (
+            "update_share_metadata",
+            ix::update_share_metadata(
+                admin,
+                &later,
+                UpdateShareMetadataArgs {
+                    share: ShareKind::Lt,
+                    name: Some("SOL 4x Long".into()),
+                    symbol: None,
+                    uri: Some("https://lever.example/sol4x.json".into()),
+                },
+            ),
+        ),
+        (
+            "update_share_metadata_ft",
+            ix::update_share_metadata(
+                admin,
+                &keys,
+                UpdateShareMetadataArgs {
+                    share: ShareKind::Ft,
+                    name: None,
+                    symbol: Some("fSOL4X".into()),
+                    uri: Some(String::new()),
+                },
+            ),
+        ),
+        (
             "convert_retired_lt",
             ix::convert_retired_lt(key(12), &later, key(17), key(18), key(19), 3_000_000_005),
         ),
@@ -262,6 +292,17 @@ fn main() -> std::io::Result<()> {
         (
             "cancel_request",
             ix::cancel_request(key(26), &later, cancelled, &cancelled_r),
+        ),
+        (
+            "cancel_request_retired",
+            ix::cancel_request_with_input(
+                key(26),
+                &later,
+                cancelled,
+                &cancelled_r,
+                pda::lt_mint_at(&later.market, 1),
+                anchor_spl::token_2022::ID,
+            ),
         ),
         (
             "cancel_request_withdraw",

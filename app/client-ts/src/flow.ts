@@ -190,14 +190,27 @@ export function settleRequestInstruction(
   });
 }
 
-/** `cancel_request` of the request at `request` as recorded in `r` (anyone, after `expiresAt`). */
+/**
+ * The mint and token program a request's escrow holds, when they are not the market's current ones
+ * for its kind: an LT redemption opened before `start_lt_epoch` or `rebase_lt` holds the retired LT
+ * mint (read it from the escrow token account: its mint, and the program that owns it).
+ */
+export type RequestInput = { inputMint: Address; inputTokenProgram?: Address };
+
+/**
+ * `cancel_request` of the request at `request` as recorded in `r` (anyone, after `expiresAt`). The
+ * input mint is the market's current one for the request's kind unless `input` names the escrow's
+ * own (the SDK's `ix::cancel_request_with_input`); its token program defaults to the kind's (both LT
+ * mints are Token-2022).
+ */
 export function cancelRequestInstruction(
   canceller: TransactionSigner,
   keys: MarketKeys,
   request: Address,
   r: Request,
+  input?: RequestInput,
 ): Promise<Instruction> {
-  const { inputMint, inputTokenProgram } = requestMints(keys, r.kind);
+  const derived = requestMints(keys, r.kind);
   return getCancelRequestInstructionAsync({
     canceller,
     market: keys.market,
@@ -205,8 +218,8 @@ export function cancelRequestInstruction(
     payer: r.payer,
     escrow: r.escrow,
     source: r.source,
-    inputMint,
-    inputTokenProgram,
+    inputMint: input?.inputMint ?? derived.inputMint,
+    inputTokenProgram: input?.inputTokenProgram ?? derived.inputTokenProgram,
   });
 }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getAddressDecoder } from '@solana/kit';
+import { createNoopSigner, getAddressDecoder } from '@solana/kit';
 import * as lever from '../dist/index.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -91,4 +91,39 @@ test('market keys, LT epochs and request mints follow the program', async () => 
     outputTokenProgram: T,
   });
   assert.equal(lever.wide({ lo: 5n, hi: 1n }), (1n << 64n) + 5n);
+});
+
+test("cancelRequestInstruction takes the escrow's own input mint over the market's current one", async () => {
+  const keys = await lever.deriveMarketKeys(key(1), 7, lever.TOKEN_PROGRAM_ADDRESS);
+  // After a re-base the market's LT mint is epoch 1's; a redemption opened before holds epoch 0's.
+  const current = { ...keys, ltMint: await lever.ltMintAddress(keys.market, 1) };
+  const retired = keys.ltMint;
+  const request = await lever.requestAddress(keys.market, key(20), 5n);
+  const r = {
+    payer: key(24),
+    kind: lever.RequestKind.RedeemLt,
+    escrow: await lever.escrowAddress(request),
+    source: key(21),
+    destination: key(22),
+  };
+  const names = idl.instructions.find((i) => i.name === 'cancel_request').accounts.map((a) => a.name);
+  const at = (ix, name) => ix.accounts[names.indexOf(name)].address;
+  const canceller = createNoopSigner(key(26));
+  const plain = await lever.cancelRequestInstruction(canceller, current, request, r);
+  assert.equal(at(plain, 'input_mint'), current.ltMint);
+  assert.equal(at(plain, 'input_token_program'), lever.TOKEN_2022_PROGRAM_ADDRESS);
+  const own = await lever.cancelRequestInstruction(canceller, current, request, r, { inputMint: retired });
+  assert.equal(at(own, 'input_mint'), retired);
+  assert.equal(at(own, 'input_token_program'), lever.TOKEN_2022_PROGRAM_ADDRESS);
+  assert.equal(own.accounts.length, plain.accounts.length);
+  // Everything else is the same instruction.
+  for (const name of names.filter((n) => n !== 'input_mint'))
+    assert.equal(at(own, name), at(plain, name), name);
+  assert.deepEqual(own.data, plain.data);
+  const program = key(9);
+  const both = await lever.cancelRequestInstruction(canceller, current, request, r, {
+    inputMint: retired,
+    inputTokenProgram: program,
+  });
+  assert.equal(at(both, 'input_token_program'), program);
 });

@@ -215,6 +215,30 @@ test('admin instructions equal the Rust SDK byte for byte', async () => {
     }),
   );
   assertSame(
+    'update_share_metadata',
+    await lever.getUpdateShareMetadataInstructionAsync({
+      admin,
+      market: later.market,
+      mint: later.ltMint,
+      share: lever.ShareKind.Lt,
+      name: some('SOL 4x Long'),
+      symbol: none(),
+      uri: some('https://lever.example/sol4x.json'),
+    }),
+  );
+  assertSame(
+    'update_share_metadata_ft',
+    await lever.getUpdateShareMetadataInstructionAsync({
+      admin,
+      market: keys.market,
+      mint: keys.ftMint,
+      share: lever.ShareKind.Ft,
+      name: none(),
+      symbol: some('fSOL4X'),
+      uri: some(''),
+    }),
+  );
+  assertSame(
     'convert_retired_lt',
     await lever.getConvertRetiredLtInstructionAsync({
       owner: signer(12),
@@ -271,6 +295,13 @@ test('open_request of every kind, settle, cancel and rebalance equal the Rust SD
     'cancel_request',
     await lever.cancelRequestInstruction(signer(26), later, cancelled.address, cancelled.r),
   );
+  // The same redemption, cancelled with its escrow's own (retired) LT mint.
+  assertSame(
+    'cancel_request_retired',
+    await lever.cancelRequestInstruction(signer(26), later, cancelled.address, cancelled.r, {
+      inputMint: await lever.ltMintAddress(later.market, 1),
+    }),
+  );
   const withdrawn = await recorded(keys, RequestKind.WithdrawFunding, 9n);
   assertSame(
     'cancel_request_withdraw',
@@ -288,7 +319,9 @@ test('open_request of every kind, settle, cancel and rebalance equal the Rust SD
 
 test('every instruction of the IDL has a fixture here', () => {
   const idl = JSON.parse(readFileSync(path.join(repo, 'idls/lever.json'), 'utf8'));
-  const covered = new Set(Object.keys(fixtures.instructions).map((n) => n.replace(/_(empty|withdraw)$/, '')));
+  const covered = new Set(
+    Object.keys(fixtures.instructions).map((n) => n.replace(/_(empty|withdraw|retired|ft)$/, '')),
+  );
   for (const ix of idl.instructions) {
     assert.ok(covered.has(ix.name), `no byte-equality case for ${ix.name}`);
   }

@@ -99,6 +99,7 @@ lever_events!(
     RequestOpened,
     RequestSettled,
     RequestCancelled,
+    ShareMetadataUpdated,
 );
 
 impl LeverEvent {
@@ -124,6 +125,7 @@ impl LeverEvent {
             Self::RequestOpened(e) => Some(e.market),
             Self::RequestSettled(e) => Some(e.market),
             Self::RequestCancelled(e) => Some(e.market),
+            Self::ShareMetadataUpdated(e) => Some(e.market),
         }
     }
 }

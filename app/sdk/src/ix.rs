@@ -173,6 +173,30 @@ pub fn rebase_lt(admin: Pubkey, keys: &MarketKeys, args: lever::instructions::Re
     )
 }
 
+/// `update_share_metadata`: the admin changes the token metadata of the market's current LT mint
+/// (`keys.lt_mint`) or its FT mint, as `args.share` says; the admin pays any rent a longer field
+/// needs.
+pub fn update_share_metadata(
+    admin: Pubkey,
+    keys: &MarketKeys,
+    args: lever::instructions::UpdateShareMetadataArgs,
+) -> Instruction {
+    let mint = keys.share_mint(args.share);
+    build(
+        lever::accounts::UpdateShareMetadata {
+            admin,
+            config: pda::config(),
+            market: keys.market,
+            mint,
+            share_token_program: TOKEN_2022,
+            system_program: anchor_lang::system_program::ID,
+            event_authority: pda::event_authority(),
+            program: lever::ID,
+        },
+        lever::instruction::UpdateShareMetadata { args },
+    )
+}
+
 /// `convert_retired_lt`: `owner` exchanges `amount` of `retired_lt_mint` (from `owner_retired_lt`)
 /// for the current LT, paid to `destination_lt`.
 pub fn convert_retired_lt(

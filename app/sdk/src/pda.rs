@@ -88,6 +88,14 @@ impl MarketKeys {
         }
     }
 
+    /// The market's mint of `share`: its current LT mint or its FT mint.
+    pub fn share_mint(&self, share: lever::state::ShareKind) -> Pubkey {
+        match share {
+            lever::state::ShareKind::Lt => self.lt_mint,
+            lever::state::ShareKind::Ft => self.ft_mint,
+        }
+    }
+
     pub fn derive(underlying_mint: Pubkey, id: u32, underlying_token_program: Pubkey) -> Self {
         let m = market(&underlying_mint, id);
         Self {

@@ -193,4 +193,6 @@ pub enum LeverError {
     NothingToConvert,
     #[msg("The request names an LT mint the market has retired: it is cancelled after its window")]
     RequestLtMintRetired,
+    #[msg("Nothing to update: give at least one of name, symbol and uri")]
+    NothingToUpdate,
 }

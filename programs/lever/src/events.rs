@@ -5,7 +5,7 @@
 use anchor_lang::prelude::*;
 
 use crate::math::PoolState;
-use crate::state::{ConfigBounds, MarketParams, RequestKind};
+use crate::state::{ConfigBounds, MarketParams, RequestKind, ShareKind};
 
 /// The books after a change.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +123,18 @@ pub struct LtRebased {
     pub retired_supply: u64,
     pub lt_mint: Pubkey,
     pub pool: PoolSnapshot,
+}
+
+/// A share mint's token metadata changed by the admin (`update_share_metadata`): every field as the
+/// mint holds it after the change, whether it was given or kept.
+#[event]
+pub struct ShareMetadataUpdated {
+    pub market: Pubkey,
+    pub mint: Pubkey,
+    pub share: ShareKind,
+    pub name: String,
+    pub symbol: String,
+    pub uri: String,
 }
 
 #[event]

@@ -97,6 +97,16 @@ pub mod lever {
         convert_retired_lt_handler(ctx, amount)
     }
 
+    /// Admin: change the name, symbol or uri of the market's current LT mint or its FT mint (the
+    /// market signs Token-2022's metadata update; the admin pays any rent a longer field needs).
+    pub fn update_share_metadata(
+        ctx: Context<UpdateShareMetadata>,
+        args: UpdateShareMetadataArgs,
+    ) -> Result<()> {
+        no_remaining_accounts(ctx.remaining_accounts)?;
+        update_share_metadata_handler(ctx, args)
+    }
+
     /// Admin: pay protocol fee units to the fee receiver's token account.
     pub fn withdraw_fees(ctx: Context<WithdrawFees>, amount: u64) -> Result<()> {
         no_remaining_accounts(ctx.remaining_accounts)?;

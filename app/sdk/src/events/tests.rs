@@ -236,11 +236,20 @@ fn every_event_type_round_trips() {
             pool: pool(),
         }
         .into(),
+        ShareMetadataUpdated {
+            market,
+            mint: key,
+            share: lever::state::ShareKind::Ft,
+            name: "SOL 4x Funding".into(),
+            symbol: "fSOL4X".into(),
+            uri: String::new(),
+        }
+        .into(),
     ];
     let mut names: Vec<&str> = events.iter().map(LeverEvent::name).collect();
     names.sort_unstable();
     names.dedup();
-    assert_eq!(names.len(), 16);
+    assert_eq!(names.len(), 17);
     let inner = events.iter().map(|e| {
         let mut data = anchor_lang::event::EVENT_IX_TAG_LE.to_vec();
         data.extend(e.data());

@@ -14,6 +14,15 @@ use crate::math::{
 };
 use crate::oracle::{Now, ValidPrice};
 
+/// One of a market's two share tokens.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShareKind {
+    /// The leveraged token (the market's current `lt_mint`).
+    Lt,
+    /// The funding token (`ft_mint`).
+    Ft,
+}
+
 /// One market: one underlying at one target leverage, its two pools and its parameters.
 /// PDA `[MARKET_SEED, underlying_mint, id (u32 LE)]`; it is the authority of the vault and of the
 /// LT/FT mints.
@@ -245,6 +254,14 @@ impl Market {
     /// instruction that takes a market requires it (`UnsupportedMarketVersion`).
     pub fn is_current_version(&self) -> bool {
         self.version == MARKET_VERSION
+    }
+
+    /// The market's current mint of `share` (`lt_mint` or `ft_mint`).
+    pub fn share_mint(&self, share: ShareKind) -> Pubkey {
+        match share {
+            ShareKind::Lt => self.lt_mint,
+            ShareKind::Ft => self.ft_mint,
+        }
     }
 
     pub fn is_wiped(&self) -> bool {

@@ -188,6 +188,8 @@ export const LEVER_ERROR__RETIRED_LT_OUTSTANDING = 0x17c4; // 6084
 export const LEVER_ERROR__NOTHING_TO_CONVERT = 0x17c5; // 6085
 /** RequestLtMintRetired: The request names an LT mint the market has retired: it is cancelled after its window */
 export const LEVER_ERROR__REQUEST_LT_MINT_RETIRED = 0x17c6; // 6086
+/** NothingToUpdate: Nothing to update: give at least one of name, symbol and uri */
+export const LEVER_ERROR__NOTHING_TO_UPDATE = 0x17c7; // 6087
 
 export type LeverError =
   | typeof LEVER_ERROR__BAND_OUT_OF_BOUNDS
@@ -232,6 +234,7 @@ export type LeverError =
   | typeof LEVER_ERROR__MINT_IS_PAUSABLE
   | typeof LEVER_ERROR__NOTHING_TO_CONVERT
   | typeof LEVER_ERROR__NOTHING_TO_REBALANCE
+  | typeof LEVER_ERROR__NOTHING_TO_UPDATE
   | typeof LEVER_ERROR__NOT_PENDING_ADMIN
   | typeof LEVER_ERROR__OPERATION_PAUSED
   | typeof LEVER_ERROR__PAUSE_AUTHORITY_CANNOT_UNPAUSE
@@ -323,6 +326,7 @@ if (process.env.NODE_ENV !== "production") {
     [LEVER_ERROR__MINT_IS_PAUSABLE]: `Underlying mint is pausable`,
     [LEVER_ERROR__NOTHING_TO_CONVERT]: `This market has no retired LT to convert`,
     [LEVER_ERROR__NOTHING_TO_REBALANCE]: `The leveraged pool is empty: nothing to rebalance`,
+    [LEVER_ERROR__NOTHING_TO_UPDATE]: `Nothing to update: give at least one of name, symbol and uri`,
     [LEVER_ERROR__NOT_PENDING_ADMIN]: `Signer is not the pending admin`,
     [LEVER_ERROR__OPERATION_PAUSED]: `Operation is paused for this market`,
     [LEVER_ERROR__PAUSE_AUTHORITY_CANNOT_UNPAUSE]: `Pause authority may only add pause bits`,

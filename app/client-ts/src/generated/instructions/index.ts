@@ -27,5 +27,6 @@ export * from "./startLtEpoch";
 export * from "./transferAdmin";
 export * from "./updateConfig";
 export * from "./updateMarket";
+export * from "./updateShareMetadata";
 export * from "./withdrawFees";
 export * from "./withdrawFunding";

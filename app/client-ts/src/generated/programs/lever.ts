@@ -35,6 +35,7 @@ import {
   type ParsedTransferAdminInstruction,
   type ParsedUpdateConfigInstruction,
   type ParsedUpdateMarketInstruction,
+  type ParsedUpdateShareMetadataInstruction,
   type ParsedWithdrawFeesInstruction,
   type ParsedWithdrawFundingInstruction,
 } from "../instructions";
@@ -112,6 +113,7 @@ export enum LeverInstruction {
   TransferAdmin,
   UpdateConfig,
   UpdateMarket,
+  UpdateShareMetadata,
   WithdrawFees,
   WithdrawFunding,
 }
@@ -355,6 +357,17 @@ export function identifyLeverInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([95, 121, 10, 229, 227, 114, 128, 4]),
+      ),
+      0,
+    )
+  ) {
+    return LeverInstruction.UpdateShareMetadata;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([198, 212, 171, 109, 144, 215, 174, 89]),
       ),
       0,
@@ -444,6 +457,9 @@ export type ParsedLeverInstruction<
   | ({
       instructionType: LeverInstruction.UpdateMarket;
     } & ParsedUpdateMarketInstruction<TProgram>)
+  | ({
+      instructionType: LeverInstruction.UpdateShareMetadata;
+    } & ParsedUpdateShareMetadataInstruction<TProgram>)
   | ({
       instructionType: LeverInstruction.WithdrawFees;
     } & ParsedWithdrawFeesInstruction<TProgram>)

@@ -42,6 +42,8 @@ export * from "./requestReceipt";
 export * from "./requestSettled";
 export * from "./retiredLtConverted";
 export * from "./settleOutcome";
+export * from "./shareKind";
+export * from "./shareMetadataUpdated";
 export * from "./storedMarketParams";
 export * from "./verificationLevel";
 export * from "./wideU128";
