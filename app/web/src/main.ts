@@ -227,26 +227,10 @@ function App() {
                 session &&
                 balances &&
                 html`<section class="card holdings" data-testid="holdings">
-                  <span
-                    >Underlying
-                    <b data-testid="balance-underlying"
-                      >${formatUnits(balances.underlying, loaded.market.decimals)}</b
-                    ></span
-                  >
-                  <span
-                    >${loaded.symbol}
-                    <b data-testid="balance-lt">${formatUnits(balances.lt, loaded.market.decimals)}</b></span
-                  >
-                  <span
-                    >${loaded.ftSymbol}
-                    <b data-testid="balance-ft">${formatUnits(balances.ft, loaded.market.decimals)}</b></span
-                  >
-                  <span
-                    >worth
-                    <b data-testid="holdings-usd"
-                      >${usd((Number(balances.lt) / 10 ** loaded.market.decimals) * s.ltNav + (Number(balances.ft) / 10 ** loaded.market.decimals) * s.ftNav, 2)}</b
-                    ></span
-                  >
+                  <span>${'Underlying '}<b data-testid="balance-underlying">${formatUnits(balances.underlying, loaded.market.decimals)}</b></span>
+                  <span>${`${loaded.symbol} `}<b data-testid="balance-lt">${formatUnits(balances.lt, loaded.market.decimals)}</b></span>
+                  <span>${`${loaded.ftSymbol} `}<b data-testid="balance-ft">${formatUnits(balances.ft, loaded.market.decimals)}</b></span>
+                  <span>${'worth '}<b data-testid="holdings-usd">${usd(holdingsUsd(balances, loaded.market.decimals, s.ltNav, s.ftNav), 2)}</b></span>
                 </section>`
               }
               <div class="columns">
@@ -267,6 +251,12 @@ function App() {
           : html`<p class="muted">Loading…</p>`
       }
     </main>`;
+}
+
+/** What the wallet's LT and FT are worth at the figures' NAVs. */
+function holdingsUsd(b: Balances, decimals: number, ltNav: number, ftNav: number): number {
+  const whole = 10 ** decimals;
+  return (Number(b.lt) / whole) * ltNav + (Number(b.ft) / whole) * ftNav;
 }
 
 async function readBalances(l: Loaded, owner: Address): Promise<Balances> {

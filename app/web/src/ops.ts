@@ -26,7 +26,6 @@ import {
   REQUEST_DISCRIMINATOR,
   cancelRequestInstruction,
   errorName,
-  errorMessage,
   fetchMarket,
   getDepositFundingOutcomeDecoder,
   getMintLtOutcomeDecoder,
@@ -41,8 +40,14 @@ import {
   type MarketKeys,
   type Request,
 } from '@lever/client';
+import idl from '../../../idls/lever.json';
 import { CHAIN, TransactionFailed, rpc, sendAndConfirm, tokenAmount } from './chain';
 import { signTransaction } from './wallets';
+
+/** Error messages from the IDL: the generated client drops them from production bundles. */
+const MESSAGES: ReadonlyMap<number, string> = new Map(
+  (idl as { errors: { code: number; msg?: string }[] }).errors.map((e) => [e.code, e.msg ?? '']),
+);
 
 /** A Lever error by name, or what else went wrong. */
 export type Failure = { name: string; message: string; logs?: readonly string[] };
@@ -59,7 +64,7 @@ export function failureOf(
     const custom = (inner as { Custom?: number })?.Custom;
     if (custom !== undefined && instructions[index]?.programAddress === LEVER_PROGRAM_ADDRESS) {
       const name = errorName(Number(custom));
-      if (name) return { name, message: errorMessage(Number(custom)) ?? '', logs };
+      if (name) return { name, message: MESSAGES.get(Number(custom)) ?? '', logs };
     }
     return {
       name: typeof inner === 'string' ? inner : JSON.stringify(inner),

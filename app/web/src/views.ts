@@ -105,15 +105,9 @@ export function Chart({ points }: { points: Point[] }) {
   const levs = points.map((p) => Number(p.leveragePpm ?? 0n) / 1e6);
   const last = points[points.length - 1]!;
   return html`<div class="chart" data-testid="chart" data-points=${points.length}>
-    <div class="chart-title">
-      LT NAV <b>${usd(last.ltNav)}</b> (${usd(Math.min(...navs))}–${usd(Math.max(...navs))})
-    </div>
+    <div class="chart-title">${'LT NAV '}<b>${usd(last.ltNav)}</b>${` (${usd(Math.min(...navs))}–${usd(Math.max(...navs))})`}</div>
     <svg viewBox=${`0 0 ${w} ${h}`} preserveAspectRatio="none"><path d=${line(navs)} class="nav" /></svg>
-    <div class="chart-title">
-      Leverage
-      <b>${levs[levs.length - 1]!.toFixed(2)}x</b>
-      (${Math.min(...levs).toFixed(2)}x–${Math.max(...levs).toFixed(2)}x)
-    </div>
+    <div class="chart-title">${'Leverage '}<b>${levs[levs.length - 1]!.toFixed(2)}x</b>${` (${Math.min(...levs).toFixed(2)}x–${Math.max(...levs).toFixed(2)}x)`}</div>
     <svg viewBox=${`0 0 ${w} ${h}`} preserveAspectRatio="none"><path d=${line(levs)} class="lev" /></svg>
     <div class="muted">
       ${points.length} events, ${time(points[0]!.time)}–${time(last.time)} (chain time), each marked at the
@@ -300,11 +294,7 @@ export function OperationForm({
     ${state.kind === 'preview' && html`<${PreviewView} p=${state.preview} quote=${state.quote} instant=${instant} l=${l} flow=${flow} />`}
     ${
       state.kind === 'sent' &&
-      html`<p class="ok" data-testid="sent">
-        Confirmed
-        <code>${short(state.signature)}</code
-        >${state.request ? html`: request <code>${short(state.request)}</code> opened, see Your requests` : ''}
-      </p>`
+      html`<p class="ok" data-testid="sent">${'Confirmed '}<code>${short(state.signature)}</code>${state.request ? html`${': request '}<code>${short(state.request)}</code>${' opened; it waits under Your requests'}` : ''}</p>`
     }
     ${state.kind === 'failed' && html`<${FailureView} f=${state.failure} />`}
   </section>`;
@@ -326,31 +316,26 @@ function PreviewView({
   const d = l.market.decimals;
   const out = (o: Record<string, unknown> | undefined) => (o?.sharesOut ?? o?.unitsOut) as bigint | undefined;
   const fee = (o: Record<string, unknown> | undefined) => o?.feeUnits as bigint | undefined;
+  const quoteText = quote?.ok
+    ? ` out, fee ${formatUnits(fee(quote.outcome) ?? 0n, d)} underlying` +
+      (instant ? '' : ' (a request pays the two-step fee instead of the instant one)')
+    : '';
+  const after = ` · balances after: ${formatUnits(p.after?.[0] ?? 0n, d)} spent side, ${formatUnits(p.after?.[1] ?? 0n, d)} received side · ${p.units ?? '?'} compute units`;
   return html`<div class="preview" data-testid="preview-result">
     ${
       quote?.ok
-        ? html`<p>
-            At the current price:
-            <b data-testid="quote-out">${formatUnits(out(quote.outcome) ?? 0n, d)}</b> out, fee
-            ${formatUnits(fee(quote.outcome) ?? 0n, d)}
-            underlying${instant ? '' : ' (a request pays the two-step fee instead of the instant one)'}
-          </p>`
+        ? html`<p>${'At the current price: '}<b data-testid="quote-out">${formatUnits(out(quote.outcome) ?? 0n, d)}</b>${quoteText}</p>`
         : quote?.failure && html`<p class="muted">No instant quote now: ${quote.failure.name}</p>`
     }
     ${
       p.ok
         ? html`<p data-testid="preview-ok">
-            Simulated:
-            ${
-              instant
-                ? html`receives <b>${formatUnits(out(p.outcome) ?? 0n, d)}</b>`
-                : html`request lands, settles at the update covering
-                    <b data-testid="tau">${time((p.outcome?.tau as bigint) ?? 0n)}</b>, may be cancelled after
-                    ${time((p.outcome?.expiresAt as bigint) ?? 0n)}`
-            }
-            · balances after: ${formatUnits(p.after?.[0] ?? 0n, d)} spent side,
-            ${formatUnits(p.after?.[1] ?? 0n, d)} received side · ${p.units ?? '?'} compute units
-          </p>`
+          ${
+            instant
+              ? html`${'Simulated: receives '}<b>${formatUnits(out(p.outcome) ?? 0n, d)}</b>`
+              : html`${'Simulated: the request lands and settles at the update covering '}<b data-testid="tau">${time((p.outcome?.tau as bigint) ?? 0n)}</b>${`, or may be cancelled after ${time((p.outcome?.expiresAt as bigint) ?? 0n)}`}`
+          }${after}
+        </p>`
         : html`<${FailureView} f=${p.failure!} />`
     }
     ${flow === 'redeem' && !instant && html`<p class="muted">The LT waits in the request's escrow until it settles.</p>`}

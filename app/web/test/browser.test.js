@@ -200,6 +200,7 @@ test('a refused operation shows the program error by name, and nothing is sent',
   await page.getByTestId('preview').click();
   await page.getByTestId('error-name').waitFor();
   assert.equal(await text('error-name'), 'SlippageExceeded');
+  assert.match(await text('error'), /Output is below the caller's minimum/, 'with the IDL message');
   assert.equal(await page.getByTestId('send').count(), 0, 'no send button for a refused preview');
   await shot('error');
   assert.equal(await amount('balance-lt'), lt);
