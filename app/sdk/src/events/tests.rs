@@ -171,6 +171,25 @@ fn every_event_type_round_trips() {
             pool: pool(),
         }
         .into(),
+        LtRebased {
+            market,
+            epoch: 2,
+            ratio: 1_000_000,
+            retired_lt_mint: key,
+            retired_supply: 9,
+            lt_mint: market,
+            pool: pool(),
+        }
+        .into(),
+        RetiredLtConverted {
+            market,
+            owner: key,
+            retired_lt_mint: key,
+            retired_in: 10,
+            lt_out: 1,
+            pool: pool(),
+        }
+        .into(),
         FeesWithdrawn {
             market,
             destination: key,
@@ -236,6 +255,48 @@ fn every_event_type_round_trips() {
             pool: pool(),
         }
         .into(),
+        RequestOpened {
+            market,
+            request: key,
+            owner: key,
+            payer: key,
+            kind: lever::state::RequestKind::MintLt,
+            amount: 11,
+            min_out: 10,
+            destination: key,
+            requested_at: 100,
+            tau: 110,
+            expires_at: 700,
+            tip_lamports: 5_000,
+        }
+        .into(),
+        RequestSettled {
+            market,
+            request: key,
+            owner: key,
+            settler: market,
+            kind: lever::state::RequestKind::RedeemLt,
+            filled: true,
+            refund_code: 0,
+            amount_in: 11,
+            amount_out: 12,
+            fee_units: 1,
+            price: 150_000_000_000_000_000_000_000_000,
+            publish_time: 110,
+            tau: 110,
+            tip_lamports: 5_000,
+        }
+        .into(),
+        RequestCancelled {
+            market,
+            request: key,
+            owner: key,
+            canceller: market,
+            kind: lever::state::RequestKind::WithdrawFunding,
+            amount_refunded: 11,
+            tip_lamports: 5_000,
+        }
+        .into(),
         ShareMetadataUpdated {
             market,
             mint: key,
@@ -249,7 +310,17 @@ fn every_event_type_round_trips() {
     let mut names: Vec<&str> = events.iter().map(LeverEvent::name).collect();
     names.sort_unstable();
     names.dedup();
-    assert_eq!(names.len(), 17);
+    // One variant per event of the IDL: an event added to the program and not here fails.
+    let idl: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../idls/lever.json")).expect("the IDL");
+    let mut in_idl: Vec<&str> = idl["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    in_idl.sort_unstable();
+    assert_eq!(names, in_idl);
     let inner = events.iter().map(|e| {
         let mut data = anchor_lang::event::EVENT_IX_TAG_LE.to_vec();
         data.extend(e.data());
