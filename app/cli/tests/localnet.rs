@@ -1166,29 +1166,19 @@ async fn serves_the_web_app_and_funds_wallets_from_its_faucet() {
     );
     assert_eq!(answer["account"], ata.to_string());
     assert_eq!(client.get_balance(&owner).await.expect("balance"), 10 * SOL);
-    let held = |v: solana_rpc_client::api::response::UiTokenAmount| v.amount.parse::<u64>().expect("amount");
-    assert_eq!(
-        held(
-            client
-                .get_token_account_balance(&ata)
-                .await
-                .expect("token balance")
-        ),
-        100 * SOL
-    );
+    let held = || async {
+        let balance = client
+            .get_token_account_balance(&ata)
+            .await
+            .expect("token balance");
+        balance.amount.parse::<u64>().expect("amount")
+    };
+    assert_eq!(held().await, 100 * SOL);
     // Again, with amounts: the account exists now and is added to.
     faucet(serde_json::json!([owner.to_string(), {"units": 5, "lamports": 0}]))
         .await
         .expect("faucet again");
-    assert_eq!(
-        held(
-            client
-                .get_token_account_balance(&ata)
-                .await
-                .expect("token balance")
-        ),
-        100 * SOL + 5
-    );
+    assert_eq!(held().await, 100 * SOL + 5);
     assert_eq!(client.get_balance(&owner).await.expect("balance"), 10 * SOL);
     let listed = client
         .get_token_accounts_by_owner(
@@ -1207,15 +1197,7 @@ async fn serves_the_web_app_and_funds_wallets_from_its_faucet() {
         .await
         .expect_err("negative units");
     assert!(bad.to_string().contains("units"), "{bad}");
-    assert_eq!(
-        held(
-            client
-                .get_token_account_balance(&ata)
-                .await
-                .expect("token balance")
-        ),
-        100 * SOL + 5
-    );
+    assert_eq!(held().await, 100 * SOL + 5);
     net.stop().await.expect("stop");
     let _ = std::fs::remove_dir_all(&dir);
 

@@ -44,19 +44,19 @@ after(async () => {
   await node?.stop();
 });
 
-const text = (id) => page.getByTestId(id).first().innerText();
+const text = (id, p = page) => p.getByTestId(id).first().innerText();
 const usd = (s) => Number(s.replace(/[$,]/g, ''));
-const amount = async (id) => Number(await text(id));
+const amount = async (id, p = page) => Number(await text(id, p));
 async function shot(name) {
   if (shots) await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 }
 /** Wait until `f()` holds (the app polls the node every 2 s). */
-async function until(what, f, ms = 20_000) {
-  const end = Date.now() + ms;
+async function until(what, f, p = page) {
+  const end = Date.now() + 20_000;
   for (;;) {
     if (await f()) return;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await page.waitForTimeout(250);
+    await p.waitForTimeout(250);
   }
 }
 async function fill(id, value, p = page) {
@@ -214,14 +214,8 @@ test('a wallet injected as an extension is found through the Wallet Standard, fu
   other.setDefaultTimeout(20_000);
   const errors = [];
   other.on('pageerror', (e) => errors.push(e.message));
-  const amountOn = async (id) => Number(await other.getByTestId(id).first().innerText());
-  const wait = async (what, f) => {
-    const end = Date.now() + 20_000;
-    while (!(await f())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await other.waitForTimeout(250);
-    }
-  };
+  const amountOn = (id) => amount(id, other);
+  const wait = (what, f) => until(what, f, other);
   await other.goto(node.url);
   // Both wallets are offered: the app's own test wallet and the injected one.
   await other.getByTestId('connect-lever-test-wallet').waitFor();
