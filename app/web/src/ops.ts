@@ -26,6 +26,7 @@ import {
   REQUEST_DISCRIMINATOR,
   cancelRequestInstruction,
   errorName,
+  leverErrorOf,
   fetchMarket,
   getDepositFundingOutcomeDecoder,
   getMintLtOutcomeDecoder,
@@ -216,6 +217,9 @@ export class OperationFailed extends Error {
 /** A send's failure: the preflight's simulation (RPC error -32002 with its `err`) or a landed one. */
 function explain(e: unknown, instructions: readonly Instruction[]): Failure {
   if (e instanceof TransactionFailed) return failureOf(e.err, instructions);
+  // kit's preflight failure carries the instruction error in its cause chain.
+  const lever = leverErrorOf(e, { instructions });
+  if (lever) return { name: lever.name, message: MESSAGES.get(lever.code) ?? lever.message };
   for (let c: unknown = e; c; c = (c as { cause?: unknown }).cause) {
     const context = (c as { context?: { __serverMessage?: string; err?: unknown; logs?: string[] } }).context;
     const err = context?.err;

@@ -4,7 +4,7 @@ import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Address, Signature } from '@solana/kit';
 import type { Wallet, WalletAccount } from '@wallet-standard/base';
-import { wide, type Flow } from '@lever/client';
+import { errorName, wide, type Flow } from '@lever/client';
 import { IS_LOCAL, localCall } from './chain';
 import type { Point } from './history';
 import {
@@ -378,7 +378,7 @@ export function Requests({
         ok:
           what === 'settle'
             ? filled === false
-              ? `Settled: refunded (${sim.outcome?.refundCode})`
+              ? `Settled: refunded, ${errorName(Number(sim.outcome?.refundCode)) ?? `code ${sim.outcome?.refundCode}`} (the input came back)`
               : `Settled: received ${formatUnits((sim.outcome?.amountOut as bigint) ?? 0n, d)}`
             : 'Cancelled: the input came back',
       });

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { LEVER, startLocalnet } from '../../node-tests/test/localnet.js';
+import { LEVER, rpc, startLocalnet } from '../../node-tests/test/localnet.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(here, '../dist');
@@ -190,6 +190,57 @@ test('the figures are those `lever status` computes from the same chain', async 
   assert.match(await text('funding-rate'), new RegExp(`^${(s.funding_rate_ppm / 1e4).toFixed(2)}%`));
   assert.equal(s.priced_at, 'oracle');
   assert.match(await text('priced-at'), /oracle/);
+});
+
+test('a two-step mint whose price at tau misses its min-out is refunded, by name', async () => {
+  const underlying = await amount('balance-underlying');
+  const lt = await amount('balance-lt');
+  await page.getByTestId('tab-mint').click();
+  await page.getByTestId('instant').uncheck();
+  await fill('amount', '1');
+  await fill('min-out', '');
+  await fill('slippage', '1');
+  await page.getByTestId('preview').click();
+  await page.getByTestId('tau').waitFor();
+  await page.getByTestId('send').click();
+  await page.getByTestId('sent').waitFor();
+  await page.getByTestId('request').waitFor();
+  // The world moves without the app: at tau the price is 4% higher, so a unit buys about 12% fewer
+  // LT than the quote the min-out came from. The chain's clock stands still between reads, so the
+  // seconds the app shows are exactly the way to tau.
+  const wait = Number(/\((\d+)s\)/.exec(await text('request-state'))[1]);
+  await rpc(node.url, 'lever_advanceClock', [wait]);
+  await rpc(node.url, 'lever_setPrice', [159.12]);
+  await until('the update covering tau', async () => /ready/.test(await text('request-state')));
+  await page.getByTestId('settle').click();
+  await page.getByTestId('settled').waitFor();
+  assert.match(await text('settled'), /refunded, SlippageExceeded/);
+  await until('the unit back', async () => (await amount('balance-underlying')) === underlying);
+  assert.equal(await amount('balance-lt'), lt);
+  await rpc(node.url, 'lever_setPrice', [153]);
+  await until('the price back', async () => /\$153\.00/.test(await text('oracle')));
+});
+
+test('a price that moves between the preview and the send: the send is refused by name', async () => {
+  const lt = await amount('balance-lt');
+  await page.getByTestId('tab-mint').click();
+  await page.getByTestId('instant').check();
+  await fill('amount', '1');
+  await fill('min-out', '');
+  await fill('slippage', '0.1');
+  await page.getByTestId('preview').click();
+  await page.getByTestId('preview-ok').waitFor();
+  // The price rises 2% after the preview: the same unit buys about 6% fewer LT than quoted.
+  await fill('demo-price', '156');
+  await page.getByTestId('publish-price').click();
+  await until('the new price', async () => /\$156\.00/.test(await text('oracle')));
+  await page.getByTestId('send').click();
+  await page.getByTestId('error-name').waitFor();
+  assert.equal(await text('error-name'), 'SlippageExceeded');
+  assert.equal(await amount('balance-lt'), lt, 'nothing was minted');
+  await fill('demo-price', '153');
+  await page.getByTestId('publish-price').click();
+  await until('the price back', async () => /\$153\.00/.test(await text('oracle')));
 });
 
 test('a refused operation shows the program error by name, and nothing is sent', async () => {
