@@ -43,6 +43,18 @@ export async function deriveMarketKeys(
 }
 
 /**
+ * The `Market` layout this client decodes (`constants.rs` `MARKET_VERSION`): a market of another
+ * version is refused by every instruction (`UnsupportedMarketVersion`) and its fields are not
+ * where `decodeMarket` reads them, so skip it as the SDK's `decode_market` does.
+ */
+export const MARKET_VERSION = 3;
+
+/** Whether `market` has the layout this client decodes. */
+export function isCurrentMarket(market: Market): boolean {
+  return market.version === MARKET_VERSION;
+}
+
+/**
  * The keys of `market` as its account records them (the SDK's `MarketKeys::of`): the LT mint of
  * its current epoch (`start_lt_epoch` replaces the epoch-0 one), never a derived one.
  */

@@ -24,6 +24,15 @@ test('errorName and errorMessage give every IDL error its name and message, and 
   assert.equal(lever.errorMessage(9999), undefined);
 });
 
+test('MARKET_VERSION is the one in constants.rs', () => {
+  const constants = readFileSync(path.join(repo, 'programs/lever/src/constants.rs'), 'utf8');
+  const version = /pub const MARKET_VERSION: u8 = (\d+);/.exec(constants);
+  assert.ok(version, 'constants.rs declares MARKET_VERSION');
+  assert.equal(lever.MARKET_VERSION, Number(version[1]));
+  assert.equal(lever.isCurrentMarket({ version: lever.MARKET_VERSION }), true);
+  assert.equal(lever.isCurrentMarket({ version: lever.MARKET_VERSION - 1 }), false);
+});
+
 test('the IDL seeds of every PDA account equal the helpers', async () => {
   // The IDL's const seeds are the program's seed constants (constants.rs); check each helper's.
   const utf8 = (bytes) => Buffer.from(bytes).toString('utf8');

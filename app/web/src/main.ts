@@ -169,6 +169,7 @@ function App() {
     let live = true;
     (async () => {
       const addresses = await listMarkets();
+      // A market of another layout version (or one that cannot be read) is left out of the list.
       const all = await Promise.all(addresses.map((a) => loadMarket(a).catch(() => undefined)));
       const summaries = all
         .filter((l): l is Loaded => l !== undefined)

@@ -7,6 +7,8 @@ import {
   MARKET_DISCRIMINATOR,
   getMarketDecoder,
   getPriceUpdateV2Decoder,
+  isCurrentMarket,
+  MARKET_VERSION,
   marketKeys,
   sponsoredPriceAccount,
   wide,
@@ -62,6 +64,9 @@ export async function loadMarket(address: Address): Promise<Loaded> {
   const { value } = await rpc.getAccountInfo(address, { encoding: 'base64' }).send();
   if (!value) throw new Error(`no market at ${address}`);
   const market = getMarketDecoder().decode(getBase64Encoder().encode(value.data[0]));
+  if (!isCurrentMarket(market)) {
+    throw new Error(`${address} is a market of layout version ${market.version}, not ${MARKET_VERSION}`);
+  }
   const keys = await marketKeys(market);
   const priceAccount = await sponsoredPriceAccount(market.feedId);
   const [lt, ft, oracle, time] = await Promise.all([
