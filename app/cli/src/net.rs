@@ -100,6 +100,27 @@ pub enum MarketCmd {
         #[command(flatten)]
         net: Net,
     },
+    /// Change the name, symbol or uri of the market's LT or FT token (admin). Only the flags
+    /// given change; the program holds them to create_market's limits.
+    Metadata {
+        market: Pubkey,
+        /// Which token: `lt` (the market's current LT mint) or `ft`.
+        #[arg(long, value_parser = ["lt", "ft"])]
+        share: String,
+        /// New name, e.g. "SOL 4x Long" (at most 32 bytes).
+        #[arg(long)]
+        name: Option<String>,
+        /// New symbol, e.g. SOL4X (at most 10 bytes).
+        #[arg(long)]
+        symbol: Option<String>,
+        /// New uri (at most 200 bytes; "" empties it).
+        #[arg(long)]
+        uri: Option<String>,
+        #[command(flatten)]
+        confirm: Confirm,
+        #[command(flatten)]
+        net: Net,
+    },
     /// Change parameters (admin). Only the flags given change; the program checks them against
     /// the config's bounds.
     Update {

@@ -209,6 +209,13 @@ impl Fx {
             .await;
     }
 
+    /// The (name, symbol, uri) of a share mint's token metadata, read over JSON-RPC.
+    async fn metadata(&self, mint: &Pubkey) -> (String, String, String) {
+        let client = RpcClient::new(self.net.url());
+        let account = client.get_account(mint).await.expect("mint");
+        lever_sdk::accounts::token_metadata(&account.data).expect("token metadata")
+    }
+
     async fn finish(self) {
         let _ = std::fs::remove_dir_all(&self.dir);
         self.net.stop().await.expect("stop the node");
@@ -606,6 +613,111 @@ async fn exchange(stream: &mut tokio::net::TcpStream, request: &str) -> (String,
             }
         }
     }
+}
+
+/// `lever market metadata`: the admin renames the LT (and the FT), shown before it is sent;
+/// anyone else is refused by name, without --yes nothing is sent, and an update that changes
+/// nothing is refused before sending.
+#[tokio::test]
+async fn metadata_command_renames_the_share_tokens_as_the_admin_only() {
+    let fx = Fx::new("metadata").await;
+    let m = fx.market();
+    let (lt, ft) = (fx.demo.keys.lt_mint, fx.demo.keys.ft_mint);
+    let before = fx.metadata(&lt).await;
+    assert_eq!(before.0, "SOL 3x Long");
+
+    let args = [
+        "market",
+        "metadata",
+        &m,
+        "--share",
+        "lt",
+        "--name",
+        "SOL 3x Long (v2)",
+        "--uri",
+        "https://lever.example/v2/sol3x.json",
+    ];
+    // Without --yes and no terminal: refused, nothing sent.
+    let processed = fx.net.processed();
+    let run = fx.lever(&fx.keys.admin, &args).await;
+    assert!(!run.ok);
+    assert!(run.stderr.contains("--yes"), "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains(r#"name: "SOL 3x Long" -> "SOL 3x Long (v2)""#),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(fx.net.processed(), processed);
+    // A user's update is refused by name.
+    let run = fx.user(&[&args[..], &["--yes"]].concat()).await;
+    assert!(!run.ok, "a user renamed the LT:\n{}", run.stdout);
+    assert!(run.stderr.contains("Unauthorized"), "{}", run.stderr);
+    assert_eq!(fx.metadata(&lt).await, before);
+    // The admin's lands: name and uri change, the symbol stays.
+    let run = fx
+        .lever(&fx.keys.admin, &[&args[..], &["--yes", "--json"]].concat())
+        .await
+        .expect_ok("market metadata");
+    let report = run.json();
+    assert_eq!(report["action"], "metadata updated");
+    assert_eq!(report["changes"].as_array().map(Vec::len), Some(2), "{report}");
+    assert_eq!(
+        fx.metadata(&lt).await,
+        (
+            "SOL 3x Long (v2)".to_string(),
+            before.1.clone(),
+            "https://lever.example/v2/sol3x.json".to_string()
+        )
+    );
+    // The FT, its symbol only.
+    let ft_before = fx.metadata(&ft).await;
+    fx.lever(
+        &fx.keys.admin,
+        &[
+            "market", "metadata", &m, "--share", "ft", "--symbol", "fSOL3", "--yes",
+        ],
+    )
+    .await
+    .expect_ok("ft metadata");
+    let ft_after = fx.metadata(&ft).await;
+    assert_eq!(
+        (ft_after.0.as_str(), ft_after.1.as_str()),
+        (ft_before.0.as_str(), "fSOL3")
+    );
+    // The same values again: nothing to update, nothing sent; too long a symbol: the program's name.
+    let processed = fx.net.processed();
+    let run = fx
+        .lever(
+            &fx.keys.admin,
+            &[
+                "market", "metadata", &m, "--share", "ft", "--symbol", "fSOL3", "--yes",
+            ],
+        )
+        .await;
+    assert!(!run.ok);
+    assert!(run.stderr.contains("nothing to update"), "{}", run.stderr);
+    assert_eq!(fx.net.processed(), processed);
+    let run = fx
+        .lever(
+            &fx.keys.admin,
+            &[
+                "market",
+                "metadata",
+                &m,
+                "--share",
+                "ft",
+                "--symbol",
+                "MUCH-TOO-LONG",
+                "--yes",
+            ],
+        )
+        .await;
+    assert!(!run.ok);
+    assert!(run.stderr.contains("InvalidMetadata"), "{}", run.stderr);
+    assert_eq!(fx.metadata(&ft).await, ft_after);
+
+    fx.finish().await;
 }
 
 /// Raw HTTP: batches, parse errors, keep-alive, `Connection: close`, the health check, and

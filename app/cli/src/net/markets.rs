@@ -1,11 +1,12 @@
-//! `lever market list|show|create|update` and `lever deploy`: read markets, plan and apply deployment files.
+//! `lever market list|show|create|update|metadata` and `lever deploy`: read markets, plan and apply deployment files.
 
 use super::*;
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use lever_cli::deploy::{self, DeployFile, Step};
 use lever_sdk::cluster::Cluster;
-use lever_sdk::lever::state::{Market, UpdateMarketParams};
+use lever_sdk::lever::instructions::UpdateShareMetadataArgs;
+use lever_sdk::lever::state::{Market, ShareKind, UpdateMarketParams};
 use lever_sdk::ops::{self};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -66,6 +67,55 @@ pub fn market(cmd: MarketCmd) -> Result<ExitCode> {
             confirm: c,
             net,
         } => rt.block_on(create_market(&file, name.as_deref(), dry_run, c.yes, &net))?,
+        MarketCmd::Metadata {
+            market,
+            share,
+            name,
+            symbol,
+            uri,
+            confirm: c,
+            net,
+        } => rt.block_on(async {
+            let cluster = net.cluster();
+            let admin = net.signer()?;
+            let share = if share == "lt" {
+                ShareKind::Lt
+            } else {
+                ShareKind::Ft
+            };
+            let current = ops::share_metadata(&cluster, &market, share).await?;
+            let mut changes = Vec::new();
+            for (field, new, old) in [
+                ("name", &name, &current.name),
+                ("symbol", &symbol, &current.symbol),
+                ("uri", &uri, &current.uri),
+            ] {
+                if let Some(new) = new.as_ref().filter(|n| *n != old) {
+                    changes.push(format!("{field}: {old:?} -> {new:?}"));
+                }
+            }
+            if changes.is_empty() {
+                bail!("nothing to update: give a --name, --symbol or --uri that differs from the token's");
+            }
+            if !net.json {
+                println!(
+                    "market {market}, {} token:",
+                    if share == ShareKind::Lt { "LT" } else { "FT" }
+                );
+                for line in &changes {
+                    println!("  {line}");
+                }
+            }
+            confirm("update this token metadata", c.yes)?;
+            let args = UpdateShareMetadataArgs {
+                share,
+                name,
+                symbol,
+                uri,
+            };
+            let done = ops::update_share_metadata(&cluster, &admin, market, args).await?;
+            report_admin(&net, &done, &changes)
+        })?,
         MarketCmd::Update {
             market,
             params,

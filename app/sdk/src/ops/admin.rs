@@ -1,10 +1,11 @@
-//! Admin operations: pause and resume, update parameters.
+//! Admin operations: pause and resume, update parameters, rename the share tokens.
 
 use super::*;
 use crate::cluster::{submit, Cluster};
 use crate::ix;
 use anchor_lang::prelude::Pubkey;
-use lever::state::UpdateMarketParams;
+use lever::instructions::UpdateShareMetadataArgs;
+use lever::state::{ShareKind, UpdateMarketParams};
 use serde::Serialize;
 use solana_keypair::Keypair;
 
@@ -66,5 +67,64 @@ pub async fn update_market<C: Cluster>(
     Ok(AdminDone {
         signature: landed.signature.to_string(),
         action: "parameters updated".into(),
+    })
+}
+
+/// A share mint's token metadata: name, symbol, uri.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ShareMetadata {
+    pub name: String,
+    pub symbol: String,
+    pub uri: String,
+}
+
+/// The metadata of `market`'s LT (its current mint) or FT mint, as the mint holds it.
+pub async fn share_metadata<C: Cluster>(
+    cluster: &C,
+    market: &Pubkey,
+    share: ShareKind,
+) -> OpsResult<ShareMetadata> {
+    let m = load_market(cluster, market).await?;
+    mint_metadata(cluster, crate::pda::MarketKeys::of(&m).share_mint(share)).await
+}
+
+async fn mint_metadata<C: Cluster>(cluster: &C, mint: Pubkey) -> OpsResult<ShareMetadata> {
+    let account = cluster
+        .account(&mint)
+        .await?
+        .ok_or_else(|| OpsError::Invalid(format!("no share mint at {mint}")))?;
+    let (name, symbol, uri) = crate::accounts::token_metadata(&account.data)
+        .ok_or_else(|| OpsError::Invalid(format!("{mint} has no token metadata")))?;
+    Ok(ShareMetadata { name, symbol, uri })
+}
+
+/// `update_share_metadata` (admin): the fields of `args` that differ from the mint's. Refused
+/// before sending when none does.
+pub async fn update_share_metadata<C: Cluster>(
+    cluster: &C,
+    admin: &Keypair,
+    market: Pubkey,
+    args: UpdateShareMetadataArgs,
+) -> OpsResult<AdminDone> {
+    let m = load_market(cluster, &market).await?;
+    let keys = crate::pda::MarketKeys::of(&m);
+    let current = mint_metadata(cluster, keys.share_mint(args.share)).await?;
+    let differs = |new: &Option<String>, old: &str| new.as_deref().is_some_and(|n| n != old);
+    if !(differs(&args.name, &current.name)
+        || differs(&args.symbol, &current.symbol)
+        || differs(&args.uri, &current.uri))
+    {
+        return Err(OpsError::Invalid("the update changes nothing".into()));
+    }
+    let landed = submit(
+        cluster,
+        &[ix::update_share_metadata(admin.pubkey(), &keys, args)],
+        admin,
+        &[],
+    )
+    .await?;
+    Ok(AdminDone {
+        signature: landed.signature.to_string(),
+        action: "metadata updated".into(),
     })
 }
