@@ -16,7 +16,7 @@ import {
   getRequestCancelledDecoder,
   type PoolSnapshot,
 } from '@lever/client';
-import idl from '../../../idls/lever.json';
+import { events as idlEvents } from '../../../idls/lever.json';
 import { rpc } from './chain';
 import { marks, PPM } from './market';
 
@@ -40,8 +40,8 @@ const DECODERS: Record<string, () => Decoder> = {
 };
 
 const DISCRIMINATORS: { name: string; bytes: number[] }[] = (
-  idl as { events: { name: string; discriminator: number[] }[] }
-).events
+  idlEvents as { name: string; discriminator: number[] }[]
+)
   .filter((e) => e.name in DECODERS)
   .map((e) => ({ name: e.name, bytes: e.discriminator }));
 

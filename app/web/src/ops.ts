@@ -41,13 +41,13 @@ import {
   type MarketKeys,
   type Request,
 } from '@lever/client';
-import idl from '../../../idls/lever.json';
+import { errors as idlErrors } from '../../../idls/lever.json';
 import { CHAIN, TransactionFailed, rpc, sendAndConfirm, tokenAmount } from './chain';
 import { signTransaction } from './wallets';
 
 /** Error messages from the IDL: the generated client drops them from production bundles. */
 const MESSAGES: ReadonlyMap<number, string> = new Map(
-  (idl as { errors: { code: number; msg?: string }[] }).errors.map((e) => [e.code, e.msg ?? '']),
+  (idlErrors as { code: number; msg?: string }[]).map((e) => [e.code, e.msg ?? '']),
 );
 
 /** A Lever error by name, or what else went wrong. */
