@@ -18,6 +18,8 @@ import {
 export function endpoint(): string {
   const given = new URLSearchParams(location.search).get('rpc');
   if (given) return given;
+  // `npm run dev`: Vite serves the app, the local node answers on its default address.
+  if (import.meta.env.DEV) return 'http://127.0.0.1:8899';
   if (location.protocol.startsWith('http') && location.port !== '') return location.origin;
   return 'http://127.0.0.1:8899';
 }

@@ -69,6 +69,30 @@ export type Point = {
 
 export type Activity = { signature: Signature; time: number; event: string; data: Record<string, unknown> };
 
+/** A confirmed transaction never changes: each is fetched once per page load (the app polls). */
+const fetched = new Map<Signature, ReturnType<typeof fetchTransaction>>();
+
+function fetchTransaction(signature: Signature) {
+  return rpc
+    .getTransaction(signature, {
+      encoding: 'json',
+      maxSupportedTransactionVersion: 0,
+      commitment: 'confirmed',
+    })
+    .send();
+}
+
+function transaction(signature: Signature) {
+  let found = fetched.get(signature);
+  if (!found) {
+    found = fetchTransaction(signature);
+    // A failed fetch is retried at the next poll.
+    found.catch(() => fetched.delete(signature));
+    fetched.set(signature, found);
+  }
+  return found;
+}
+
 /** The market's last `limit` transactions' events, oldest first, and the chart's points. */
 export async function history(
   market: Address,
@@ -80,17 +104,7 @@ export async function history(
   const activity: Activity[] = [];
   const base58 = getBase58Encoder();
   const ordered = [...signatures].filter((s) => s.err === null).reverse();
-  const transactions = await Promise.all(
-    ordered.map((s) =>
-      rpc
-        .getTransaction(s.signature, {
-          encoding: 'json',
-          maxSupportedTransactionVersion: 0,
-          commitment: 'confirmed',
-        })
-        .send(),
-    ),
-  );
+  const transactions = await Promise.all(ordered.map((s) => transaction(s.signature)));
   transactions.forEach((tx, i) => {
     const sig = ordered[i]!;
     if (!tx?.meta) return;

@@ -12,7 +12,7 @@ import { history, type Activity, type Point } from './history';
 import { formatUnits, leverage, listMarkets, loadMarket, status, usd, type Loaded } from './market';
 import { openRequests, type OpenRequest } from './ops';
 import { Chart, DemoControls, Figures, OperationForm, Requests, type Balances, type Session } from './views';
-import { connect, disconnect, registerTestWallet, watchWallets } from './wallets';
+import { connect, disconnect, onAccountsChanged, registerTestWallet, watchWallets } from './wallets';
 import './style.css';
 
 if (IS_LOCAL) registerTestWallet();
@@ -30,6 +30,14 @@ function WalletBar({
   const [error, setError] = useState('');
   const [lamports, setLamports] = useState<bigint | undefined>();
   useEffect(() => watchWallets(CHAIN, setWallets), []);
+  // The wallet may switch or drop the account on its side (standard:events).
+  useEffect(() => {
+    if (!session) return;
+    return onAccountsChanged(session.wallet, (accounts) => {
+      const next = accounts[0];
+      setSession(next ? { wallet: session.wallet, account: next } : undefined);
+    });
+  }, [session?.wallet]);
   useEffect(() => {
     if (!session) return;
     let live = true;

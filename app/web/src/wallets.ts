@@ -58,6 +58,17 @@ export async function connect(wallet: Wallet): Promise<WalletAccount> {
   return account;
 }
 
+/** Call `listener` when the wallet's accounts change (`standard:events`); returns the unsubscribe. */
+export function onAccountsChanged(
+  wallet: Wallet,
+  listener: (accounts: readonly WalletAccount[]) => void,
+): (() => void) | undefined {
+  const events = (wallet.features as Partial<StandardEventsFeature>)[StandardEvents];
+  return events?.on('change', ({ accounts }) => {
+    if (accounts) listener(accounts);
+  });
+}
+
 export async function disconnect(wallet: Wallet): Promise<void> {
   const feature = (wallet.features as Partial<StandardDisconnectFeature>)[StandardDisconnect];
   await feature?.disconnect();

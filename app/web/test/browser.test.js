@@ -258,7 +258,7 @@ test('a refused operation shows the program error by name, and nothing is sent',
   assert.deepEqual(pageErrors, []);
 });
 
-test('a wallet injected as an extension is found through the Wallet Standard, funds and withdraws', async () => {
+test('a wallet injected as an extension is found through the Wallet Standard, funds, withdraws and disconnects', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 960 } });
   await context.addInitScript({ content: readFileSync(path.join(here, 'injected-wallet.js'), 'utf8') });
   const other = await context.newPage();
@@ -299,6 +299,10 @@ test('a wallet injected as an extension is found through the Wallet Standard, fu
   assert.ok(Math.abs((await amountOn('balance-underlying')) - (95 + back)) < 1e-9);
   assert.ok(back > 4.9 && back < 5, `${back} units back`);
   assert.equal(await other.evaluate(() => window.__injectedSignatures), 2, 'the injected wallet signed both');
+  // The wallet drops the connection on its side: the app lets go of the account.
+  await other.evaluate(() => window.__injectedDisconnect());
+  await other.getByTestId('connect-injected-test-wallet').waitFor();
+  assert.equal(await other.getByTestId('wallet-address').count(), 0);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -57,6 +57,12 @@
     return signed;
   }
   let accounts = [];
+  const listeners = [];
+  // What the extension's own UI would do: drop the connection (the app must notice).
+  window.__injectedDisconnect = () => {
+    accounts = [];
+    for (const l of listeners) l({ accounts });
+  };
   const wallet = {
     version: '1.0.0',
     name: 'Injected test wallet',
@@ -80,7 +86,13 @@
           return { accounts };
         },
       },
-      'standard:events': { version: '1.0.0', on: () => () => {} },
+      'standard:events': {
+        version: '1.0.0',
+        on: (_event, listener) => {
+          listeners.push(listener);
+          return () => listeners.splice(listeners.indexOf(listener), 1);
+        },
+      },
       'solana:signTransaction': {
         version: '1.0.0',
         supportedTransactionVersions: ['legacy', 0],
