@@ -18,7 +18,7 @@ import {
 } from '@lever/client';
 import { events as idlEvents } from '../../../idls/lever.json';
 import { rpc } from './chain';
-import { marks, PPM } from './market';
+import { marks, priceUsd as usdPerToken } from './figures';
 
 /** Anchor's tag on an `emit_cpi!` instruction's data, before the event's own discriminator. */
 const EVENT_IX_TAG = [0xe4, 0x45, 0xa5, 0x2e, 0x51, 0xcb, 0x9a, 0x1d];
@@ -137,7 +137,7 @@ export async function history(
           event: event.name,
           ltNav: m.ltNav,
           leveragePpm: m.leveragePpm,
-          priceUsd: Number((price * 10n ** BigInt(decimals) * PPM) / 10n ** 36n) / 1e6,
+          priceUsd: usdPerToken(price, decimals),
         });
       }
     }

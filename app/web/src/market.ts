@@ -1,6 +1,6 @@
-// What the app shows of a market: the books read through the generated client, priced the way the
-// program prices them (app/sdk/src/ops/status.rs and programs/lever/src/math/pool.rs, ported for
-// display: NAVs, leverage, utilization, the funding rate at that utilization).
+// What the app shows of a market: its account read through the generated client, its share tokens'
+// names, its oracle's latest update and the clock, and the figures of `figures.ts` at the price
+// the program would use (the SDK's `ops::market_status`).
 import { getBase58Decoder, getBase64Encoder, type Address } from '@solana/kit';
 import {
   LEVER_PROGRAM_ADDRESS,
@@ -17,14 +17,9 @@ import {
   type PriceFeedMessage,
 } from '@lever/client';
 import { clock, rpc } from './chain';
+import { accrue, marks, PPM, priceUnits, ratePpm, type Books, type Marks } from './figures';
 
-export const PPM = 1_000_000n;
-/** Value units per USD (value is 1e-18 USD). */
-export const VALUE_PER_USD = 10n ** 18n;
-/** `value_of(units, price) = units * price / PRICE_SCALE`. */
-export const PRICE_SCALE = 10n ** 18n;
-/** Pyth's (price, expo) becomes price units by 10^(expo + 36 - decimals). */
-const PRICE_EXPONENT_OFFSET = 36;
+export * from './figures';
 
 export type Loaded = {
   address: Address;
@@ -108,25 +103,6 @@ export async function priceMessage(account: Address): Promise<PriceFeedMessage |
   return data.length > 8 ? getPriceUpdateV2Decoder().decode(data, 8).priceMessage : undefined;
 }
 
-/** Pyth's mantissa and exponent in price units for `decimals` (as `scale_mantissa`, rounding down). */
-export function priceUnits(mantissa: bigint, exponent: number, decimals: number): bigint {
-  const shift = exponent + PRICE_EXPONENT_OFFSET - decimals;
-  return shift >= 0 ? mantissa * 10n ** BigInt(shift) : mantissa / 10n ** BigInt(-shift);
-}
-
-/** USD per whole underlying token at `price` (price units). */
-export function priceUsd(price: bigint, decimals: number): number {
-  return Number((price * 10n ** BigInt(decimals) * 1_000_000n) / (VALUE_PER_USD * PRICE_SCALE)) / 1e6;
-}
-
-export type Books = {
-  exposure: bigint;
-  debt: bigint;
-  idle: bigint;
-  ltSupply: bigint;
-  ftSupply: bigint;
-};
-
 export function books(m: Market): Books {
   return {
     exposure: m.exposure,
@@ -135,44 +111,6 @@ export function books(m: Market): Books {
     ltSupply: m.ltSupply,
     ftSupply: m.ftSupply,
   };
-}
-
-export type Marks = {
-  /** USD per whole LT / FT. */
-  ltNav: number;
-  ftNav: number;
-  /** PPM; undefined while the leveraged pool is empty or insolvent. */
-  leveragePpm: bigint | undefined;
-  utilizationPpm: bigint;
-};
-
-const valueOf = (units: bigint, price: bigint) => (units * price) / PRICE_SCALE;
-
-/** NAVs, leverage and utilization of `b` at `price` (pool.rs: E = N*P - D, F = min(D, N*P) + I*P). */
-export function marks(b: Books, price: bigint, decimals: number): Marks {
-  const exposureValue = valueOf(b.exposure, price);
-  const equity = exposureValue - b.debt;
-  const funding = (b.debt < exposureValue ? b.debt : exposureValue) + valueOf(b.idle, price);
-  const whole = 10n ** BigInt(decimals);
-  const usd = (value: bigint) => Number((value * 1_000_000n) / VALUE_PER_USD) / 1e6;
-  // Utilization rounds up and is at most 100% (funding.rs `utilization_ppm`).
-  const utilization = funding === 0n ? 0n : (b.debt * PPM + funding - 1n) / funding;
-  return {
-    ltNav: equity > 0n && b.ltSupply > 0n ? usd((equity * whole) / b.ltSupply) : 0,
-    ftNav: b.ftSupply > 0n ? usd((funding * whole) / b.ftSupply) : 0,
-    leveragePpm: equity > 0n ? (exposureValue * PPM) / equity : undefined,
-    utilizationPpm: utilization > PPM ? PPM : utilization,
-  };
-}
-
-/** The funding curve's yearly rate at `u` (funding.rs `rate_ppm`). */
-export function fundingRatePpm(m: Market, u: bigint): bigint {
-  const p = m.params;
-  const util = u > PPM ? PPM : u;
-  const kink = p.kinkPpm < 1n ? 1n : p.kinkPpm > PPM - 1n ? PPM - 1n : p.kinkPpm;
-  return util <= kink
-    ? p.baseRatePpm + (p.slope1Ppm * util) / kink
-    : p.baseRatePpm + p.slope1Ppm + (p.slope2Ppm * (util - kink)) / (PPM - kink);
 }
 
 export type Status = Marks & {
@@ -186,6 +124,9 @@ export type Status = Marks & {
   oracleAge: bigint | undefined;
 };
 
+/** The market as the next instruction sees it (the SDK's `ops::market_status`): priced at the
+ *  oracle when it is fresh enough for the program, else at the last price used, with funding
+ *  accrued to the chain's clock first. */
 export function status(l: Loaded): Status {
   const m = l.market;
   const oracleAge = l.oracle ? l.now - l.oracle.publishTime : undefined;
@@ -195,7 +136,7 @@ export function status(l: Loaded): Status {
     oracleAge <= m.params.maxPriceAgeSecs &&
     l.oracle.price > 0n;
   const price = fresh ? priceUnits(l.oracle!.price, l.oracle!.exponent, m.decimals) : wide(m.lastPrice);
-  const b = books(m);
+  const b = price > 0n ? accrue(books(m), m.params, price, l.now - m.lastAccrualTs) : books(m);
   const mk = marks(b, price, m.decimals);
   const target = m.params.targetLeveragePpm;
   const delta = (target * m.params.bandPpm) / PPM;
@@ -212,36 +153,10 @@ export function status(l: Loaded): Status {
     ...mk,
     price,
     pricedAt: fresh ? 'oracle' : 'last',
-    fundingRatePpm: fundingRatePpm(m, mk.utilizationPpm),
+    fundingRatePpm: ratePpm(m.params, mk.utilizationPpm),
     band,
     bandState,
     lastPriceAge: l.now - m.lastPublishTime,
     oracleAge,
   };
 }
-
-/** Raw units as a decimal string (`1500000000`, 9 -> `1.5`). */
-export function formatUnits(raw: bigint, decimals: number): string {
-  const negative = raw < 0n;
-  const abs = negative ? -raw : raw;
-  const whole = abs / 10n ** BigInt(decimals);
-  const frac = (abs % 10n ** BigInt(decimals)).toString().padStart(decimals, '0').replace(/0+$/, '');
-  return `${negative ? '-' : ''}${whole}${frac ? '.' + frac : ''}`;
-}
-
-/** A decimal string as raw units, or undefined when it is not a non-negative amount with at most `decimals` places. */
-export function parseUnits(text: string, decimals: number): bigint | undefined {
-  const t = text.trim();
-  if (!/^\d+(\.\d*)?$|^\.\d+$/.test(t)) return undefined;
-  const [whole = '0', frac = ''] = t.split('.');
-  if (frac.length > decimals) return undefined;
-  return (
-    BigInt(whole || '0') * 10n ** BigInt(decimals) +
-    BigInt((frac + '0'.repeat(decimals)).slice(0, decimals) || '0')
-  );
-}
-
-export const percent = (ppm: bigint) => `${(Number(ppm) / 1e4).toFixed(2)}%`;
-export const leverage = (ppm: bigint) => `${(Number(ppm) / 1e6).toFixed(2)}x`;
-export const usd = (v: number, digits = 4) =>
-  `$${v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: digits })}`;
