@@ -173,6 +173,12 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Self {
+        Self::with_donation(0).await
+    }
+
+    /// [`Fixture::new`] with `donation` lamports sent first to every address the vault then
+    /// creates (its state and token accounts, bob's position): anyone can, and it must not matter.
+    async fn with_donation(donation: u64) -> Self {
         let mut h = Harness::on_chain(chain().await, MarketOpts::default()).await;
         let lp = h.user(sol(110.0)).await;
         h.deposit(&lp, sol(100.0)).await.expect("funding");
@@ -182,12 +188,18 @@ impl Fixture {
         h.write_price(&price);
 
         let vault = Vault::of(h.keys.market);
+        let bob = h.user(sol(20.0)).await;
+        if donation > 0 {
+            let position = vault.position(&bob.pubkey());
+            for address in [vault.state, vault.underlying, vault.lt, position] {
+                h.chain.airdrop(&address, donation).await.expect("donation");
+            }
+        }
         let payer = h.chain.payer_pubkey();
         h.send(&[initialize_vault_ix(payer, &h.keys, &vault)], &[])
             .await
             .expect("initialize_vault");
         h.tracked.extend([vault.underlying, vault.lt]);
-        let bob = h.user(sol(20.0)).await;
         h.chain
             .airdrop(&bob.pubkey(), 1_000_000_000)
             .await
@@ -302,6 +314,74 @@ impl Fixture {
 /// A market account's books, byte for byte (zero-copy, so its bytes are the account's).
 fn bytes_of(market: &lever::state::Market) -> Vec<u8> {
     bytemuck::bytes_of(market).to_vec()
+}
+
+/// Anyone may send lamports to an address before it exists, and every address the vault creates
+/// is known in advance. Pre-funded (below and above their rent): the vault's state and token
+/// accounts, bob's position, and the pending deposit of the vault's next nonce with its LT account.
+/// Each is created anyway, owned by its program, rent-exempt and keeping the donation, and the
+/// vault works: an instant deposit, then a two-step one settled and claimed. (Anchor 1.2's `init`
+/// would take a system instruction this runtime refuses: the vault could never open, bob never
+/// hold a position, and nonce 0 would block every later two-step deposit.)
+#[tokio::test]
+async fn cpi_prefunded_vault_addresses_do_not_block_the_vault() {
+    for donation in [1_000_000u64, 100_000_000] {
+        let mut f = Fixture::with_donation(donation).await;
+        let (pending, pending_lt) = f.pending(0);
+        for address in [pending, pending_lt] {
+            f.h.chain.airdrop(&address, donation).await.expect("donation");
+        }
+        let position = f.vault.position(&f.bob.pubkey());
+        for (address, owner) in [
+            (f.vault.state, lever_vault::ID),
+            (position, lever_vault::ID),
+            (f.vault.underlying, f.h.keys.underlying_token_program),
+            (f.vault.lt, TOKEN_2022),
+        ] {
+            let account = f.h.chain.account(&address).await.expect("rpc").expect("created");
+            assert_eq!(account.owner, owner, "owner of {address}");
+            let rent = f.h.chain.rent(account.data.len()).await.expect("rent");
+            assert!(
+                account.lamports >= rent.max(donation),
+                "{address}: {} lamports",
+                account.lamports
+            );
+        }
+        assert_eq!(f.position().await.owner, f.bob.pubkey());
+        assert_eq!(f.state().await.lever_market, f.h.keys.market);
+        // Created once: a second initialize_vault or open_position is refused and changes nothing.
+        let (state_before, position_before) = (f.raw(&f.vault.state.clone()).await, f.raw(&position).await);
+        let payer = f.h.chain.payer_pubkey();
+        let err =
+            f.h.send(&[initialize_vault_ix(payer, &f.h.keys, &f.vault)], &[])
+                .await
+                .expect_err("a second initialize_vault");
+        assert!(format!("{err:?}").contains("already in use"), "{err:?}");
+        let bob = f.bob.kp.insecure_clone();
+        let err =
+            f.h.send(&[open_position_ix(bob.pubkey(), &f.vault)], &[&bob])
+                .await
+                .expect_err("a second open_position");
+        assert!(format!("{err:?}").contains("already in use"), "{err:?}");
+        assert_eq!(f.raw(&f.vault.state.clone()).await, state_before);
+        assert_eq!(f.raw(&position).await, position_before);
+
+        let ix = f.deposit(sol(2.0), 1);
+        f.send_as_bob(ix).await;
+        assert!(f.position().await.lt > 0, "the instant deposit booked LT");
+        let (ix, request) = f.request_deposit(0, sol(1.0), 1);
+        f.send_as_bob(ix).await;
+        f.h.requests.push(request);
+        for (address, owner) in [(pending, lever_vault::ID), (pending_lt, TOKEN_2022)] {
+            let account = f.h.chain.account(&address).await.expect("rpc").expect("created");
+            assert_eq!(account.owner, owner, "owner of {address}");
+        }
+        let out = f.settle_at(&request, 100.2).await;
+        assert!(out.filled);
+        let lt = f.position().await.lt;
+        f.send_as_bob(f.claim(0)).await;
+        assert_eq!(f.position().await.lt, lt + out.amount_out);
+    }
 }
 
 // ----------------------------------------------------------------------------------------------

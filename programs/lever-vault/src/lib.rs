@@ -17,6 +17,14 @@
 //! of that deposit, and after a keeper settles it the depositor claims: the LT that arrived is
 //! booked to the position, or, if Lever refunded the units (or the request expired and was
 //! cancelled), they go back to the depositor.
+//!
+//! Every address the vault creates (its state, its token accounts, a position, a pending deposit
+//! and its LT account) is known in advance, and anyone can send it lamports first. Anchor 1.2's
+//! `init` then takes a system instruction this runtime refuses, so the address would be lost (a
+//! vault that can never open, a depositor who can never hold a position, a nonce that blocks every
+//! later two-step deposit). The vault creates them with Lever's `create_pda_account` /
+//! `create_token_account` instead, which top a funded address up to its rent, then allocate and
+//! assign it (`tests/cpi` `cpi_prefunded_vault_addresses_do_not_block_the_vault`).
 
 #![allow(unexpected_cfgs)]
 // Anchor's generated code and the #[program] dispatch trip these lints.
@@ -24,7 +32,7 @@
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{self, Mint, Token2022, TokenAccount, TokenInterface, TransferChecked};
-use lever::instructions::{MintLtOutcome, RedeemLtOutcome};
+use lever::instructions::{create_pda_account, create_token_account, MintLtOutcome, RedeemLtOutcome};
 use lever::program::Lever;
 use lever::state::Market;
 
@@ -50,26 +58,78 @@ pub mod lever_vault {
 
     /// Create the vault of a Lever market and its two token accounts (underlying and LT).
     pub fn initialize_vault(ctx: Context<InitializeVault>) -> Result<()> {
-        let state = &mut ctx.accounts.vault_state;
-        state.lever_market = ctx.accounts.lever_market.key();
-        state.underlying = ctx.accounts.vault_underlying.key();
-        state.lt = ctx.accounts.vault_lt.key();
-        state.total_lt = 0;
-        state.next_nonce = 0;
-        state.bump = ctx.bumps.vault_state;
-        Ok(())
+        let a = &ctx.accounts;
+        let (payer, system) = (a.payer.to_account_info(), a.system_program.to_account_info());
+        let state = a.vault_state.to_account_info();
+        let market = a.lever_market.key();
+        let bump = ctx.bumps.vault_state;
+        create_pda_account(
+            &payer,
+            &state,
+            &system,
+            8 + VaultState::INIT_SPACE,
+            &crate::ID,
+            &[VAULT_SEED, market.as_ref(), &[bump]],
+        )?;
+        create_token_account(
+            &payer,
+            &a.vault_underlying.to_account_info(),
+            &a.underlying_mint.to_account_info(),
+            &state,
+            &a.underlying_token_program.to_account_info(),
+            &system,
+            &[
+                VAULT_UNDERLYING_SEED,
+                state.key.as_ref(),
+                &[ctx.bumps.vault_underlying],
+            ],
+        )?;
+        create_token_account(
+            &payer,
+            &a.vault_lt.to_account_info(),
+            &a.lt_mint.to_account_info(),
+            &state,
+            &a.share_token_program.to_account_info(),
+            &system,
+            &[VAULT_LT_SEED, state.key.as_ref(), &[ctx.bumps.vault_lt]],
+        )?;
+        write_account(
+            &state,
+            &VaultState {
+                lever_market: market,
+                underlying: a.vault_underlying.key(),
+                lt: a.vault_lt.key(),
+                total_lt: 0,
+                next_nonce: 0,
+                bump,
+            },
+        )
     }
 
     /// Open the signer's (empty) position in a vault.
     pub fn open_position(ctx: Context<OpenPosition>) -> Result<()> {
-        let position = &mut ctx.accounts.position;
-        position.vault = ctx.accounts.vault_state.key();
-        position.owner = ctx.accounts.owner.key();
-        position.lt = 0;
-        position.units_deposited = 0;
-        position.units_withdrawn = 0;
-        position.bump = ctx.bumps.position;
-        Ok(())
+        let a = &ctx.accounts;
+        let position = a.position.to_account_info();
+        let (vault, owner, bump) = (a.vault_state.key(), a.owner.key(), ctx.bumps.position);
+        create_pda_account(
+            &a.owner.to_account_info(),
+            &position,
+            &a.system_program.to_account_info(),
+            8 + Position::INIT_SPACE,
+            &crate::ID,
+            &[POSITION_SEED, vault.as_ref(), owner.as_ref(), &[bump]],
+        )?;
+        write_account(
+            &position,
+            &Position {
+                vault,
+                owner,
+                lt: 0,
+                units_deposited: 0,
+                units_withdrawn: 0,
+                bump,
+            },
+        )
     }
 
     /// Take `amount` underlying units from the depositor, mint LT for them through Lever (at least
@@ -161,6 +221,27 @@ pub mod lever_vault {
             VaultError::WrongNonce
         );
         let a = &ctx.accounts;
+        let (payer, system) = (a.depositor.to_account_info(), a.system_program.to_account_info());
+        let pending = a.pending.to_account_info();
+        let (vault, pending_bump) = (a.vault_state.key(), ctx.bumps.pending);
+        let nonce_bytes = nonce.to_le_bytes();
+        create_pda_account(
+            &payer,
+            &pending,
+            &system,
+            8 + PendingDeposit::INIT_SPACE,
+            &crate::ID,
+            &[PENDING_SEED, vault.as_ref(), &nonce_bytes, &[pending_bump]],
+        )?;
+        create_token_account(
+            &payer,
+            &a.pending_lt.to_account_info(),
+            &a.lt_mint.to_account_info(),
+            &a.vault_state.to_account_info(),
+            &a.share_token_program.to_account_info(),
+            &system,
+            &[PENDING_LT_SEED, pending.key.as_ref(), &[ctx.bumps.pending_lt]],
+        )?;
         transfer(
             a.underlying_token_program.key(),
             a.depositor_underlying.to_account_info(),
@@ -202,13 +283,16 @@ pub mod lever_vault {
         )?;
         let a = &mut *ctx.accounts;
         a.vault_state.next_nonce = nonce.checked_add(1).ok_or(VaultError::MathOverflow)?;
-        let pending = &mut a.pending;
-        pending.vault = a.vault_state.key();
-        pending.owner = a.depositor.key();
-        pending.request = a.lever_request.key();
-        pending.amount = amount;
-        pending.bump = ctx.bumps.pending;
-        Ok(())
+        write_account(
+            &a.pending.to_account_info(),
+            &PendingDeposit {
+                vault: a.vault_state.key(),
+                owner: a.depositor.key(),
+                request: a.lever_request.key(),
+                amount,
+                bump: pending_bump,
+            },
+        )
     }
 
     /// After Lever closed the deposit's request (settled, or cancelled after expiry): book the LT
@@ -398,34 +482,16 @@ pub struct InitializeVault<'info> {
     pub underlying_mint: Box<InterfaceAccount<'info, Mint>>,
     #[account(address = lever_market.load()?.lt_mint @ VaultError::MintMismatch)]
     pub lt_mint: Box<InterfaceAccount<'info, Mint>>,
-    #[account(
-        init,
-        payer = payer,
-        space = 8 + VaultState::INIT_SPACE,
-        seeds = [VAULT_SEED, lever_market.key().as_ref()],
-        bump,
-    )]
-    pub vault_state: Box<Account<'info, VaultState>>,
-    #[account(
-        init,
-        payer = payer,
-        seeds = [VAULT_UNDERLYING_SEED, vault_state.key().as_ref()],
-        bump,
-        token::mint = underlying_mint,
-        token::authority = vault_state,
-        token::token_program = underlying_token_program,
-    )]
-    pub vault_underlying: Box<InterfaceAccount<'info, TokenAccount>>,
-    #[account(
-        init,
-        payer = payer,
-        seeds = [VAULT_LT_SEED, vault_state.key().as_ref()],
-        bump,
-        token::mint = lt_mint,
-        token::authority = vault_state,
-        token::token_program = share_token_program,
-    )]
-    pub vault_lt: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// CHECK: created by the handler at this PDA (a `VaultState`), whatever lamports it holds;
+    /// an existing one is refused by the system program's `allocate`.
+    #[account(mut, seeds = [VAULT_SEED, lever_market.key().as_ref()], bump)]
+    pub vault_state: UncheckedAccount<'info>,
+    /// CHECK: created by the handler at this PDA: the vault's underlying token account.
+    #[account(mut, seeds = [VAULT_UNDERLYING_SEED, vault_state.key().as_ref()], bump)]
+    pub vault_underlying: UncheckedAccount<'info>,
+    /// CHECK: created by the handler at this PDA: the vault's LT token account.
+    #[account(mut, seeds = [VAULT_LT_SEED, vault_state.key().as_ref()], bump)]
+    pub vault_lt: UncheckedAccount<'info>,
     #[account(address = lever_market.load()?.underlying_token_program @ VaultError::TokenProgramMismatch)]
     pub underlying_token_program: Interface<'info, TokenInterface>,
     pub share_token_program: Program<'info, Token2022>,
@@ -437,14 +503,9 @@ pub struct OpenPosition<'info> {
     #[account(mut)]
     pub owner: Signer<'info>,
     pub vault_state: Box<Account<'info, VaultState>>,
-    #[account(
-        init,
-        payer = owner,
-        space = 8 + Position::INIT_SPACE,
-        seeds = [POSITION_SEED, vault_state.key().as_ref(), owner.key().as_ref()],
-        bump,
-    )]
-    pub position: Box<Account<'info, Position>>,
+    /// CHECK: created by the handler at this PDA (a `Position`), whatever lamports it holds.
+    #[account(mut, seeds = [POSITION_SEED, vault_state.key().as_ref(), owner.key().as_ref()], bump)]
+    pub position: UncheckedAccount<'info>,
     pub system_program: Program<'info, System>,
 }
 
@@ -544,24 +605,13 @@ pub struct RequestDeposit<'info> {
         bump = position.bump,
     )]
     pub position: Box<Account<'info, Position>>,
-    #[account(
-        init,
-        payer = depositor,
-        space = 8 + PendingDeposit::INIT_SPACE,
-        seeds = [PENDING_SEED, vault_state.key().as_ref(), &nonce.to_le_bytes()],
-        bump,
-    )]
-    pub pending: Box<Account<'info, PendingDeposit>>,
-    #[account(
-        init,
-        payer = depositor,
-        seeds = [PENDING_LT_SEED, pending.key().as_ref()],
-        bump,
-        token::mint = lt_mint,
-        token::authority = vault_state,
-        token::token_program = share_token_program,
-    )]
-    pub pending_lt: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// CHECK: created by the handler at this PDA (a `PendingDeposit`), whatever lamports it holds.
+    #[account(mut, seeds = [PENDING_SEED, vault_state.key().as_ref(), &nonce.to_le_bytes()], bump)]
+    pub pending: UncheckedAccount<'info>,
+    /// CHECK: created by the handler at this PDA: the deposit's LT token account (Lever's request
+    /// pays its output there).
+    #[account(mut, seeds = [PENDING_LT_SEED, pending.key().as_ref()], bump)]
+    pub pending_lt: UncheckedAccount<'info>,
     #[account(
         mut,
         token::mint = underlying_mint,
@@ -684,4 +734,11 @@ pub enum VaultError {
     RequestStillOpen,
     #[msg("This pending deposit belongs to another depositor")]
     NotYourDeposit,
+}
+
+/// Write `value` (discriminator and borsh) into the account just created for it.
+fn write_account<T: AccountSerialize>(account: &AccountInfo, value: &T) -> Result<()> {
+    let mut data = account.try_borrow_mut_data()?;
+    let mut writer: &mut [u8] = &mut data;
+    value.try_serialize(&mut writer)
 }
