@@ -221,6 +221,33 @@ test('a two-step mint whose price at tau misses its min-out is refunded, by name
   await until('the price back', async () => /\$153\.00/.test(await text('oracle')));
 });
 
+test('a two-step redemption nobody settles is cancelled after expiry and the LT comes back', async () => {
+  const lt = await amount('balance-lt');
+  await page.getByTestId('tab-redeem').click();
+  await page.getByTestId('instant').uncheck();
+  await fill('amount', '0.25');
+  await fill('min-out', '');
+  await page.getByTestId('preview').click();
+  await page.getByTestId('tau').waitFor();
+  await page.getByTestId('send').click();
+  await page.getByTestId('sent').waitFor();
+  await page.getByTestId('request').waitFor();
+  await until('the LT in escrow', async () => Math.abs((await amount('balance-lt')) - (lt - 0.25)) < 1e-9);
+  assert.ok(await page.getByTestId('cancel').isDisabled(), 'no cancel before expiry');
+  // Past the 600 s window with no settlement (the clock moves, no price is published).
+  await rpc(node.url, 'lever_advanceClock', [700]);
+  await until('expired', async () => /expired/.test(await text('request-state')));
+  await page.getByTestId('cancel').click();
+  await page.getByTestId('settled').waitFor();
+  assert.match(await text('settled'), /Cancelled/);
+  await until('the LT back', async () => (await amount('balance-lt')) === lt);
+  await until('the request closed', async () => (await page.getByTestId('no-requests').count()) === 1);
+  // A fresh price again for what follows.
+  await rpc(node.url, 'lever_setPrice', [153]);
+  await until('a fresh oracle', async () => /, 0s old/.test(await text('oracle')));
+  await page.getByTestId('tab-mint').click();
+});
+
 test('a price that moves between the preview and the send: the send is refused by name', async () => {
   const lt = await amount('balance-lt');
   await page.getByTestId('tab-mint').click();
