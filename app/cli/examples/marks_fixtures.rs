@@ -34,20 +34,12 @@ impl Rng {
     }
 }
 
+/// The demo market's parameters with a random target, band and funding curve.
 fn params(rng: &mut Rng) -> MarketParams {
     let kink = rng.below(1_000_001);
     MarketParams {
         target_leverage_ppm: 2_000_000 + rng.below(8_000_001),
         band_ppm: 10_000 + rng.below(190_000),
-        mint_fee_ppm: 3_000,
-        redeem_fee_ppm: 2_000,
-        deposit_fee_ppm: 1_000,
-        withdraw_fee_ppm: 1_000,
-        max_price_age_secs: 60,
-        max_conf_ppm: 20_000,
-        conf_multiplier_ppm: 1_000_000,
-        exposure_cap: u64::MAX,
-        max_utilization_ppm: 900_000,
         base_rate_ppm: rng.below(100_001),
         // Both ends of the kink's range too (the program clamps it to 1..PPM-1).
         kink_ppm: match rng.below(8) {
@@ -57,13 +49,7 @@ fn params(rng: &mut Rng) -> MarketParams {
         },
         slope1_ppm: rng.below(500_001),
         slope2_ppm: rng.below(5_000_001),
-        settle_delay_secs: 10,
-        settle_window_secs: 600,
-        min_settle_tip_lamports: 5_000,
-        instant_max_age_secs: 5,
-        instant_fee_ppm: 3_000,
-        instant_max_conf_ppm: 10_000,
-        instant_slot_cap: u64::MAX,
+        ..lever_testkit::localnet::demo_params()
     }
 }
 

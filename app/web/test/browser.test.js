@@ -62,6 +62,21 @@ async function until(what, f, p = page) {
 async function fill(id, value, p = page) {
   await p.getByTestId(id).fill(value);
 }
+/** Open a two-step `flow` of `amount` from the form (min-out from the quote less `slippage` %),
+ *  and wait until the app lists the request. */
+async function openRequest(flow, amount, slippage = '1') {
+  await page.getByTestId(`tab-${flow}`).click();
+  await page.getByTestId('instant').uncheck();
+  await fill('amount', amount);
+  await fill('min-out', '');
+  await fill('slippage', slippage);
+  await page.getByTestId('preview').click();
+  await page.getByTestId('tau').waitFor();
+  await page.getByTestId('send').click();
+  await page.getByTestId('sent').waitFor();
+  await page.getByTestId('request').waitFor();
+}
+
 const LAUNCH_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -128,14 +143,7 @@ test('a new price moves the LT NAV by about three times the price move', async (
 
 test('a two-step mint waits for tau, then settles at the price published after it', async () => {
   const lt = await amount('balance-lt');
-  await page.getByTestId('instant').uncheck();
-  await fill('amount', '1');
-  await fill('min-out', '');
-  await page.getByTestId('preview').click();
-  await page.getByTestId('tau').waitFor();
-  await page.getByTestId('send').click();
-  await page.getByTestId('sent').waitFor();
-  await page.getByTestId('request').waitFor();
+  await openRequest('mint', '1');
   assert.match(await text('request-state'), /waiting for tau/);
   assert.equal(await amount('balance-underlying'), 97, 'the unit waits in escrow');
   assert.ok(await page.getByTestId('settle').isDisabled(), 'nothing to settle at before tau');
@@ -195,16 +203,7 @@ test('the figures are those `lever status` computes from the same chain', async 
 test('a two-step mint whose price at tau misses its min-out is refunded, by name', async () => {
   const underlying = await amount('balance-underlying');
   const lt = await amount('balance-lt');
-  await page.getByTestId('tab-mint').click();
-  await page.getByTestId('instant').uncheck();
-  await fill('amount', '1');
-  await fill('min-out', '');
-  await fill('slippage', '1');
-  await page.getByTestId('preview').click();
-  await page.getByTestId('tau').waitFor();
-  await page.getByTestId('send').click();
-  await page.getByTestId('sent').waitFor();
-  await page.getByTestId('request').waitFor();
+  await openRequest('mint', '1');
   // The world moves without the app: at tau the price is 4% higher, so a unit buys about 12% fewer
   // LT than the quote the min-out came from. The chain's clock stands still between reads, so the
   // seconds the app shows are exactly the way to tau.
@@ -223,15 +222,7 @@ test('a two-step mint whose price at tau misses its min-out is refunded, by name
 
 test('a two-step redemption nobody settles is cancelled after expiry and the LT comes back', async () => {
   const lt = await amount('balance-lt');
-  await page.getByTestId('tab-redeem').click();
-  await page.getByTestId('instant').uncheck();
-  await fill('amount', '0.25');
-  await fill('min-out', '');
-  await page.getByTestId('preview').click();
-  await page.getByTestId('tau').waitFor();
-  await page.getByTestId('send').click();
-  await page.getByTestId('sent').waitFor();
-  await page.getByTestId('request').waitFor();
+  await openRequest('redeem', '0.25');
   await until('the LT in escrow', async () => Math.abs((await amount('balance-lt')) - (lt - 0.25)) < 1e-9);
   assert.ok(await page.getByTestId('cancel').isDisabled(), 'no cancel before expiry');
   // Past the 600 s window with no settlement (the clock moves, no price is published).
