@@ -29,7 +29,8 @@
 //! trying to unpause, a stranger) and unpausing; `update_market` (1-3 parameters within bounds,
 //! sometimes one out of bounds, sometimes a stranger); `withdraw_fees` (part, all, zero, too much,
 //! wrong destination, stranger); `reopen_market` (after a wipe-out, or refused); two-step admin
-//! transfer (and strangers trying); direct donations to the vault.
+//! transfer (and strangers trying); direct donations to the vault; `update_share_metadata` of the LT
+//! or FT (fields kept, changed, emptied or past their limits; a stranger), the metadata read back.
 //!
 //! Checked after every step, landed or refused (see `seq.rs`; `tests/lib.rs`'s `Harness::check`
 //! covers the first two, here without panicking so the seed and log can be printed, and with

@@ -12,11 +12,11 @@ use lever::constants::{pause, MAX_BAND_PPM, MAX_FEE_PPM, MIN_BAND_PPM, PPM};
 use lever::error::LeverError;
 use lever::instructions::{
     DepositFundingOutcome, Filled, MintLtOutcome, RebalanceOutcome, RedeemLtOutcome, RequestReceipt,
-    SettleOutcome, Settled, WithdrawFundingOutcome,
+    SettleOutcome, Settled, UpdateShareMetadataArgs, WithdrawFundingOutcome,
 };
 use lever::math::{band_status, scale_mantissa, units_for_value, utilization_ppm, BandStatus, Rounding};
 use lever::oracle::{Now, ValidPrice};
-use lever::state::{Market, MarketParams, Request, RequestArgs, RequestKind, UpdateMarketParams};
+use lever::state::{Market, MarketParams, Request, RequestArgs, RequestKind, ShareKind, UpdateMarketParams};
 use lever_sdk::cluster::Landed;
 use lever_sdk::ix;
 use lever_sdk::pyth::{PriceInput, Verification};
@@ -112,6 +112,7 @@ enum Kind {
     Request,
     Settle,
     Cancel,
+    ShareMetadata,
 }
 
 impl Kind {
@@ -132,6 +133,7 @@ impl Kind {
             Kind::Request => "request_*",
             Kind::Settle => "settle_request",
             Kind::Cancel => "cancel_request",
+            Kind::ShareMetadata => "update_share_metadata",
         }
     }
 
@@ -593,7 +595,7 @@ impl Seq {
         // The price moved since the market last used one: a keeper's moment.
         let moved = m.last_price.get() != self.feed.mid && m.exposure > 0;
         let open = self.open.len() as u32;
-        let weights: [u32; 18] = [
+        let weights: [u32; 19] = [
             16, // 0 mint
             match (any_lt, wiped) {
                 (false, _) => 0,
@@ -616,6 +618,7 @@ impl Seq {
             14, // 15 two-step request
             if open > 0 { 10 + 4 * open } else { 0 }, // 16 settle
             if open > 0 { 3 } else { 0 }, // 17 cancel
+            1,  // 18 share metadata
         ];
         match self.rng.weighted(&weights) {
             0 => self.random_mint().await,
@@ -639,7 +642,8 @@ impl Seq {
             14 => self.admin_transfer().await,
             15 => self.random_request().await,
             16 => self.random_settle().await,
-            _ => self.random_cancel().await,
+            17 => self.random_cancel().await,
+            _ => self.random_share_metadata().await,
         }
     }
 
@@ -1986,6 +1990,93 @@ impl Seq {
             })?;
         }
         Ok(())
+    }
+
+    /// `update_share_metadata` of the LT or FT: fields kept, changed, emptied or past their
+    /// limits, by the admin or a stranger. The refusal is predicted in the handler's order
+    /// (signer, then an empty update, then the limits); a landed one writes exactly the fields
+    /// given, keeps the mint rent-exempt and moves nothing else.
+    async fn random_share_metadata(&mut self) -> Res {
+        use lever::constants::{MAX_NAME_LEN, MAX_SYMBOL_LEN, MAX_URI_LEN};
+        let share = if self.rng.chance(0.5) {
+            ShareKind::Lt
+        } else {
+            ShareKind::Ft
+        };
+        let mint = self.h.keys.share_mint(share);
+        let current = self.metadata(&mint).await;
+        let stranger = self.rng.chance(0.1);
+        let mut field = |max: usize| -> Option<String> {
+            match self.rng.below(6) {
+                0 | 1 => None,
+                2 => Some(String::new()),
+                3 => Some("x".repeat(max + 1 + self.rng.below(4) as usize)),
+                4 => Some("y".repeat(max)),
+                _ => Some("z".repeat(self.rng.range(1, max as u64) as usize)),
+            }
+        };
+        let args = UpdateShareMetadataArgs {
+            share,
+            name: field(MAX_NAME_LEN),
+            symbol: field(MAX_SYMBOL_LEN),
+            uri: field(MAX_URI_LEN),
+        };
+        let after = (
+            args.name.clone().unwrap_or_else(|| current.0.clone()),
+            args.symbol.clone().unwrap_or_else(|| current.1.clone()),
+            args.uri.clone().unwrap_or_else(|| current.2.clone()),
+        );
+        let within =
+            |text: &str, max: usize, empty_ok: bool| (empty_ok || !text.is_empty()) && text.len() <= max;
+        let expect = if stranger {
+            Expect::Refuse(u32::from(LeverError::Unauthorized))
+        } else if args.name.is_none() && args.symbol.is_none() && args.uri.is_none() {
+            Expect::Refuse(u32::from(LeverError::NothingToUpdate))
+        } else if !(within(&after.0, MAX_NAME_LEN, false)
+            && within(&after.1, MAX_SYMBOL_LEN, false)
+            && within(&after.2, MAX_URI_LEN, true))
+        {
+            Expect::Refuse(u32::from(LeverError::InvalidMetadata))
+        } else {
+            Expect::Land
+        };
+        let signer = if stranger {
+            Keypair::new()
+        } else {
+            self.h.admin.insecure_clone()
+        };
+        let desc = format!(
+            "{} update_share_metadata {share:?} (name {:?}, symbol {:?}, uri {} bytes)",
+            if stranger { "stranger" } else { "admin" },
+            args.name.as_ref().map(String::len),
+            args.symbol.as_ref().map(String::len),
+            args.uri.as_ref().map_or("kept".into(), |u| u.len().to_string()),
+        );
+        let market_before = self.h.market().await;
+        let ix = ix::update_share_metadata(signer.pubkey(), &self.h.keys, args);
+        if self
+            .exec(Kind::ShareMetadata, desc, &[ix], vec![signer], expect)
+            .await?
+            .is_some()
+        {
+            let written = self.metadata(&mint).await;
+            let account = self.h.chain.account(&mint).await.expect("rpc").expect("mint");
+            let rent = self.h.chain.rent(account.data.len()).await.expect("rent");
+            self.ensure(written == after, || {
+                format!("metadata {written:?}, expected {after:?}")
+            })?;
+            self.ensure(account.lamports >= rent, || {
+                format!("mint {mint} not rent-exempt")
+            })?;
+            self.check_market(&market_before).await?;
+        }
+        Ok(())
+    }
+
+    /// (name, symbol, uri) of a share mint.
+    async fn metadata(&mut self, mint: &Pubkey) -> (String, String, String) {
+        let account = self.h.chain.account(mint).await.expect("rpc").expect("mint");
+        lever_sdk::accounts::token_metadata(&account.data).expect("token metadata")
     }
 
     async fn random_reopen(&mut self) -> Res {
