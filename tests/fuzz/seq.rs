@@ -2177,6 +2177,12 @@ impl Seq {
                     .await?
                     .is_some()
                 {
+                    // A real admin key holds SOL: it pays the rent a longer share metadata needs.
+                    self.h
+                        .chain
+                        .airdrop(&next.pubkey(), 10_000_000_000)
+                        .await
+                        .expect("airdrop");
                     self.pending_admin = Some(next);
                 }
             }
