@@ -32,7 +32,9 @@
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{self, Mint, Token2022, TokenAccount, TokenInterface, TransferChecked};
-use lever::instructions::{create_pda_account, create_token_account, MintLtOutcome, RedeemLtOutcome};
+use lever::instructions::{
+    create_pda_account, create_token_account, write_account, MintLtOutcome, RedeemLtOutcome,
+};
 use lever::program::Lever;
 use lever::state::Market;
 
@@ -734,11 +736,4 @@ pub enum VaultError {
     RequestStillOpen,
     #[msg("This pending deposit belongs to another depositor")]
     NotYourDeposit,
-}
-
-/// Write `value` (discriminator and borsh) into the account just created for it.
-fn write_account<T: AccountSerialize>(account: &AccountInfo, value: &T) -> Result<()> {
-    let mut data = account.try_borrow_mut_data()?;
-    let mut writer: &mut [u8] = &mut data;
-    value.try_serialize(&mut writer)
 }

@@ -81,6 +81,14 @@ pub fn create_pda_account<'info>(
     )
 }
 
+/// Write `value` (its discriminator, then borsh) into an account just created for it by
+/// [`create_pda_account`] (zeroed data of `value`'s size or more): what Anchor's `init` then
+/// `exit` do for a borsh account. Also for programs that compose Lever (`programs/lever-vault`).
+pub fn write_account<T: AccountSerialize>(account: &AccountInfo, value: &T) -> Result<()> {
+    let mut data = account.try_borrow_mut_data()?;
+    value.try_serialize(&mut &mut data[..])
+}
+
 /// Write `T`'s discriminator into a freshly created account of this program and return its body
 /// for the handler to fill (what `AccountLoader::load_init` gives after `init`).
 pub fn init_zero_copy<'a, T: bytemuck::Pod + Discriminator>(

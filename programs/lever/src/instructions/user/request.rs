@@ -244,12 +244,8 @@ pub fn open_request_handler(
         tau,
         expires_at,
     };
-    {
-        // The account was created above with zeroed data: write the discriminator and the body.
-        let info = ctx.accounts.request.to_account_info();
-        let mut data = info.try_borrow_mut_data()?;
-        request.try_serialize(&mut &mut data[..])?;
-    }
+    // The account was created above with zeroed data: write the discriminator and the body.
+    write_account(&ctx.accounts.request.to_account_info(), &request)?;
     publish_return_data(&receipt)?;
     Ok(receipt)
 }
