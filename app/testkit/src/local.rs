@@ -274,10 +274,23 @@ pub async fn ata_wallet(
 ) -> Result<(Keypair, Pubkey)> {
     let kp = Keypair::new();
     chain.airdrop(&kp.pubkey(), lamports).await?;
+    let account = fund_associated(chain, keys, mint_authority, &kp.pubkey(), units).await?;
+    Ok((kp, account))
+}
+
+/// `units` of the underlying into `owner`'s associated token account, created first if missing
+/// (the ATA program's `CreateIdempotent`, paid by the chain's payer). Returns that account.
+pub async fn fund_associated(
+    chain: &mut Chain,
+    keys: &MarketKeys,
+    mint_authority: &Keypair,
+    owner: &Pubkey,
+    units: u64,
+) -> Result<Pubkey> {
     let payer = chain.payer_pubkey();
     let create = ix::create_associated_token_account_idempotent(
         payer,
-        kp.pubkey(),
+        *owner,
         keys.underlying_mint,
         keys.underlying_token_program,
     );
@@ -286,12 +299,12 @@ pub async fn ata_wallet(
         .await
         .map_err(|e| anyhow!("create the associated token account: {e}"))?;
     let account = lever_sdk::pda::associated_token_account(
-        &kp.pubkey(),
+        owner,
         &keys.underlying_mint,
         &keys.underlying_token_program,
     );
     if units > 0 {
         fund(chain, keys, mint_authority, &account, units).await?;
     }
-    Ok((kp, account))
+    Ok(account)
 }

@@ -481,29 +481,12 @@ impl Node {
         };
         let _w = self.writes.lock().await;
         let mut chain = self.cluster.chain().await;
-        let account = lever_sdk::pda::associated_token_account(
-            &owner,
-            &keys.underlying_mint,
-            &keys.underlying_token_program,
-        );
         if lamports > 0 {
             chain.airdrop(&owner, lamports).await.map_err(RpcErr::internal)?;
         }
-        let create = lever_sdk::ix::create_associated_token_account_idempotent(
-            chain.payer_pubkey(),
-            owner,
-            keys.underlying_mint,
-            keys.underlying_token_program,
-        );
-        chain
-            .send(&[create], &[])
+        let account = crate::local::fund_associated(&mut chain, &keys, &authority, &owner, units)
             .await
-            .map_err(|e| RpcErr::internal(format!("create the associated token account: {e}")))?;
-        if units > 0 {
-            crate::local::fund(&mut chain, &keys, &authority, &account, units)
-                .await
-                .map_err(RpcErr::internal)?;
-        }
+            .map_err(RpcErr::internal)?;
         let slot = chain.clock().slot;
         drop(chain);
         self.publish(Event::Accounts {
