@@ -11,13 +11,21 @@ import { CHAIN, IS_LOCAL, RPC_URL, localCall, rpc, tokenBalance } from './chain'
 import { history, type Activity, type Point } from './history';
 import { formatUnits, leverage, listMarkets, loadMarket, status, usd, type Loaded } from './market';
 import { openRequests, type OpenRequest } from './ops';
-import { Chart, DemoControls, Figures, OperationForm, Requests, type Balances, type Session } from './views';
+import {
+  Chart,
+  DemoControls,
+  Figures,
+  OperationForm,
+  Requests,
+  short,
+  time,
+  type Balances,
+  type Session,
+} from './views';
 import { connect, disconnect, onAccountsChanged, registerTestWallet, watchWallets } from './wallets';
 import './style.css';
 
 if (IS_LOCAL) registerTestWallet();
-
-const short = (a: string) => `${a.slice(0, 4)}…${a.slice(-4)}`;
 
 function WalletBar({
   session,
@@ -144,7 +152,7 @@ function ActivityList({ activity, decimals }: { activity: Activity[]; decimals: 
       ${shown.map(
         (a) =>
           html`<tr>
-            <td>${new Date(a.time * 1000).toISOString().slice(11, 19)}</td>
+            <td>${time(a.time)}</td>
             <td data-testid="event-name">${a.event}</td>
             <td>${amount(a)}</td>
             <td><code>${short(a.signature)}</code></td>

@@ -225,6 +225,12 @@ function explain(e: unknown, instructions: readonly Instruction[]): Failure {
     const err = context?.err;
     if (err) return failureOf(err, instructions, context?.logs);
   }
+  return failureOfThrown(e);
+}
+
+/** What the app shows for anything thrown: a send's failure as `explain` named it, else the message. */
+export function failureOfThrown(e: unknown): Failure {
+  if (e instanceof OperationFailed) return e.failure;
   return { name: 'Error', message: e instanceof Error ? e.message : String(e) };
 }
 

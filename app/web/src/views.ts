@@ -18,7 +18,7 @@ import {
   type Status,
 } from './market';
 import {
-  OperationFailed,
+  failureOfThrown,
   prepare,
   prepareCancel,
   prepareSettle,
@@ -33,8 +33,10 @@ import {
 export type Session = { wallet: Wallet; account: WalletAccount };
 export type Balances = { underlying: bigint; lt: bigint; ft: bigint; lamports: bigint };
 
-const short = (a: string) => `${a.slice(0, 4)}…${a.slice(-4)}`;
-const time = (unix: bigint | number) => new Date(Number(unix) * 1000).toISOString().slice(11, 19);
+/** An address or signature shortened for display (`7UVi…jLiE`). */
+export const short = (a: string) => `${a.slice(0, 4)}…${a.slice(-4)}`;
+/** A unix time as the chain's clock time of day (UTC, `HH:MM:SS`). */
+export const time = (unix: bigint | number) => new Date(Number(unix) * 1000).toISOString().slice(11, 19);
 
 export function Figures({ l, s }: { l: Loaded; s: Status }) {
   const p = l.market.params;
@@ -207,10 +209,7 @@ export function OperationForm({
       const p = await preview(prepared, flow, instant);
       setState({ kind: 'preview', prepared, preview: p, quote });
     } catch (e) {
-      setState({
-        kind: 'failed',
-        failure: { name: 'Error', message: e instanceof Error ? e.message : String(e) },
-      });
+      setState({ kind: 'failed', failure: failureOfThrown(e) });
     }
   }
 
@@ -223,11 +222,7 @@ export function OperationForm({
       setMinOut('');
       onDone();
     } catch (e) {
-      const failure =
-        e instanceof OperationFailed
-          ? e.failure
-          : { name: 'Error', message: e instanceof Error ? e.message : String(e) };
-      setState({ kind: 'failed', failure });
+      setState({ kind: 'failed', failure: failureOfThrown(e) });
     }
   }
 
@@ -384,9 +379,7 @@ export function Requests({
       });
       onDone();
     } catch (e) {
-      setResult({
-        failure: e instanceof OperationFailed ? e.failure : { name: 'Error', message: String(e) },
-      });
+      setResult({ failure: failureOfThrown(e) });
     }
   }
   // The local node publishes each update as if the one before it came a second earlier
@@ -400,7 +393,7 @@ export function Requests({
       await localCall('lever_setPrice', [usdPrice]);
       onDone();
     } catch (e) {
-      setResult({ failure: { name: 'Error', message: String(e) } });
+      setResult({ failure: failureOfThrown(e) });
     }
   }
   return html`<section class="card" data-testid="requests">
