@@ -7,6 +7,7 @@ import {
   compileTransaction,
   createNoopSigner,
   createTransactionMessage,
+  getAddressDecoder,
   getBase64Decoder,
   getBase64EncodedWireTransaction,
   getBase64Encoder,
@@ -280,9 +281,17 @@ export async function prepareSettle(
   return { ...compiled, instructions: [ix], watch: [r.request.source, r.request.destination] };
 }
 
-/** `cancel_request` by `canceller` (anyone, once the request has expired). */
+/** `cancel_request` by `canceller` (anyone, once the request has expired), of the mint its escrow
+ *  holds (after an LT re-base, an LT redemption's escrow holds the retired mint, not the market's). */
 export async function prepareCancel(canceller: Address, keys: MarketKeys, r: OpenRequest): Promise<Prepared> {
-  const ix = await cancelRequestInstruction(createNoopSigner(canceller), keys, r.address, r.request);
+  const { value: escrow } = await rpc.getAccountInfo(r.request.escrow, { encoding: 'base64' }).send();
+  if (!escrow) throw new Error(`the request's escrow ${r.request.escrow} is gone`);
+  // A token account's mint is its first 32 bytes; its owner is the token program.
+  const inputMint = getAddressDecoder().decode(getBase64Encoder().encode(escrow.data[0]).subarray(0, 32));
+  const ix = await cancelRequestInstruction(createNoopSigner(canceller), keys, r.address, r.request, {
+    inputMint,
+    inputTokenProgram: escrow.owner,
+  });
   const compiled = await compile(canceller, [ix]);
   return { ...compiled, instructions: [ix], watch: [r.request.source, r.request.destination] };
 }
