@@ -84,16 +84,17 @@ pub fn market(cmd: MarketCmd) -> Result<ExitCode> {
                 ShareKind::Ft
             };
             let current = ops::share_metadata(&cluster, &market, share).await?;
-            let mut changes = Vec::new();
-            for (field, new, old) in [
-                ("name", &name, &current.name),
-                ("symbol", &symbol, &current.symbol),
-                ("uri", &uri, &current.uri),
-            ] {
-                if let Some(new) = new.as_ref().filter(|n| *n != old) {
-                    changes.push(format!("{field}: {old:?} -> {new:?}"));
-                }
-            }
+            let args = UpdateShareMetadataArgs {
+                share,
+                name,
+                symbol,
+                uri,
+            };
+            let changes: Vec<String> = current
+                .changes(&args)
+                .into_iter()
+                .map(|(field, old, new)| format!("{field}: {old:?} -> {new:?}"))
+                .collect();
             if changes.is_empty() {
                 bail!("nothing to update: give a --name, --symbol or --uri that differs from the token's");
             }
@@ -107,12 +108,6 @@ pub fn market(cmd: MarketCmd) -> Result<ExitCode> {
                 }
             }
             confirm("update this token metadata", c.yes)?;
-            let args = UpdateShareMetadataArgs {
-                share,
-                name,
-                symbol,
-                uri,
-            };
             let done = ops::update_share_metadata(&cluster, &admin, market, args).await?;
             report_admin(&net, &done, &changes)
         })?,

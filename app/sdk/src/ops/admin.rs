@@ -78,6 +78,25 @@ pub struct ShareMetadata {
     pub uri: String,
 }
 
+impl ShareMetadata {
+    /// The fields `args` would change, as (field, now, after), in name, symbol, uri order: a field
+    /// given with the value it already has is no change.
+    pub fn changes(&self, args: &UpdateShareMetadataArgs) -> Vec<(&'static str, String, String)> {
+        [
+            ("name", &args.name, &self.name),
+            ("symbol", &args.symbol, &self.symbol),
+            ("uri", &args.uri, &self.uri),
+        ]
+        .into_iter()
+        .filter_map(|(field, new, old)| {
+            new.as_ref()
+                .filter(|n| *n != old)
+                .map(|n| (field, old.clone(), n.clone()))
+        })
+        .collect()
+    }
+}
+
 /// The metadata of `market`'s LT (its current mint) or FT mint, as the mint holds it.
 pub async fn share_metadata<C: Cluster>(
     cluster: &C,
@@ -98,8 +117,8 @@ async fn mint_metadata<C: Cluster>(cluster: &C, mint: Pubkey) -> OpsResult<Share
     Ok(ShareMetadata { name, symbol, uri })
 }
 
-/// `update_share_metadata` (admin): the fields of `args` that differ from the mint's. Refused
-/// before sending when none does.
+/// `update_share_metadata` (admin) with `args`; refused before sending when it would change
+/// nothing ([`ShareMetadata::changes`]).
 pub async fn update_share_metadata<C: Cluster>(
     cluster: &C,
     admin: &Keypair,
@@ -109,11 +128,7 @@ pub async fn update_share_metadata<C: Cluster>(
     let m = load_market(cluster, &market).await?;
     let keys = crate::pda::MarketKeys::of(&m);
     let current = mint_metadata(cluster, keys.share_mint(args.share)).await?;
-    let differs = |new: &Option<String>, old: &str| new.as_deref().is_some_and(|n| n != old);
-    if !(differs(&args.name, &current.name)
-        || differs(&args.symbol, &current.symbol)
-        || differs(&args.uri, &current.uri))
-    {
+    if current.changes(&args).is_empty() {
         return Err(OpsError::Invalid("the update changes nothing".into()));
     }
     let landed = submit(
