@@ -5,13 +5,21 @@ import {
   type Account,
   type AccountSignerMeta,
   type Address,
+  type Base58EncodedBytes,
   type GetAccountInfoApi,
+  type GetProgramAccountsApi,
+  getAddressDecoder,
+  getBase58Decoder,
+  getBase64Encoder,
   type Instruction,
   type Rpc,
   type TransactionSigner,
 } from '@solana/kit';
 import {
   fetchMaybeRequest,
+  getRequestDecoder,
+  LEVER_PROGRAM_ADDRESS,
+  REQUEST_DISCRIMINATOR,
   getCancelRequestInstructionAsync,
   getDepositFundingInstructionAsync,
   getMintLtInstructionAsync,
@@ -221,6 +229,55 @@ export function cancelRequestInstruction(
     inputMint: input?.inputMint ?? derived.inputMint,
     inputTokenProgram: input?.inputTokenProgram ?? derived.inputTokenProgram,
   });
+}
+
+/**
+ * What a request's escrow holds, for `cancelRequestInstruction`: the escrow token account's mint
+ * (its first 32 bytes) and the token program that owns it. After an LT re-base an LT redemption's
+ * escrow holds the retired mint, which the market's keys no longer name; the keeper reads it the
+ * same way.
+ */
+export async function escrowInput(rpc: Rpc<GetAccountInfoApi>, escrow: Address): Promise<RequestInput> {
+  const { value } = await rpc.getAccountInfo(escrow, { encoding: 'base64', commitment: 'confirmed' }).send();
+  if (!value) throw new Error(`no escrow at ${escrow}`);
+  const data = getBase64Encoder().encode(value.data[0]);
+  return { inputMint: getAddressDecoder().decode(data.subarray(0, 32)), inputTokenProgram: value.owner };
+}
+
+export type OpenRequest = { address: Address; request: Request };
+
+/**
+ * The open requests `owner` holds on `market`, oldest first: the program's `Request` accounts with
+ * the market at byte 8 and the owner at byte 40 (`getProgramAccounts` with memcmp filters).
+ */
+export async function openRequests(
+  rpc: Rpc<GetProgramAccountsApi>,
+  market: Address,
+  owner: Address,
+): Promise<OpenRequest[]> {
+  const accounts = await rpc
+    .getProgramAccounts(LEVER_PROGRAM_ADDRESS, {
+      encoding: 'base64',
+      commitment: 'confirmed',
+      filters: [
+        {
+          memcmp: {
+            offset: 0n,
+            bytes: getBase58Decoder().decode(REQUEST_DISCRIMINATOR) as Base58EncodedBytes,
+            encoding: 'base58',
+          },
+        },
+        { memcmp: { offset: 8n, bytes: market as unknown as Base58EncodedBytes, encoding: 'base58' } },
+        { memcmp: { offset: 40n, bytes: owner as unknown as Base58EncodedBytes, encoding: 'base58' } },
+      ],
+    })
+    .send();
+  return accounts
+    .map((a) => ({
+      address: a.pubkey,
+      request: getRequestDecoder().decode(getBase64Encoder().encode(a.account.data[0])),
+    }))
+    .sort((a, b) => Number(a.request.requestedAt - b.request.requestedAt));
 }
 
 export type RequestTiming = { tau: bigint; expiresAt: bigint; requestedAt: bigint };

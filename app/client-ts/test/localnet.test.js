@@ -238,13 +238,31 @@ test('a two-step redemption nobody settles is cancelled after expiry and the LT 
   await send(op.instructions);
   assert.equal(await balance(lt), 0n);
   const request = await lever.fetchRequest(rpc, op.request, { commitment: 'confirmed' });
+  // The wallet finds it among its open requests, and its escrow holds the LT.
+  const open = await lever.openRequests(rpc, keys.market, user.address);
+  assert.deepEqual(
+    open.map((o) => o.address),
+    [op.request],
+  );
+  assert.equal(open[0].request.amount, held);
+  assert.deepEqual(
+    await lever.openRequests(rpc, keys.market, keeper.address),
+    [],
+    "another owner's are not listed",
+  );
+  assert.deepEqual(await lever.escrowInput(rpc, request.data.escrow), {
+    inputMint: keys.ltMint,
+    inputTokenProgram: lever.TOKEN_2022_PROGRAM_ADDRESS,
+  });
 
   const cancel = await lever.cancelRequestInstruction(keeper, keys, op.request, request.data);
   assert.equal((await rejection(send([cancel], keeper))).name, 'RequestNotExpired');
 
   const { unixTimestamp: now } = await rawRpc(node.url, 'lever_advanceClock', [0]);
   await rawRpc(node.url, 'lever_advanceClock', [Number(request.data.expiresAt) - now + 1]);
-  await send([await lever.cancelRequestInstruction(keeper, keys, op.request, request.data)], keeper);
+  const input = await lever.escrowInput(rpc, request.data.escrow);
+  await send([await lever.cancelRequestInstruction(keeper, keys, op.request, request.data, input)], keeper);
   assert.equal(await lever.requestTiming(rpc, op.request), null, 'the request closed');
+  assert.deepEqual(await lever.openRequests(rpc, keys.market, user.address), []);
   assert.equal(await balance(lt), held);
 });

@@ -6,11 +6,15 @@ import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { Address } from '@solana/kit';
 import type { Wallet } from '@wallet-standard/base';
-import { associatedTokenAddress, TOKEN_2022_PROGRAM_ADDRESS } from '@lever/client';
+import {
+  associatedTokenAddress,
+  openRequests,
+  TOKEN_2022_PROGRAM_ADDRESS,
+  type OpenRequest,
+} from '@lever/client';
 import { CHAIN, IS_LOCAL, RPC_URL, localCall, rpc, tokenBalance } from './chain';
 import { history, type Activity, type Point } from './history';
 import { formatUnits, leverage, listMarkets, loadMarket, status, usd, type Loaded } from './market';
-import { openRequests, type OpenRequest } from './ops';
 import {
   Chart,
   DemoControls,
@@ -203,7 +207,7 @@ function App() {
       setLoaded(l);
       const [h, rq, b] = await Promise.all([
         history(l.address, l.market.decimals),
-        session ? openRequests(l.address, session.account.address as Address) : Promise.resolve([]),
+        session ? openRequests(rpc, l.address, session.account.address as Address) : Promise.resolve([]),
         session ? readBalances(l, session.account.address as Address) : Promise.resolve(undefined),
       ]);
       if (!live) return;

@@ -7,7 +7,6 @@ import {
   compileTransaction,
   createNoopSigner,
   createTransactionMessage,
-  getAddressDecoder,
   getBase64Decoder,
   getBase64EncodedWireTransaction,
   getBase64Encoder,
@@ -24,15 +23,14 @@ import {
 import type { Wallet, WalletAccount } from '@wallet-standard/base';
 import {
   LEVER_PROGRAM_ADDRESS,
-  REQUEST_DISCRIMINATOR,
   cancelRequestInstruction,
+  escrowInput,
   errorName,
   leverErrorOf,
   fetchMarket,
   getDepositFundingOutcomeDecoder,
   getMintLtOutcomeDecoder,
   getRedeemLtOutcomeDecoder,
-  getRequestDecoder,
   getRequestReceiptDecoder,
   getSettleOutcomeDecoder,
   getWithdrawFundingOutcomeDecoder,
@@ -40,7 +38,7 @@ import {
   settleRequestInstruction,
   type Flow,
   type MarketKeys,
-  type Request,
+  type OpenRequest,
 } from '@lever/client';
 import { errors as idlErrors } from '../../../idls/lever.json';
 import { CHAIN, TransactionFailed, rpc, sendAndConfirm, tokenAmount } from './chain';
@@ -235,34 +233,6 @@ export function failureOfThrown(e: unknown): Failure {
   return { name: 'Error', message: e instanceof Error ? e.message : String(e) };
 }
 
-export type OpenRequest = { address: Address; request: Request };
-
-/** The owner's open requests on `market` (the program's Request accounts, filtered by owner at byte 40). */
-export async function openRequests(market: Address, owner: Address): Promise<OpenRequest[]> {
-  const accounts = await rpc
-    .getProgramAccounts(LEVER_PROGRAM_ADDRESS, {
-      encoding: 'base64',
-      filters: [
-        {
-          memcmp: {
-            offset: 0n,
-            bytes: getBase64Decoder().decode(REQUEST_DISCRIMINATOR) as never,
-            encoding: 'base64',
-          },
-        },
-        { memcmp: { offset: 8n, bytes: market as never, encoding: 'base58' } },
-        { memcmp: { offset: 40n, bytes: owner as never, encoding: 'base58' } },
-      ],
-    })
-    .send();
-  return accounts
-    .map((a) => ({
-      address: a.pubkey,
-      request: getRequestDecoder().decode(getBase64Encoder().encode(a.account.data[0])),
-    }))
-    .sort((a, b) => Number(a.request.requestedAt - b.request.requestedAt));
-}
-
 /** `settle_request` by `settler` (anyone; the tip goes to whoever settles). */
 export async function prepareSettle(
   settler: Address,
@@ -284,14 +254,8 @@ export async function prepareSettle(
 /** `cancel_request` by `canceller` (anyone, once the request has expired), of the mint its escrow
  *  holds (after an LT re-base, an LT redemption's escrow holds the retired mint, not the market's). */
 export async function prepareCancel(canceller: Address, keys: MarketKeys, r: OpenRequest): Promise<Prepared> {
-  const { value: escrow } = await rpc.getAccountInfo(r.request.escrow, { encoding: 'base64' }).send();
-  if (!escrow) throw new Error(`the request's escrow ${r.request.escrow} is gone`);
-  // A token account's mint is its first 32 bytes; its owner is the token program.
-  const inputMint = getAddressDecoder().decode(getBase64Encoder().encode(escrow.data[0]).subarray(0, 32));
-  const ix = await cancelRequestInstruction(createNoopSigner(canceller), keys, r.address, r.request, {
-    inputMint,
-    inputTokenProgram: escrow.owner,
-  });
+  const input = await escrowInput(rpc, r.request.escrow);
+  const ix = await cancelRequestInstruction(createNoopSigner(canceller), keys, r.address, r.request, input);
   const compiled = await compile(canceller, [ix]);
   return { ...compiled, instructions: [ix], watch: [r.request.source, r.request.destination] };
 }

@@ -4,7 +4,7 @@ import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Address, Signature } from '@solana/kit';
 import type { Wallet, WalletAccount } from '@wallet-standard/base';
-import { errorName, wide, type Flow } from '@lever/client';
+import { errorName, wide, type Flow, type OpenRequest } from '@lever/client';
 import { IS_LOCAL, localCall } from './chain';
 import type { Point } from './history';
 import {
@@ -25,7 +25,6 @@ import {
   preview,
   signAndSend,
   type Failure,
-  type OpenRequest,
   type Prepared,
   type Preview,
 } from './ops';
