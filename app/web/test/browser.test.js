@@ -4,7 +4,7 @@
 // instant path and sees its LT balance, moves the price and sees the NAV change, opens a two-step
 // mint and sees it wait for tau, then settle at the price covering tau, and reads a refused
 // operation's error by name. `LEVER_SCREENSHOTS=dir` saves the README's screenshots there.
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -37,6 +37,13 @@ before(async () => {
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.setDefaultTimeout(20_000);
   if (shots) mkdirSync(shots, { recursive: true });
+});
+
+// Money is conserved after every step the app took: the vault holds exactly what the books owe
+// (`lever status` compares the vault's balance with exposure + idle + fees).
+afterEach(() => {
+  const statuses = JSON.parse(execFileSync(LEVER, ['status', '-u', node.url, '--json'], { encoding: 'utf8' }));
+  for (const s of statuses) assert.equal(s.conserved, true, `${s.market}: vault ${s.vault_units}`);
 });
 
 after(async () => {
