@@ -331,3 +331,15 @@ test('a wallet injected as an extension is found through the Wallet Standard, fu
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('against a cluster that is not a local node the test wallet is not offered', async () => {
+  const context = await browser.newContext();
+  const other = await context.newPage();
+  // A non-loopback endpoint (never reached: the network is closed); the app is still served locally.
+  await other.goto(`${node.url}/?rpc=${encodeURIComponent('https://rpc.example.invalid')}`);
+  await other.getByTestId('endpoint').waitFor();
+  assert.equal(await other.getByTestId('endpoint').innerText(), 'https://rpc.example.invalid');
+  await other.getByText('No Wallet Standard wallet found').waitFor();
+  assert.equal(await other.getByTestId('connect-lever-test-wallet').count(), 0);
+  await context.close();
+});
